@@ -1,0 +1,149 @@
+"""Exchanges (a request and its response) and findings (a rule an exchange broke).
+
+Check functions are pure: they take exchanges and return findings. Everything else (sending
+traffic, pytest, reports) sits around them.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from .rules import rule
+
+# Request headers whose values never go into a reproduction command; the command names an
+# environment variable instead, so a reader can paste it with their own token.
+_SECRET_HEADERS = {"authorization": "Authorization: Bearer ${TOKEN}", "ocp-apim-subscription-key": None}
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and the response it got, as plain data."""
+
+    api: str  # "partner-center" | "graph" | "blob"
+    operation: str  # e.g. "GET /v1/invoices/{invoice-id}/lineitems"
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    response_headers: dict[str, str]  # keys lower-cased
+    response_body: bytes
+
+    @classmethod
+    def from_response(cls, response: httpx.Response, *, api: str, operation: str) -> "Exchange":
+        request = response.request
+        body = request.content if request.content else None
+        return cls(
+            api=api,
+            operation=operation,
+            method=request.method,
+            url=str(request.url),
+            request_headers={k: v for k, v in request.headers.items()},
+            request_body=body,
+            status=response.status_code,
+            response_headers={k.lower(): v for k, v in response.headers.items()},
+            response_body=response.content,
+        )
+
+    def header(self, name: str) -> str | None:
+        return self.response_headers.get(name.lower())
+
+    def request_header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.request_headers.items() if k.lower() == name), None)
+
+    def json(self) -> Any:
+        """The response body as JSON; raises ValueError when it is not JSON."""
+        return json.loads(self.response_body.decode("utf-8-sig"))
+
+    def curl(self) -> str:
+        """A command that repeats the request. Tokens are replaced by ${TOKEN}."""
+        parts = ["curl", "-sS", "-i", "-X", self.method]
+        for key, value in self.request_headers.items():
+            lower = key.lower()
+            if lower in {"host", "content-length", "accept-encoding", "connection", "user-agent"}:
+                continue
+            if lower in _SECRET_HEADERS:
+                placeholder = _SECRET_HEADERS[lower]
+                if placeholder:
+                    parts += ["-H", placeholder]
+                continue
+            parts += ["-H", f"{key}: {value}"]
+        if self.request_body:
+            parts += ["--data-binary", self.request_body.decode("utf-8", "replace")]
+        parts.append(self.url)
+        return " ".join(shlex.quote(p) if "${TOKEN}" not in p else f'"{p}"' for p in parts)
+
+    def summary(self, limit: int = 600) -> str:
+        """What came back, short enough for an assertion message."""
+        text = self.response_body.decode("utf-8", "replace")
+        if len(text) > limit:
+            text = text[:limit] + f"... ({len(self.response_body)} bytes)"
+        return f"{self.status} {text}".strip()
+
+
+@dataclass
+class Finding:
+    """A rule that the target broke (or drifted from), with the evidence to reproduce it."""
+
+    rule: str
+    severity: str
+    api: str
+    operation: str
+    message: str
+    expected: str = ""
+    actual: str = ""
+    curl: str = ""
+    url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        lines = [f"[{self.rule}] ({self.severity}) {self.operation}: {self.message}"]
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.actual:
+            lines.append(f"  got:      {self.actual}")
+        if self.curl:
+            lines.append(f"  reproduce: {self.curl}")
+        return "\n".join(lines)
+
+
+def finding(
+    rule_id: str,
+    message: str,
+    exchange: Exchange | None = None,
+    *,
+    expected: str = "",
+    actual: str | None = None,
+    api: str | None = None,
+    operation: str | None = None,
+    **extra: Any,
+) -> Finding:
+    """Build a finding; its severity and API come from the rule catalog."""
+    r = rule(rule_id)
+    return Finding(
+        rule=rule_id,
+        severity=r.severity,
+        api=api or (exchange.api if exchange else r.api),
+        operation=operation or (exchange.operation if exchange else ""),
+        message=message,
+        expected=expected,
+        actual=actual if actual is not None else (exchange.summary() if exchange else ""),
+        curl=exchange.curl() if exchange else "",
+        url=exchange.url if exchange else "",
+        extra=extra,
+    )
+
+
+def breaking(findings: list[Finding], *, strict: bool = False) -> list[Finding]:
+    """The findings that fail the gate: breaking ones, and additive ones too under --strict."""
+    failing = {"breaking", "additive"} if strict else {"breaking"}
+    return [f for f in findings if f.severity in failing]

@@ -1,0 +1,90 @@
+"""The rule catalog (``contracts/*.yaml``) as typed, read-only data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+import yaml
+
+from .resources import contracts_dir
+
+Severity = Literal["breaking", "additive", "advisory"]
+SEVERITIES: tuple[Severity, ...] = ("breaking", "additive", "advisory")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    api: str
+    severity: Severity
+    statement: str
+    source: str
+    test: str
+    tolerance: str | None = None
+    spec: str | None = None
+
+
+def _load_yaml(name: str) -> Any:
+    with (contracts_dir() / name).open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def catalog() -> dict[str, Rule]:
+    """Every rule by ID, in catalog order."""
+    fields = set(Rule.__dataclass_fields__)
+    rules = {}
+    for raw in _load_yaml("rules.yaml")["rules"]:
+        rules[raw["id"]] = Rule(**{k: v for k, v in raw.items() if k in fields})
+    return rules
+
+
+def rule(rule_id: str) -> Rule:
+    try:
+        return catalog()[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule ID {rule_id!r}: not in contracts/rules.yaml") from None
+
+
+@dataclass(frozen=True)
+class ChargeTypes:
+    mapping: dict[str, str]
+    known: tuple[str, ...]
+
+    def forbidden(self) -> frozenset[str]:
+        """Values that must never be reported (compared case-insensitively)."""
+        return frozenset(v.casefold() for v in self.mapping)
+
+    def is_known(self, value: str) -> bool:
+        return value.casefold() in {k.casefold() for k in self.known}
+
+
+@cache
+def charge_types() -> ChargeTypes:
+    raw = _load_yaml("charge-types.yaml")
+    return ChargeTypes(mapping=dict(raw["mapping"]), known=tuple(k["value"] for k in raw["known"]))
+
+
+@dataclass(frozen=True)
+class OperationStates:
+    rank: dict[str, int]
+    terminal: frozenset[str]
+    odata_type: dict[str, str]
+    transitions: dict[str, frozenset[str]]
+
+    def allowed(self, before: str, after: str) -> bool:
+        return before == after or after in self.transitions.get(before, frozenset())
+
+
+@cache
+def operation_states() -> OperationStates:
+    raw = _load_yaml("operation-states.yaml")
+    statuses = raw["statuses"]
+    return OperationStates(
+        rank={name: s["rank"] for name, s in statuses.items()},
+        terminal=frozenset(name for name, s in statuses.items() if s["terminal"]),
+        odata_type={name: s["odata_type"] for name, s in statuses.items()},
+        transitions={name: frozenset(t) for name, t in raw["transitions"].items()},
+    )
