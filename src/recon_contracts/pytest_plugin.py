@@ -1,0 +1,445 @@
+"""The pytest side of the contract suite: options, targets, clients, findings and the verdict.
+
+Loaded by the repository's root ``conftest.py``. Contract tests ask for the ``target``, ``pc``,
+``graph`` and ``contract`` fixtures; they drive traffic, hand exchanges to pure check functions and
+pass the findings to ``contract.check()``, which records them for the reports and fails the test on a
+breaking one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from .auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
+from .client import ApiClient, BudgetExhausted, RequestBudget, RetryPolicy, TargetError
+from .findings import Finding, breaking
+from .redact import REDACTOR
+
+MOCK_TOKEN = "recon-contracts-mock-token"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    env: str | None
+    help: str
+    default: Any = None
+    kind: type = str
+    flag: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--pc-base-url", "RECON_PC_BASE_URL", "Partner Center base URL, e.g. https://api.partnercenter.microsoft.com"),
+    Option("--graph-base-url", "RECON_GRAPH_BASE_URL", "Graph base URL with version, e.g. https://graph.microsoft.com/v1.0"),
+    Option("--pc-token", "RECON_PC_TOKEN", "Partner Center bearer token (else client credentials from AZURE_*)"),
+    Option("--graph-token", "RECON_GRAPH_TOKEN", "Graph bearer token (else client credentials from AZURE_*)"),
+    Option("--invoice-id", "RECON_INVOICE_ID", "invoice to export through Graph", "G016907411"),
+    Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
+    Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
+    Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
+    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too", False, bool, True),
+    Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
+    Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
+    Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
+    Option("--seed", "RECON_SEED", "hypothesis seed (default: fixed 0 under CI, random otherwise; always printed)", None, int),
+    Option("--poll-timeout", "RECON_POLL_TIMEOUT", "longest total wait, in seconds, for an export operation", 180.0, float),
+    Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
+    Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
+    Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
+)
+
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+_PERIODS = {"current", "previous"}
+
+
+def _dest(option: Option) -> str:
+    return "recon_" + option.name.lstrip("-").replace("-", "_")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("recon-contracts", "recon-contracts contract suite")
+    for opt in OPTIONS:
+        env = f" [env {opt.env}]" if opt.env else ""
+        default = f" (default {opt.default})" if opt.default not in (None, False) else ""
+        if opt.flag:
+            group.addoption(opt.name, action="store_true", default=None, dest=_dest(opt), help=opt.help + env)
+        else:
+            group.addoption(opt.name, action="store", default=None, dest=_dest(opt), help=opt.help + default + env)
+
+
+@dataclass
+class Settings:
+    """The resolved options of a run (command line, then environment, then default)."""
+
+    pc_base_url: str | None
+    graph_base_url: str | None
+    pc_token: str | None
+    graph_token: str | None
+    invoice_id: str
+    currency: str
+    period: str
+    report_dir: Path
+    strict: bool
+    max_requests: int | None
+    thorough: bool
+    examples: int
+    seed: int
+    derandomized: bool
+    poll_timeout: float
+    page_budget: int
+    mock_profile: str
+    mock_items: int
+
+    @property
+    def embedded(self) -> bool:
+        return not self.pc_base_url and not self.graph_base_url
+
+
+def _raw(config: pytest.Config, opt: Option) -> Any:
+    value = config.getoption(_dest(opt))
+    if value is None and opt.env:
+        env = os.environ.get(opt.env)
+        if env not in (None, ""):
+            value = env.strip().lower() in {"1", "true", "yes", "on"} if opt.flag else env
+    return opt.default if value is None else value
+
+
+def _typed(opt: Option, value: Any) -> Any:
+    if value is None or opt.kind in (str, bool):
+        return value
+    try:
+        number = opt.kind(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{opt.name} expects a number, got {value!r}") from None
+    if number <= 0:
+        raise pytest.UsageError(f"{opt.name} must be greater than 0, got {value!r}")
+    return number
+
+
+def _url(opt: Option, value: str | None) -> str | None:
+    if not value:
+        return None
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise pytest.UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    raw = {opt.name: _typed(opt, _raw(config, opt)) for opt in OPTIONS}
+    by = {opt.name: opt for opt in OPTIONS}
+    currency = str(raw["--currency"])
+    if not _CURRENCY.match(currency):
+        raise pytest.UsageError(f"--currency must be a three-letter code such as USD, got {currency!r}")
+    period = str(raw["--period"])
+    if period.lower() not in _PERIODS:
+        raise pytest.UsageError(f"--period must be current or previous, got {period!r}")
+    thorough = bool(raw["--thorough"])
+    examples = raw["--examples"] or (100 if thorough else 12)
+    ci = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+    seed = raw["--seed"]
+    derandomized = seed is None and ci
+    if seed is None:
+        seed = 0 if ci else random.randrange(1, 2**31)
+    graph = _url(by["--graph-base-url"], raw["--graph-base-url"])
+    if graph and not re.search(r"/(v1\.0|beta)$", graph):
+        raise pytest.UsageError(f"--graph-base-url must end with the API version (/v1.0 or /beta), got {graph!r}")
+    return Settings(
+        pc_base_url=_url(by["--pc-base-url"], raw["--pc-base-url"]),
+        graph_base_url=graph,
+        pc_token=raw["--pc-token"],
+        graph_token=raw["--graph-token"],
+        invoice_id=str(raw["--invoice-id"]),
+        currency=currency,
+        period=period,
+        report_dir=Path(raw["--report-dir"]),
+        strict=bool(raw["--strict"]),
+        max_requests=raw["--max-requests"],
+        thorough=thorough,
+        examples=int(examples),
+        seed=int(seed),
+        derandomized=derandomized,
+        poll_timeout=float(raw["--poll-timeout"]),
+        page_budget=int(raw["--page-budget"]),
+        mock_profile=str(raw["--mock-profile"]),
+        mock_items=int(raw["--mock-items"]),
+    )
+
+
+@dataclass
+class Recorder:
+    """Every finding of the run, one per (test, rule): the last one seen (a shrunk example's)."""
+
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    occurrences: dict[tuple[str, str], int] = field(default_factory=dict)
+    budget: RequestBudget = field(default_factory=RequestBudget)
+    targets: dict[str, str | None] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    def add(self, nodeid: str, findings: Iterable[Finding]) -> None:
+        for f in findings:
+            key = (nodeid, f.rule)
+            f.extra.setdefault("test", nodeid)
+            self.findings[key] = f
+            self.occurrences[key] = self.occurrences.get(key, 0) + 1
+            f.extra["occurrences"] = self.occurrences[key]
+
+    def all(self) -> list[Finding]:
+        return list(self.findings.values())
+
+
+RECORDER = pytest.StashKey[Recorder]()
+SETTINGS = pytest.StashKey[Settings]()
+
+
+class ContractViolation(AssertionError):
+    """A test saw a breaking finding (or additive drift under --strict)."""
+
+
+class Contract:
+    """What a contract test hands its findings to."""
+
+    def __init__(self, recorder: Recorder, nodeid: str, strict: bool) -> None:
+        self._recorder = recorder
+        self._nodeid = nodeid
+        self.strict = strict
+        self.findings: list[Finding] = []
+
+    def check(self, findings: Iterable[Finding]) -> list[Finding]:
+        """Record findings; raise when any of them fails the gate. Returns them for further use."""
+        found = list(findings)
+        self.findings.extend(found)
+        self._recorder.add(self._nodeid, found)
+        failing = breaking(found, strict=self.strict)
+        if failing:
+            raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
+        return found
+
+
+@dataclass
+class Target:
+    """Where the suite points, and what it asks for."""
+
+    settings: Settings
+    pc_base_url: str | None
+    graph_base_url: str | None
+    mock: Any = None  # the embedded mock server, when one was started
+
+    @property
+    def invoice_id(self) -> str:
+        return self.settings.invoice_id
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    @property
+    def period(self) -> str:
+        return self.settings.period
+
+    @property
+    def poll_timeout(self) -> float:
+        return self.settings.poll_timeout
+
+    @property
+    def page_budget(self) -> int:
+        return self.settings.page_budget
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "partner_center: needs a Partner Center target")
+    config.addinivalue_line("markers", "graph: needs a Graph target")
+    settings_ = resolve_settings(config)
+    config.stash[SETTINGS] = settings_
+    config.stash[RECORDER] = Recorder(budget=RequestBudget(settings_.max_requests))
+    for token in (settings_.pc_token, settings_.graph_token):
+        REDACTOR.add(token)
+    settings.register_profile(
+        "recon-contracts",
+        max_examples=settings_.examples,
+        deadline=None,
+        derandomize=settings_.derandomized,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        print_blob=True,
+    )
+    settings.load_profile("recon-contracts")
+    if _runs_contract_suite(config) and not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(settings_.report_dir / "junit.xml")
+
+
+def _runs_contract_suite(config: pytest.Config) -> bool:
+    args = [str(a) for a in config.args]
+    return any("contract" in a for a in args)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    s = config.stash[SETTINGS]
+    mode = "derandomized under CI" if s.derandomized else "random"
+    where = "embedded mock" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
+    return [f"recon-contracts: target {where}; hypothesis seed={s.seed} ({mode}; repeat with --seed {s.seed}), examples={s.examples}"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seed = config.stash[SETTINGS].seed
+    for item in items:
+        function = getattr(item, "obj", None)
+        inner = getattr(function, "hypothesis", None)
+        if inner is not None and not config.stash[SETTINGS].derandomized:
+            # the same as @hypothesis.seed(seed): one printed seed repeats the whole run
+            function._hypothesis_internal_use_seed = seed
+
+
+def _token(explicit: str | None, scope: str, api: str, base_url: str) -> TokenProvider:
+    if explicit:
+        return StaticToken(explicit)
+    if ClientCredentialsToken.configured():
+        return ClientCredentialsToken(scope)
+    flag = "--pc-token" if api == "partner-center" else "--graph-token"
+    raise AuthError(f"no {api} token for {base_url}: pass {flag} or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The target of the run: the given base URLs, or the embedded mock started for the session."""
+    config = request.config
+    s = config.stash[SETTINGS]
+    recorder = config.stash[RECORDER]
+    if s.embedded:
+        from .mock import PROFILES, MockConfig, serve
+
+        if s.mock_profile not in PROFILES:
+            pytest.exit(f"--mock-profile: unknown profile {s.mock_profile!r}; see recon-contracts mock --list-profiles", returncode=4)
+        with serve(MockConfig(profile=s.mock_profile, items=s.mock_items, retry_after=1, poll_count=2)) as server:
+            recorder.targets.update({"partner-center": server.pc_base_url, "graph": server.graph_base_url, "mock_profile": s.mock_profile})
+            yield Target(s, server.pc_base_url, server.graph_base_url, mock=server)
+        return
+    recorder.targets.update({"partner-center": s.pc_base_url, "graph": s.graph_base_url})
+    yield Target(s, s.pc_base_url, s.graph_base_url)
+
+
+def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterator[ApiClient]:
+    s = target.settings
+    base = target.pc_base_url if api == "partner-center" else target.graph_base_url
+    if not base:
+        given = "--graph-base-url" if api == "partner-center" else "--pc-base-url"
+        missing = "--pc-base-url" if api == "partner-center" else "--graph-base-url"
+        pytest.skip(f"{api} tests skipped: only {given} was given (pass {missing} to test {api} too)")
+    try:
+        if target.mock is not None:
+            token: TokenProvider = StaticToken(MOCK_TOKEN)
+        elif api == "partner-center":
+            token = _token(s.pc_token, PARTNER_CENTER_SCOPE, api, base)
+        else:
+            token = _token(s.graph_token, GRAPH_SCOPE, api, base)
+    except AuthError as exc:
+        pytest.exit(f"recon-contracts: {exc}", returncode=4)
+    client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy())
+    try:
+        _preflight(client, target)
+        yield client
+    finally:
+        client.close()
+
+
+def _preflight(client: ApiClient, target: Target) -> None:
+    """One request before any test: an unreachable target or one that answers garbage ends the run."""
+    if client.api == "partner-center":
+        path = "/v1/invoices/unbilled/lineitems"
+        params = {"provider": "onetime", "invoicelineitemtype": "billinglineitems",
+                  "currencycode": target.currency, "period": target.period, "size": 1}
+    else:
+        path, params = "/reports/partners/billing/operations/recon-contracts-preflight", None
+    try:
+        exchange = client.request("GET", path, operation=f"preflight {client.api}", params=params)
+        if exchange.status in (401, 403) and target.mock is None:
+            pytest.exit(
+                f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
+                f"({exchange.status}); check the token or the app's permissions", returncode=2)
+        exchange.json()
+    except TargetError as exc:
+        pytest.exit(f"recon-contracts: {exc}", returncode=2)
+    except AuthError as exc:
+        pytest.exit(f"recon-contracts: {exc}", returncode=4)
+    except BudgetExhausted as exc:
+        pytest.exit(f"recon-contracts: {exc}", returncode=2)
+    except ValueError:
+        ctype = exchange.header("content-type") or "no Content-Type"
+        pytest.exit(
+            f"recon-contracts: {client.api} target {client.base_url} does not answer like the {client.api} API: "
+            f"GET {path} gave {exchange.status} with {ctype}, not JSON: {REDACTOR(exchange.summary(160))!r}",
+            returncode=2,
+        )
+
+
+@pytest.fixture(scope="session")
+def pc(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]:
+    """Client of the Partner Center target (skips when none is configured)."""
+    yield from _client(request, target, "partner-center")
+
+
+@pytest.fixture(scope="session")
+def graph(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]:
+    """Client of the Graph target (skips when none is configured)."""
+    yield from _client(request, target, "graph")
+
+
+@pytest.fixture
+def contract(request: pytest.FixtureRequest) -> Contract:
+    """Records a test's findings and fails it on a breaking one."""
+    config = request.config
+    return Contract(config.stash[RECORDER], request.node.nodeid, config.stash[SETTINGS].strict)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None:
+        return
+    if call.excinfo.errisinstance(BudgetExhausted):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
+    elif call.excinfo.errisinstance((TargetError, AuthError)):
+        report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
+    elif call.excinfo.errisinstance(ContractViolation):
+        report.longrepr = REDACTOR(str(call.excinfo.value))
+    elif isinstance(report.longrepr, str):
+        report.longrepr = REDACTOR(report.longrepr)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not _runs_contract_suite(config) or RECORDER not in config.stash:
+        return
+    if hasattr(config, "workerinput"):  # an xdist worker; the controller writes the reports
+        return
+    try:
+        from .reports import RunResult, write_reports
+    except ImportError:  # pragma: no cover - reports module not built yet
+        return
+    s = config.stash[SETTINGS]
+    recorder = config.stash[RECORDER]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}
+    result = RunResult(
+        findings=recorder.all(),
+        targets=dict(recorder.targets),
+        seed=s.seed,
+        derandomized=s.derandomized,
+        requests_sent=recorder.budget.sent,
+        strict=s.strict,
+        exit_status=int(exitstatus),
+        tests=counts,
+        started=recorder.started,
+        duration_s=time.time() - recorder.started,
+    )
+    write_reports(s.report_dir, result)
