@@ -36,6 +36,7 @@ class Option:
     default: Any = None
     kind: type = str
     flag: bool = False
+    pytest_owned: bool = False  # pytest already defines the flag; we read its value
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -47,7 +48,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
     Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
     Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
-    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too", False, bool, True),
+    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too; "
+           "pytest's own --strict, so pytest's strictness options come with it", False, bool, True, pytest_owned=True),
     Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
     Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
     Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
@@ -63,12 +65,15 @@ _PERIODS = {"current", "previous"}
 
 
 def _dest(option: Option) -> str:
-    return "recon_" + option.name.lstrip("-").replace("-", "_")
+    name = option.name.lstrip("-").replace("-", "_")
+    return name if option.pytest_owned else "recon_" + name
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("recon-contracts", "recon-contracts contract suite")
     for opt in OPTIONS:
+        if opt.pytest_owned:
+            continue
         env = f" [env {opt.env}]" if opt.env else ""
         default = f" (default {opt.default})" if opt.default not in (None, False) else ""
         if opt.flag:
@@ -107,6 +112,8 @@ class Settings:
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
     value = config.getoption(_dest(opt))
+    if opt.pytest_owned and value is False:
+        value = None  # not given on the command line: the environment may still set it
     if value is None and opt.env:
         env = os.environ.get(opt.env)
         if env not in (None, ""):

@@ -1,0 +1,295 @@
+"""The mock's deterministic data set, generated lazily.
+
+Line item ``i`` of a data set is computed from ``(seed, data set key, i)`` when it is asked for and
+never stored, so a data set of a million items costs no more memory than one of a thousand, and an
+item is the same whatever page (or blob) it is served on.
+
+Data set keys: ``unbilled:current`` and ``unbilled:previous`` (Partner Center ``invoices/unbilled``
+and the Graph unbilled reconciliation export) and an invoice id such as ``G016907411`` (the Graph
+billed reconciliation export).
+
+Items take three shapes, by ``i % 3``:
+  0  like the docs' response example 1 (2019): every field the 2019 examples carry, all filled
+  1  like the docs' 2021 OneTime example: adds productQualifiers, subscriptionStartDate/EndDate,
+     referenceId, billingFrequency, promotionId, invoiceLineItemType "billing_line_items",
+     billingProvider "one_time"; pcToBCExchangeRateDate without an offset
+  2  like the docs' second page: the 2019 field set with the optional values empty
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from base64 import b64encode
+from hashlib import blake2b
+from datetime import datetime, timedelta
+from functools import cache
+
+from ..rules import charge_types
+
+# ------------------------------------------------------------------ vocabulary
+
+
+@cache
+def raw_charge_types() -> tuple[str, ...]:
+    """What the billing system records: the mapped names (Purchase, Refund) and the documented ones."""
+    ct = charge_types()
+    raw = list(ct.mapping)
+    raw += [k for k in ct.known if k not in raw]
+    return tuple(raw)
+
+
+def report_charge_type(raw: str) -> str:
+    """The chargeType the API reports for a recorded one (Purchase -> New, Refund -> Cancel)."""
+    return charge_types().mapping.get(raw, raw)
+
+
+_NEGATIVE = frozenset(v.casefold() for v in ("Refund", "Cancel", "removeQuantity", "cancelImmediate", "customerCredit"))
+
+# productId, skuId, availabilityId, productName, skuName, publisherName, publisherId, unitType,
+# termAndBillingCycle, USD unit price, meterDescription, productQualifiers, billingFrequency, days
+_PRODUCTS = (
+    ("DZH318Z0BXWC", "0002", "DZH318Z0BP8B", "Test WAF-as-a-Service", "Test WaaS - Medium Plan",
+     "Test Networks, Inc.", "21223810", "", "1 Month Subscription", 820.0,
+     "Bandwidth - Data Transfer In (GB) - Zone 2", [], "Monthly", 27),
+    ("DZH318Z0BXWC", "0005", "DZH318Z0BH9R", "Test WAF-as-a-Service", "Test WaaS - Large Plan",
+     "Test Networks, Inc.", "21223810", "", "1 Month Subscription", 2598.0, "", [], "Monthly", 27),
+    ("CFQ7TTC0LH18", "0001", "CFQ7TTC0KDWR", "Microsoft 365 Business Basic", "Microsoft 365 Business Basic",
+     "Microsoft Corporation", "", "Licenses", "One-Year commitment for monthly/yearly billing", 6.0, "", [], "Monthly", 30),
+    ("CFQ7TTC0LDPB", "0001", "CFQ7TTC0K3WR", "Microsoft 365 Business Standard", "Microsoft 365 Business Standard",
+     "Microsoft Corporation", "", "Licenses", "One-Month commitment for monthly billing", 12.5, "", [], "Monthly", 30),
+    ("CFQ7TTC0LH0R", "0002", "CFQ7TTC0K5RQ", "Microsoft 365 Phone System - Virtual User",
+     "Microsoft 365 Phone System - Virtual User", "Microsoft Corporation", "", "", "One-Month commitment for trial",
+     0.0, "", ["AddOn", "Trial"], "", 30),
+    ("DZH318Z0BQ3Q", "0008", "DZH318Z0BJ49", "Azure Reserved Virtual Machine Instances", "Standard_D2s_v3 - 1 Year",
+     "Microsoft Corporation", "", "", "1 Year Reservation", 1234.56, "Reservation-Base VM", [], "OneTime", 365),
+    ("CFQ7TTC0LFLX", "0002", "CFQ7TTC0KMVK", "Microsoft Teams Essentials", "Microsoft Teams Essentials",
+     "Microsoft Corporation", "", "Licenses", "One-Year commitment for yearly billing", 4.0, "", ["AddOn"], "Annual", 364),
+    ("DG7GMGF0DVSV", "0007", "DG7GMGF0G4QS", "Windows Server 2022 Standard - 2 Core License Pack",
+     "Windows Server 2022 Standard - 2 Core License Pack - 1 year", "Microsoft Corporation", "", "",
+     "One-Year commitment for yearly billing", 112.0, "", [], "Annual", 364),
+)
+
+_CUSTOMER_NAMES = ("Contoso", "Fabrikam", "Northwind Traders", "Adventure Works", "Tailspin Toys", "Wide World Importers",
+                   "Litware", "Proseware", "Woodgrove Bank", "Alpine Ski House", "Coho Winery", "Fourth Coffee")
+_COUNTRIES = ("US", "GB", "DE", "FR", "IN", "JP", "AU", "CA", "NL", "BR")
+_OFFSETS = ("-08:00", "-07:00", "-05:00", "+00:00", "+01:00", "+05:30", "+09:00", "Z")
+_ADJUSTMENTS = ("", "[\"15.0% Partner earned credit for services managed\"]",
+                "[\"15.0% Partner earned credit for services managed\",\"100.0% Tier 1 Discount\"]", "")
+# Exchange rates from the pricing currency (USD) to a billing currency; others use 1.1.
+_RATES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.2, "INR": 83.4, "AUD": 1.52, "CAD": 1.36, "BRL": 5.02,
+          "CHF": 0.9, "DKK": 6.87, "NOK": 10.8, "SEK": 10.6, "NZD": 1.64}
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _h64(*parts: object) -> int:
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+
+
+def _guid(n: int) -> str:
+    h = f"{n & ((1 << 128) - 1):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def stable_guid(*parts: object) -> str:
+    """A GUID derived from its parts (same parts, same GUID)."""
+    return _guid(int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).digest(), "big"))
+
+
+@cache
+def partner_id(seed: int) -> str:
+    return stable_guid("partner", seed)
+
+
+@cache
+def _customers(seed: int) -> tuple[tuple[str, str, str, str], ...]:
+    rng = random.Random(_h64("customers", seed))
+    out = []
+    for k in range(16):
+        name = f"{rng.choice(_CUSTOMER_NAMES)} {k + 1:02d}"
+        domain = name.replace(" ", "").lower() + ".onmicrosoft.com"
+        out.append((_guid(rng.getrandbits(128)), name, domain, rng.choice(_COUNTRIES)))
+    return tuple(out)
+
+
+def billing_month(seed: int, key: str) -> tuple[int, int]:
+    """(year, month) of a data set: unbilled current follows unbilled previous; an invoice gets its own month."""
+    base = 2024 * 12 + (seed % 12)  # months since year 0, January 2024 + seed
+    if key == "unbilled:current":
+        m = base + 1
+    elif key == "unbilled:previous":
+        m = base
+    else:
+        m = base - 1 - _h64("invoice-month", key) % 12
+    return m // 12, m % 12 + 1
+
+
+def _ts(d: datetime, frac: int, offset: str) -> str:
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+            f".{frac:07d}{offset}")
+
+
+def _day(y: int, m: int, d: int = 1, offset: str = "Z") -> str:
+    return f"{y:04d}-{m:02d}-{d:02d}T00:00:00{offset}"
+
+
+def exchange_rate(currency: str) -> float:
+    return _RATES.get(currency.upper(), 1.1)
+
+
+# ------------------------------------------------------------------ one line item
+
+def _hex_guid(b: bytes) -> str:
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+_B64_TO_ALNUM = bytes.maketrans(b"+/=", b"kQx")
+
+
+@cache
+def _mpn(seed: int) -> str:
+    return str(1000000 + seed % 9000000)
+
+
+def line_item(seed: int, key: str, i: int, currency: str) -> dict:
+    """Line item ``i`` of data set ``key`` in ``currency`` (upper-case ISO code), as the API reports it."""
+    src = f"{seed}|{key}|{i}".encode()
+    d = blake2b(src, digest_size=64).digest() + blake2b(src + b"#", digest_size=64).digest()
+    r = int.from_bytes(d[96:128], "big")  # 256 bits for the small choices below
+
+    def take(n: int) -> int:
+        nonlocal r
+        v = r % n
+        r //= n
+        return v
+
+    shape = i % 3
+    (product_id, sku_id, availability_id, product_name, sku_name, publisher_name, publisher_id, unit_type,
+     term, usd_price, meter, qualifiers, frequency, days) = _PRODUCTS[take(len(_PRODUCTS))]
+    cust_id, cust_name, cust_domain, country = _customers(seed)[take(16)]
+    raw_types = raw_charge_types()
+    raw_type = raw_types[(i + seed) % len(raw_types)]
+    rate = exchange_rate(currency)
+    sign = -1 if raw_type.casefold() in _NEGATIVE else 1
+    quantity = 1 + take(50)
+    unit_price = round(usd_price * rate, 2)
+    adjustment = _ADJUSTMENTS[take(4)] if shape != 2 else ""
+    effective = round(unit_price * (0.85 if "15.0%" in adjustment else 1.0), 2)
+    subtotal = round(sign * effective * quantity, 2)
+    tax = round(subtotal * 0.08, 2) if country == "US" and shape != 2 else 0
+    year, month = billing_month(seed, key)
+    offset = _OFFSETS[take(len(_OFFSETS))]
+    start = datetime(year, month, 1 + take(28), take(24), take(60), take(60))
+    duration = days if sign > 0 else 1 + take(days)
+    end = start + timedelta(days=max(1, duration))
+    frac = take(10_000_000)
+    order = start - timedelta(hours=8, minutes=take(600))
+    order_frac = take(10_000_000)
+    billable = quantity if shape else round(quantity * take(4_000_000) / 1_000_000, 6)
+    invoice_number = "" if key.startswith("unbilled:") else key
+    item = {
+        "partnerId": partner_id(seed),
+        "customerId": ("org:" + cust_id) if shape == 0 else cust_id,
+        "customerName": cust_name,
+        "customerDomainName": cust_domain,
+        "customerCountry": country,
+        "invoiceNumber": invoice_number,
+        "mpnId": _mpn(seed),
+        "resellerMpnId": 0 if shape != 1 else 4649221,
+        "orderId": b64encode(d[48:73]).translate(_B64_TO_ALNUM)[:33].decode() if shape != 1 else d[48:54].hex(),
+        "orderDate": _ts(order, order_frac, "Z"),
+        "productId": product_id,
+        "skuId": sku_id,
+        "availabilityId": availability_id,
+        "productName": product_name,
+        "skuName": sku_name,
+    }
+    if shape == 1:
+        item["productQualifiers"] = list(qualifiers)
+    item["chargeType"] = report_charge_type(raw_type)
+    item["unitPrice"] = unit_price
+    item["effectiveUnitPrice"] = effective
+    item["unitType"] = unit_type
+    item["quantity"] = quantity
+    item["subtotal"] = subtotal
+    item["taxTotal"] = tax
+    item["totalForCustomer"] = round(subtotal + tax, 2)
+    item["currency"] = currency
+    item["publisherName"] = publisher_name
+    item["publisherId"] = publisher_id
+    item["subscriptionDescription"] = "" if shape == 2 else sku_name
+    item["subscriptionId"] = _hex_guid(d[0:16])
+    if shape == 1:
+        item["subscriptionStartDate"] = _day(start.year, start.month, start.day)
+        item["subscriptionEndDate"] = _day(end.year, end.month, end.day)
+    item["chargeStartDate"] = _ts(start, frac, offset)
+    item["chargeEndDate"] = _ts(end, frac, offset)
+    item["termAndBillingCycle"] = term
+    item["alternateId"] = d[74:80].hex()[:11]
+    if shape == 1:
+        item["referenceId"] = _hex_guid(d[32:48])
+    item["priceAdjustmentDescription"] = adjustment
+    item["discountDetails"] = ""
+    item["pricingCurrency"] = "USD"
+    item["pcToBCExchangeRate"] = rate
+    item["pcToBCExchangeRateDate"] = _day(year, month, 1, "" if shape == 1 else "Z")
+    item["billableQuantity"] = billable
+    item["meterDescription"] = meter if shape == 0 else ""
+    if shape == 1:
+        item["billingFrequency"] = frequency
+    item["reservationOrderId"] = _hex_guid(d[16:32]) if shape != 2 and (shape == 0 or usd_price > 1000) else ""
+    if shape == 1:
+        item["invoiceLineItemType"] = "billing_line_items"
+        item["billingProvider"] = "one_time"
+        item["promotionId"] = ""
+    item["attributes"] = {"objectType": "OneTimeInvoiceLineItem"}
+    return item
+
+
+NUMERIC_FIELDS = ("resellerMpnId", "unitPrice", "effectiveUnitPrice", "quantity", "subtotal", "taxTotal",
+                  "totalForCustomer", "pcToBCExchangeRate", "billableQuantity")
+
+
+def raw_charge_type(seed: int, i: int) -> str:
+    """The recorded charge type of item ``i`` (before the API maps Purchase/Refund)."""
+    raw_types = raw_charge_types()
+    return raw_types[(i + seed) % len(raw_types)]
+
+
+# ------------------------------------------------------------------ export rows (blobs)
+
+def _pascal(name: str) -> str:
+    if name.startswith("pcToBC"):
+        return "PCToBC" + name[6:]
+    return name[0].upper() + name[1:]
+
+
+_CAMEL_FIELDS = (
+    "partnerId", "customerId", "customerName", "customerDomainName", "customerCountry", "invoiceNumber", "mpnId",
+    "resellerMpnId", "orderId", "orderDate", "productId", "skuId", "availabilityId", "productName", "skuName",
+    "productQualifiers", "chargeType", "unitPrice", "effectiveUnitPrice", "unitType", "quantity", "subtotal",
+    "taxTotal", "totalForCustomer", "currency", "publisherName", "publisherId", "subscriptionDescription",
+    "subscriptionId", "subscriptionStartDate", "subscriptionEndDate", "chargeStartDate", "chargeEndDate",
+    "termAndBillingCycle", "alternateId", "referenceId", "priceAdjustmentDescription", "discountDetails",
+    "pricingCurrency", "pcToBCExchangeRate", "pcToBCExchangeRateDate", "billableQuantity", "meterDescription",
+    "billingFrequency", "reservationOrderId", "invoiceLineItemType", "billingProvider", "promotionId",
+)
+FULL_ATTRIBUTES: tuple[str, ...] = tuple(_pascal(n) for n in _CAMEL_FIELDS)
+# Modelled on the usage exports' documented basic set: identity, product, charge and amount columns.
+BASIC_ATTRIBUTES: tuple[str, ...] = (
+    "PartnerId", "CustomerId", "CustomerName", "InvoiceNumber", "ProductId", "SkuId", "SkuName", "ChargeType",
+    "UnitPrice", "EffectiveUnitPrice", "UnitType", "Quantity", "Subtotal", "TaxTotal", "TotalForCustomer",
+    "Currency", "PublisherName", "SubscriptionId", "ChargeStartDate", "ChargeEndDate", "PricingCurrency",
+    "PCToBCExchangeRate",
+)
+_FULL_PAIRS = tuple(zip(FULL_ATTRIBUTES, _CAMEL_FIELDS))
+_BASIC_PAIRS = tuple((p, c) for p, c in _FULL_PAIRS if p in set(BASIC_ATTRIBUTES))
+_ABSENT_DEFAULTS = {"productQualifiers": []}
+
+
+def export_row(item: dict, attribute_set: str) -> dict:
+    """One JSON line of an export blob: PascalCase keys, every attribute of the set present."""
+    pairs = _BASIC_PAIRS if attribute_set == "basic" else _FULL_PAIRS
+    get = item.get
+    return {p: get(c, _ABSENT_DEFAULTS.get(c, "")) for p, c in pairs}
