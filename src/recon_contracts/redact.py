@@ -9,17 +9,32 @@ left readable: a reproduction needs them.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import threading
 from urllib.parse import quote, unquote
 
 MASK = "[REDACTED]"
 _MIN_SECRET = 6
+# A backslash never belongs to a secret here: it ends the match, so a JSON-escaped quote that
+# follows a secret (``sig=...\"``) survives and serialized JSON stays valid after redaction.
 _PATTERNS = (
-    (re.compile(r"(?i)(\bsig=)[^&\s\"'<>]+"), r"\1" + MASK),
-    (re.compile(r"(?i)(\bbearer\s+)(?!\$\{)[A-Za-z0-9\-._~+/=]{8,}"), r"\1" + MASK),
-    (re.compile(r"(?i)(\"?(?:client_secret|access_token|refresh_token)\"?\s*[:=]\s*\"?)[^\s\"&,}]+"), r"\1" + MASK),
+    # SAS signatures, also inside a URL-encoded URL (sig%3D...) up to the next (encoded) '&'
+    (re.compile(r"(?i)(\bsig=)(?!\[REDACTED\])[^&\s\"'<>\\]+"), r"\1" + MASK),
+    (re.compile(r"(?i)((?:\b|(?<=%26)|(?<=%3F))sig%3D)(?!\[REDACTED\])(?:(?!%26)[^&\s\"'<>\\])+"), r"\1" + MASK),
+    (re.compile(r"(?i)(\bbearer\s+)(?!\$\{)(?!\[REDACTED\])[A-Za-z0-9\-._~+/=]{8,}"), r"\1" + MASK),
+    (re.compile(r"(?i)(\"?(?:client_secret|access_token|refresh_token)\"?\s*[:=]\s*\"?)(?!\[REDACTED\])[^\s\"&,}\\]+"), r"\1" + MASK),
 )
+
+
+def _forms(value: str) -> set[str]:
+    """The spellings a secret can take in a URL, a JSON body or an HTML page."""
+    encoded = {quote(value, safe=""), quote(value)}
+    forms = {value, unquote(value), *encoded}
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), e) for e in encoded}  # lower-case hex
+    forms |= {json.dumps(value)[1:-1], value.replace("/", "\\/"), html.escape(value, quote=True)}
+    return forms
 
 
 class Redactor:
@@ -33,7 +48,7 @@ class Redactor:
     def add(self, value: str | None) -> None:
         if not value or len(value) < _MIN_SECRET:
             return
-        forms = {value, quote(value, safe=""), quote(value), unquote(value)}
+        forms = _forms(value)
         with self._lock:
             new = {f for f in forms if len(f) >= _MIN_SECRET} - self._values
             if new:

@@ -1,0 +1,372 @@
+"""Checks of the Partner Center paging rules (PC-PAGING-*): next links, page sizes, the walk as a whole.
+
+Every function is pure: it takes exchanges (or their bodies) and returns findings or plain values.
+Sending the requests of a walk is the tests' business; deciding where a walk goes next is here.
+
+``links.next.uri`` in the docs is relative to ``{base}/v1`` without the ``/v1`` prefix
+(``/invoices/unbilled/lineitems?...&seekOperation=Next``); :func:`resolve_link` also accepts a uri
+relative to the host (``/v1/invoices/...``) and an absolute one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from ..findings import Exchange, Finding, finding
+
+CONTINUATION_HEADER = "MS-ContinuationToken"
+DEFAULT_PAGE_SIZE = 2000
+SEEK_OPERATION = "seekoperation"
+
+
+# ------------------------------------------------------------------ links
+
+
+def resolve_link(base_url: str, uri: str) -> str:
+    """The absolute URL of a Partner Center link uri.
+
+    ``base_url`` is the API's base without the version (``https://api.partnercenter.microsoft.com``);
+    a trailing ``/v1`` on it is tolerated. ``/invoices/...`` resolves against ``{base}/v1``,
+    ``/v1/...`` against ``{base}``, and an absolute URL stays as it is.
+    """
+    uri = uri.strip()
+    if uri.lower().startswith(("http://", "https://")):
+        return uri
+    base = base_url.rstrip("/")
+    if base.lower().endswith("/v1"):
+        base = base[:-3]
+    path = uri.lstrip("/")
+    if path.lower() == "v1" or path.lower().startswith(("v1/", "v1?")):
+        return f"{base}/{path}"
+    return f"{base}/v1/{path}"
+
+
+def links_of(body: Any) -> dict[str, Any]:
+    links = body.get("links") if isinstance(body, dict) else None
+    return links if isinstance(links, dict) else {}
+
+
+def next_link(body: Any) -> dict[str, Any] | None:
+    """``links.next`` of a page, or None when the page has none (the last page)."""
+    link = links_of(body).get("next")
+    return link if isinstance(link, dict) else None
+
+
+def link_headers(link: dict[str, Any]) -> dict[str, str]:
+    """A link's headers as a dict (the wire form is a list of ``{"key", "value"}``; a dict is tolerated)."""
+    raw = link.get("headers")
+    headers: dict[str, str] = {}
+    if isinstance(raw, list):
+        for pair in raw:
+            if isinstance(pair, dict) and isinstance(pair.get("key"), str):
+                value = pair.get("value")
+                headers[pair["key"]] = "" if value is None else str(value)
+    elif isinstance(raw, dict):
+        headers = {str(k): "" if v is None else str(v) for k, v in raw.items()}
+    return headers
+
+
+def continuation_token(link: dict[str, Any] | None) -> str | None:
+    """The non-empty MS-ContinuationToken a link carries, or None."""
+    if not link:
+        return None
+    for key, value in link_headers(link).items():
+        if key.lower() == CONTINUATION_HEADER.lower() and value.strip():
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class NextRequest:
+    """Where a walk goes next: the resolved URL and the headers the link says to send."""
+
+    url: str
+    headers: dict[str, str]
+    token: str
+
+
+def next_request(body: Any, base_url: str) -> NextRequest | None:
+    """The request that follows a page's ``links.next``; None when there is none or it has no token."""
+    link = next_link(body)
+    token = continuation_token(link)
+    if link is None or token is None or not isinstance(link.get("uri"), str):
+        return None
+    return NextRequest(url=resolve_link(base_url, link["uri"]), headers=link_headers(link), token=token)
+
+
+# ------------------------------------------------------------------ queries
+
+
+def query_pairs(url: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(url).query, keep_blank_values=True)
+
+
+def query_value(url: str, name: str) -> str | None:
+    """The value of a query parameter, its name compared case-insensitively."""
+    return next((v for k, v in query_pairs(url) if k.lower() == name.lower()), None)
+
+
+def requested_size(exchange: Exchange) -> int:
+    """The page size a request asked for (2000 when it named none)."""
+    raw = query_value(exchange.url, "size")
+    try:
+        return int(raw) if raw is not None else DEFAULT_PAGE_SIZE
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+
+
+def page_items(body: Any) -> list[Any]:
+    items = body.get("items") if isinstance(body, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def _body(exchange: Exchange) -> Any:
+    try:
+        return exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _label(page: int | None) -> str:
+    return f"page {page + 1}: " if page is not None else ""
+
+
+# ------------------------------------------------------------------ per-page checks
+
+
+def check_next_keeps_query(exchange: Exchange, base_url: str, *, page: int | None = None) -> list[Finding]:
+    """PC-PAGING-NEXT-QUERY: links.next keeps the path and every query parameter and adds seekOperation=Next."""
+    link = next_link(_body(exchange))
+    if link is None:
+        return []
+    uri = link.get("uri")
+    if not isinstance(uri, str) or not uri.strip():
+        return [finding("PC-PAGING-NEXT-QUERY", f"{_label(page)}links.next has no uri", exchange,
+                        expected="links.next.uri with the request's query and seekOperation=Next", actual=json.dumps(link)[:300])]
+    target = resolve_link(base_url, uri)
+    problems: list[str] = []
+    asked_path = urlsplit(exchange.url).path.rstrip("/").lower()
+    next_path = urlsplit(target).path.rstrip("/").lower()
+    if asked_path != next_path:
+        problems.append(f"it points to {urlsplit(target).path}, not {urlsplit(exchange.url).path}")
+    sent = [(k, v) for k, v in query_pairs(exchange.url) if k.lower() != SEEK_OPERATION]
+    linked: dict[str, list[str]] = {}
+    for k, v in query_pairs(target):
+        linked.setdefault(k.lower(), []).append(v)
+    for name, value in sent:
+        values = linked.get(name.lower())
+        if values is None:
+            problems.append(f"{name}={value} is missing")
+        elif not any(v.lower() == value.lower() for v in values):
+            problems.append(f"{name}={value} became {name}={values[0]}")
+    seek = linked.get(SEEK_OPERATION)
+    if not seek:
+        problems.append("seekOperation=Next is missing")
+    elif not any(v.lower() == "next" for v in seek):
+        problems.append(f"seekOperation is {seek[0]!r}, not Next")
+    if not problems:
+        return []
+    return [finding(
+        "PC-PAGING-NEXT-QUERY",
+        f"{_label(page)}links.next does not repeat the request's query: " + "; ".join(problems),
+        exchange,
+        expected=f"the query of {urlsplit(exchange.url).path}?{urlsplit(exchange.url).query} plus seekOperation=Next",
+        actual=uri,
+        next_uri=uri,
+    )]
+
+
+def check_next_has_token(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-PAGING-NEXT-TOKEN: links.next carries a non-empty MS-ContinuationToken header."""
+    link = next_link(_body(exchange))
+    if link is None or continuation_token(link) is not None:
+        return []
+    return [finding(
+        "PC-PAGING-NEXT-TOKEN",
+        f"{_label(page)}links.next carries no {CONTINUATION_HEADER} in its headers, so the next page cannot be asked for",
+        exchange,
+        expected=f'links.next.headers [{{"key": "{CONTINUATION_HEADER}", "value": "<token>"}}]',
+        actual=json.dumps(link.get("headers"))[:300],
+    )]
+
+
+def check_page_size(exchange: Exchange, *, size: int | None = None, page: int | None = None) -> list[Finding]:
+    """PC-PAGING-PAGE-SIZE: a page holds at most ``size`` items (2000 when the request named none)."""
+    limit = size if size is not None else requested_size(exchange)
+    count = len(page_items(_body(exchange)))
+    if count <= limit:
+        return []
+    return [finding(
+        "PC-PAGING-PAGE-SIZE",
+        f"{_label(page)}the page holds {count} items but size was {limit}",
+        exchange,
+        expected=f"at most {limit} items",
+        actual=f"{count} items",
+    )]
+
+
+def check_total_count(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-PAGING-TOTALCOUNT: totalCount is the number of items on this page."""
+    body = _body(exchange)
+    if not isinstance(body, dict):
+        return []
+    count = len(page_items(body))
+    raw = body.get("totalCount")
+    try:
+        total = int(raw) if not isinstance(raw, bool) and isinstance(raw, (int, str)) else None
+    except ValueError:
+        total = None
+    if total == count:
+        return []
+    return [finding(
+        "PC-PAGING-TOTALCOUNT",
+        f"{_label(page)}totalCount is {raw!r} but the page holds {count} items",
+        exchange,
+        expected=f"totalCount {count} (the items on this page, not a grand total)",
+        actual=f"totalCount {raw!r}",
+    )]
+
+
+def check_page(exchange: Exchange, base_url: str, *, size: int | None = None, page: int | None = None) -> list[Finding]:
+    """Every per-page paging rule of one 200 page."""
+    if exchange.status != 200 or _body(exchange) is None:
+        return []
+    return [
+        *check_next_keeps_query(exchange, base_url, page=page),
+        *check_next_has_token(exchange, page=page),
+        *check_page_size(exchange, size=size, page=page),
+        *check_total_count(exchange, page=page),
+    ]
+
+
+# ------------------------------------------------------------------ the walk
+
+
+def _canonical(item: Any) -> str:
+    return json.dumps(item, sort_keys=True, separators=(",", ":"))
+
+
+def check_walk_terminates(pages: Sequence[Exchange], *, budget: int) -> list[Finding]:
+    """PC-PAGING-TERMINATES over the pages of one walk, in the order they were fetched.
+
+    The walk ends within ``budget`` pages, no page and no token repeats, a next link answers 200, and
+    only the last page lacks a next link (an empty page must not link on).
+    """
+    found: list[Finding] = []
+    tokens: dict[str, int] = {}
+    seen_pages: dict[str, int] = {}
+    for index, exchange in enumerate(pages):
+        if exchange.status != 200:
+            if index > 0:
+                found.append(finding(
+                    "PC-PAGING-TERMINATES",
+                    f"following links.next of page {index} was answered {exchange.status}; the walk broke off",
+                    exchange, expected="200 with the next page"))
+            break
+        body = _body(exchange)
+        if body is None:
+            break
+        items = page_items(body)
+        link = next_link(body)
+        token = continuation_token(link)
+        if items:
+            key = _canonical(items)
+            if key in seen_pages:
+                found.append(finding(
+                    "PC-PAGING-TERMINATES",
+                    f"page {index + 1} repeats page {seen_pages[key] + 1} ({len(items)} identical items)",
+                    exchange, expected="each page new items"))
+                break
+            seen_pages[key] = index
+        if link is not None and not items:
+            found.append(finding(
+                "PC-PAGING-TERMINATES",
+                f"page {index + 1} is empty but still has a next link",
+                exchange, expected="the last page without links.next; no empty page that links on"))
+            break
+        if token is not None:
+            if token in tokens:
+                found.append(finding(
+                    "PC-PAGING-TERMINATES",
+                    f"page {index + 1} hands out the continuation token of page {tokens[token] + 1} again",
+                    exchange, expected="a new continuation token on every page", actual=f"token {token[:60]!r}"))
+                break
+            tokens[token] = index
+        if index == len(pages) - 1 and link is not None and token is not None and len(pages) >= budget:
+            found.append(finding(
+                "PC-PAGING-TERMINATES",
+                f"the walk did not end within the page budget of {budget} pages: page {index + 1} still links on",
+                exchange, expected=f"a last page without links.next within {budget} pages"))
+    return found
+
+
+def _identity(item: Any) -> str:
+    if isinstance(item, dict):
+        keys = ("orderId", "subscriptionId", "chargeType", "chargeStartDate")
+        parts = [f"{k}={item.get(k)}" for k in keys if k in item]
+        if parts:
+            return "{" + ", ".join(parts) + "}"
+    return _canonical(item)[:120]
+
+
+def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, size: int) -> list[Finding]:
+    """PC-PAGING-CONSISTENT: the items of ``pages`` are exactly ``reference``, in order, no duplicate, none missing.
+
+    ``reference`` is the item list of the single page that held all the data.
+    """
+    want = [_canonical(i) for i in reference]
+    got: list[str] = []
+    where: list[int] = []  # page index of each item we got
+    items: list[Any] = []
+    for index, exchange in enumerate(pages):
+        if exchange.status != 200:
+            break
+        for item in page_items(_body(exchange)):
+            got.append(_canonical(item))
+            items.append(item)
+            where.append(index)
+    if got == want:
+        return []
+    problems: list[str] = []
+    wanted = set(want)
+    counts: dict[str, int] = {}
+    for key in got:
+        counts[key] = counts.get(key, 0) + 1
+    missing = [reference[i] for i, key in enumerate(want) if key not in counts]
+    duplicates = [k for k, n in counts.items() if n > 1]
+    extra = [items[i] for i, key in enumerate(got) if key not in wanted]
+    if missing:
+        problems.append(f"{len(missing)} missing (first {_identity(missing[0])})")
+    if duplicates:
+        problems.append(f"{len(duplicates)} duplicated")
+    if extra:
+        problems.append(f"{len(extra)} not on the single page (first {_identity(extra[0])})")
+    first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    if not problems:
+        problems.append(f"same items in another order (first difference at item {first + 1})")
+    page_index = where[first] if first < len(where) else (where[-1] if where else 0)
+    evidence = pages[page_index] if pages else None
+    return [finding(
+        "PC-PAGING-CONSISTENT",
+        f"pages of size {size} hold {len(got)} items, the single page {len(want)}: " + "; ".join(problems)
+        + f"; first divergence at item {first + 1} (page {page_index + 1})",
+        evidence,
+        expected=f"the {len(want)} items of the single page, in order",
+        actual=f"{len(got)} items over {len(pages)} pages",
+    )]
+
+
+def check_bad_token_rejected(exchange: Exchange, what: str) -> list[Finding]:
+    """PC-PAGING-BAD-TOKEN-4XX: a request with an unusable continuation is answered 4xx."""
+    if 400 <= exchange.status < 500:
+        return []
+    return [finding(
+        "PC-PAGING-BAD-TOKEN-4XX",
+        f"{what} was answered {exchange.status}",
+        exchange,
+        expected="4xx (400 BadInput)",
+    )]

@@ -1,0 +1,365 @@
+"""Checks of the Partner Center line-items rules: query handling, response and error shapes, line items.
+
+Every function is pure: it takes exchanges and returns findings (the paging rules are in
+``paging.py``). Messages say what was expected and what came back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ..findings import Exchange, Finding, finding
+from ..rules import charge_types
+from ..spec import load_spec
+from .common import check_schema, json_body, parse_datetime
+from .paging import CONTINUATION_HEADER, page_items, query_pairs
+
+SPEC = "partner-center"
+COLLECTION_SCHEMA = "LineItemCollection"
+ERROR_SCHEMA = "PartnerCenterError"
+ECHOED_HEADERS = ("MS-RequestId", "MS-CorrelationId")
+DATE_FIELDS = (
+    "orderDate",
+    "chargeStartDate",
+    "chargeEndDate",
+    "subscriptionStartDate",
+    "subscriptionEndDate",
+    "pcToBCExchangeRateDate",
+)
+# Optional date-times: absent, null or "" is fine (the SDK types them DateTime?).
+OPTIONAL_DATE_FIELDS = frozenset({"subscriptionStartDate", "subscriptionEndDate", "pcToBCExchangeRateDate"})
+
+
+LINEITEMS_PATH = "/v1/invoices/{invoice-id}/lineitems"
+_OPERATION_POINTER = "/paths/~1v1~1invoices~1{invoice-id}~1lineitems/get"
+
+
+def case_insensitive() -> bool:
+    """Whether the spec says query names and values are case-insensitive (``x-case-insensitive``)."""
+    return bool(load_spec(SPEC).extension(f"{_OPERATION_POINTER}/x-case-insensitive"))
+
+
+@cache
+def query_parameters() -> dict[str, dict[str, Any]]:
+    """The operation's query parameters by name, as the spec declares them."""
+    spec = load_spec(SPEC)
+    declared = spec.extension(f"{_OPERATION_POINTER}/parameters") or []
+    names = [p.get("name") for p in declared if isinstance(p, dict)]
+    params = (spec.parameter(LINEITEMS_PATH, "get", n) for n in names if isinstance(n, str))
+    return {p["name"]: p for p in params if p.get("in") == "query"}
+
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+# Declared, but "only applied when provider type is OneTime and InvoiceLineItemType is UsageLineItems":
+# a server may ignore a bad value, so it decides nothing.
+_IGNORABLE = frozenset({"haspartnerearnedcredit"})
+
+
+def _value_problem(name: str, value: str, schema: Mapping[str, Any], fold: bool) -> str | None:
+    """Why one query value is invalid by its schema (lenient: surrounding blanks are ignored)."""
+    text = value.strip()
+    same = (lambda a, b: a.casefold() == b.casefold()) if fold else (lambda a, b: a == b)
+    kind = schema.get("type")
+    if "enum" in schema:
+        allowed = [str(v) for v in schema["enum"]]
+        if not any(same(text, a) for a in allowed):
+            return f"{name}={value!r} (expected {' or '.join(allowed)})"
+        return None
+    if kind == "integer":
+        if not _INTEGER.match(text):
+            return f"{name}={value!r} (not an integer)"
+        number = int(text)
+        if "minimum" in schema and number < schema["minimum"]:
+            return f"{name}={value} (below {schema['minimum']})"
+        if "maximum" in schema and number > schema["maximum"]:
+            return f"{name}={value} (above {schema['maximum']})"
+        return None
+    if kind == "boolean":
+        if not any(same(text, b) for b in ("true", "false")):
+            return f"{name}={value!r} (not true or false)"
+        return None
+    if "pattern" in schema and not re.search(schema["pattern"], text):
+        return f"{name}={value!r} (does not match {schema['pattern']})"
+    if "minLength" in schema and len(text) < schema["minLength"]:
+        return f"{name}={value!r} (too short)"
+    return None
+
+
+@dataclass(frozen=True)
+class QueryVerdict:
+    """What the spec says of the query a request actually sent.
+
+    ``problems``: why it is certainly invalid (a 4xx is due). ``doubts``: why the spec cannot tell
+    (a parameter given twice, an ignorable flag with a bad value): then 200 and 4xx are both fine.
+    """
+
+    problems: tuple[str, ...]
+    doubts: tuple[str, ...]
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems)
+
+
+def classify_query(exchange: Exchange) -> QueryVerdict:
+    """Judge the sent query against the spec's query parameters.
+
+    Names and values compare case-insensitively when the spec says ``x-case-insensitive``, so a value
+    that differs from the enum only in letter case is valid. ``seekOperation=Next`` without an
+    ``MS-ContinuationToken`` header is invalid too.
+    """
+    fold = case_insensitive()
+    key = (lambda n: n.casefold()) if fold else (lambda n: n)
+    sent: dict[str, list[str]] = {}
+    for name, value in query_pairs(exchange.url):
+        sent.setdefault(key(name), []).append(value)
+    problems: list[str] = []
+    doubts: list[str] = []
+    for name, parameter in query_parameters().items():
+        values = sent.get(key(name))
+        if not values:
+            if parameter.get("required"):
+                problems.append(f"{name} missing")
+            continue
+        found = [p for p in (_value_problem(name, v, parameter.get("schema", {}), fold) for v in values) if p]
+        if len(values) > 1 and len(found) < len(values):
+            doubts.append(f"{name} given {len(values)} times")
+        elif found:
+            (doubts if name.casefold() in _IGNORABLE else problems).extend(found)
+    seek = sent.get(key("seekOperation"))
+    if seek and not problems and not (exchange.request_header(CONTINUATION_HEADER) or "").strip():
+        problems.append(f"seekOperation={seek[0]} without {CONTINUATION_HEADER}")
+    return QueryVerdict(tuple(problems), tuple(doubts))
+
+
+def _where(page: int | None, index: int) -> str:
+    return f"page {page + 1} item {index + 1}" if page is not None else f"item {index + 1}"
+
+
+def _body(exchange: Exchange) -> Any:
+    try:
+        return exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# ------------------------------------------------------------------ query handling
+
+
+def check_query_accepted(exchange: Exchange, query: str = "") -> list[Finding]:
+    """PC-QUERY-CASE-INSENSITIVE: a valid query, whatever the letter case of its names and values, is answered 200."""
+    if exchange.status == 200:
+        return []
+    sent = query or exchange.url.partition("?")[2]
+    return [finding(
+        "PC-QUERY-CASE-INSENSITIVE",
+        f"a valid query spelled {sent!r} was answered {exchange.status}",
+        exchange,
+        expected="200: query names and values are case-insensitive (the docs send invoiceLineItemType, currencyCode, seekoperation=next)",
+    )]
+
+
+def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
+    """PC-QUERY-INVALID-4XX: a missing or invalid parameter is answered 4xx, never 2xx or 5xx."""
+    if 400 <= exchange.status < 500:
+        return []
+    return [finding(
+        "PC-QUERY-INVALID-4XX",
+        f"a request with {why} was answered {exchange.status}",
+        exchange,
+        expected="4xx (400 BadInput) for a missing or invalid query parameter",
+    )]
+
+
+def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
+    """PC-QUERY-INVALID-4XX for a schema-valid query the server may not serve: 200 or 4xx, never 5xx (or 3xx)."""
+    if exchange.status == 200 or 400 <= exchange.status < 500:
+        return []
+    return [finding(
+        "PC-QUERY-INVALID-4XX",
+        f"a request with {why} was answered {exchange.status}",
+        exchange,
+        expected="200, or a 4xx when the target does not serve these values; never a 5xx",
+    )]
+
+
+def check_error_shape(exchange: Exchange) -> list[Finding]:
+    """PC-ERROR-SHAPE: a 4xx/5xx body is JSON in a documented error shape (ApiFault or the throttling body)."""
+    if exchange.status < 400:
+        return []
+    body, found = json_body(exchange, "PC-ERROR-SHAPE", what=f"{exchange.status} error")
+    if found:
+        return found
+    return check_schema(exchange, body, spec_name=SPEC, schema_name=ERROR_SCHEMA, rule_id="PC-ERROR-SHAPE",
+                        where=f"{exchange.status} error")
+
+
+# ------------------------------------------------------------------ response
+
+
+def check_collection(exchange: Exchange) -> list[Finding]:
+    """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection."""
+    if exchange.status != 200:
+        return []
+    body, found = json_body(exchange, "PC-RESPONSE-SCHEMA")
+    if found:
+        return found
+    return check_schema(exchange, body, spec_name=SPEC, schema_name=COLLECTION_SCHEMA, rule_id="PC-RESPONSE-SCHEMA",
+                        undeclared_rule_id="PC-RESPONSE-UNDECLARED-PROPERTY")
+
+
+def check_headers_echoed(exchange: Exchange) -> list[Finding]:
+    """PC-HEADERS-ECHO (advisory): MS-RequestId and MS-CorrelationId sent are echoed on the response."""
+    problems = []
+    for name in ECHOED_HEADERS:
+        sent = exchange.request_header(name)
+        if sent is None:
+            continue
+        got = exchange.header(name)
+        if got is None:
+            problems.append(f"{name} missing")
+        elif got.strip().lower() != sent.strip().lower():
+            problems.append(f"{name} {got!r} instead of {sent!r}")
+    if not problems:
+        return []
+    return [finding(
+        "PC-HEADERS-ECHO",
+        "request ids not echoed: " + "; ".join(problems),
+        exchange,
+        expected="the MS-RequestId and MS-CorrelationId of the request on the response",
+        actual="; ".join(problems),
+    )]
+
+
+def check_throttle_retry_after(exchanges: Iterable[Exchange]) -> list[Finding]:
+    """PC-THROTTLE-RETRY-AFTER (advisory): every 429 carries Retry-After."""
+    bare = [e for e in exchanges if e.status == 429 and not (e.header("retry-after") or "").strip()]
+    if not bare:
+        return []
+    return [finding(
+        "PC-THROTTLE-RETRY-AFTER",
+        f"{len(bare)} 429 answer(s) without Retry-After",
+        bare[0],
+        expected="429 with a Retry-After header",
+        count=len(bare),
+    )]
+
+
+# ------------------------------------------------------------------ line items
+
+
+def check_charge_types(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-CHARGETYPE-MAPPED (Purchase/Refund never appear) and PC-CHARGETYPE-KNOWN (documented values), per page."""
+    types = charge_types()
+    forbidden = types.forbidden()
+    leaked: list[tuple[int, str]] = []
+    unknown: list[tuple[int, str]] = []
+    for index, item in enumerate(page_items(_body(exchange))):
+        value = item.get("chargeType") if isinstance(item, dict) else None
+        if not isinstance(value, str):
+            continue
+        if value.casefold() in forbidden:
+            leaked.append((index, value))
+        elif not types.is_known(value):
+            unknown.append((index, value))
+    found: list[Finding] = []
+    if leaked:
+        index, value = leaked[0]
+        values = sorted({v for _, v in leaked})
+        found.append(finding(
+            "PC-CHARGETYPE-MAPPED",
+            f"{len(leaked)} item(s) carry the unmapped chargeType {', '.join(map(repr, values))}; first at {_where(page, index)}",
+            exchange,
+            expected="; ".join(f"{k} reported as {v}" for k, v in types.mapping.items()),
+            actual=f"chargeType {value!r}",
+            count=len(leaked),
+        ))
+    if unknown:
+        index, value = unknown[0]
+        values = sorted({v for _, v in unknown})
+        found.append(finding(
+            "PC-CHARGETYPE-KNOWN",
+            f"{len(unknown)} item(s) carry an undocumented chargeType {', '.join(map(repr, values[:8]))}; first at {_where(page, index)}",
+            exchange,
+            expected="one of " + ", ".join(types.known) + " (any letter case)",
+            actual=f"chargeType {value!r}",
+            count=len(unknown),
+            values=values[:50],
+        ))
+    return found
+
+
+def check_item_currency(exchange: Exchange, requested: str, *, page: int | None = None) -> list[Finding]:
+    """PC-ITEM-CURRENCY: every item's currency is the requested currencycode (case-insensitive)."""
+    wrong: list[tuple[int, Any]] = []
+    for index, item in enumerate(page_items(_body(exchange))):
+        value = item.get("currency") if isinstance(item, dict) else None
+        if not isinstance(value, str) or value.strip().casefold() != requested.strip().casefold():
+            wrong.append((index, value))
+    if not wrong:
+        return []
+    index, value = wrong[0]
+    values = sorted({json.dumps(v) for _, v in wrong})
+    return [finding(
+        "PC-ITEM-CURRENCY",
+        f"{len(wrong)} item(s) are not in the requested currency {requested!r} but in {', '.join(values[:5])}; first at {_where(page, index)}",
+        exchange,
+        expected=f"currency {requested.upper()} on every item (currencycode={requested})",
+        actual=f"currency {value!r}",
+        count=len(wrong),
+    )]
+
+
+def item_date_problems(item: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one item's date-times (unparsable fields, start after end)."""
+    problems = []
+    parsed = {}
+    for name in DATE_FIELDS:
+        if name not in item:
+            continue
+        value = item[name]
+        if name in OPTIONAL_DATE_FIELDS and value in (None, ""):
+            continue
+        when = parse_datetime(value)
+        if when is None:
+            problems.append(f"{name} {value!r} is not a date-time")
+        parsed[name] = when
+    start, end = parsed.get("chargeStartDate"), parsed.get("chargeEndDate")
+    if start is not None and end is not None and start > end:
+        problems.append(f"chargeStartDate {item['chargeStartDate']} is after chargeEndDate {item['chargeEndDate']}")
+    return problems
+
+
+def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-ITEM-DATES: every date-time parses and chargeStartDate is not after chargeEndDate."""
+    bad: list[tuple[int, list[str]]] = []
+    for index, item in enumerate(page_items(_body(exchange))):
+        if isinstance(item, dict):
+            problems = item_date_problems(item)
+            if problems:
+                bad.append((index, problems))
+    if not bad:
+        return []
+    index, problems = bad[0]
+    return [finding(
+        "PC-ITEM-DATES",
+        f"{len(bad)} item(s) with bad dates; first at {_where(page, index)}: {'; '.join(problems)}",
+        exchange,
+        expected="parsable date-times (7-digit fractions, offsets and offset-less forms allowed) and chargeStartDate <= chargeEndDate",
+        actual="; ".join(problems),
+        count=len(bad),
+    )]
+
+
+def check_items(pages: Sequence[Exchange], check, *args: Any) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """Run a per-page item check over the pages of a walk (each finding names its page)."""
+    found: list[Finding] = []
+    for index, exchange in enumerate(pages):
+        if exchange.status == 200:
+            found.extend(check(exchange, *args, page=index))
+    return found

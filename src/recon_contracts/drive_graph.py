@@ -1,0 +1,195 @@
+"""Drives one Graph billed-reconciliation export end to end and keeps every exchange for the checks.
+
+POST the export, poll the Location honouring Retry-After (each wait and the total bounded), poll once
+more after the terminal state, resolve the manifest (inline or through its navigation link) and
+download every blob from rootDirectory/name?sasToken without Authorization. The driver never judges
+and never raises on drift: when it cannot go on it stops and returns what it has, saying why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from .checks.blobs import blob_url, manifest_blobs
+from .checks.operations import NAV_LINK, is_terminal, operation_body, status_of
+from .client import ApiClient, retry_after_seconds
+from .findings import Exchange
+from .redact import REDACTOR
+
+EXPORT_PATHS = {
+    "short": "/reports/partners/billing/reconciliation/billed/export",
+    "qualified": "/reports/partners/billing/reconciliation/billed/microsoft.graph.partners.billing.export",
+}
+POLL_OPERATION = "GET /reports/partners/billing/operations/{operation-id}"
+MANIFEST_OPERATION = "GET /reports/partners/billing/manifests/{manifest-id}"
+BLOB_OPERATION = "GET {rootDirectory}/{blob-name}?{sasToken}"
+_UNSET: Any = object()
+
+
+@dataclass
+class ExportRun:
+    """Everything one export produced, in order; ``stopped`` says why the driver stopped."""
+
+    invoice_id: str
+    attribute_set: str
+    spelling: str
+    post: Exchange | None = None
+    polls: list[Exchange] = field(default_factory=list)
+    manifest_exchange: Exchange | None = None  # the terminal poll (inline manifest) or the GET of the link
+    manifest: Any = None
+    blobs: list[Exchange] = field(default_factory=list)
+    stopped: str = ""
+    waited_s: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.post is not None and self.post.status == 202
+
+    @property
+    def status(self) -> str | None:
+        """The first terminal status reached, or the last status seen."""
+        statuses = [status_of(p) for p in self.polls]
+        return next((s for s in statuses if is_terminal(s)), statuses[-1] if statuses else None)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("succeeded", "completed")
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        out = [self.post] if self.post else []
+        out += self.polls
+        if self.manifest_exchange is not None and self.manifest_exchange not in self.polls:
+            out.append(self.manifest_exchange)
+        return out + self.blobs
+
+
+def export_operation(spelling: str) -> str:
+    return f"POST {EXPORT_PATHS[spelling]}"
+
+
+def post_export(
+    client: ApiClient,
+    *,
+    spelling: str = "short",
+    json: Any = _UNSET,
+    content: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Exchange:
+    """POST an export on one of the two URL spellings with a JSON body or raw content."""
+    kwargs: dict[str, Any] = {"content": content, "headers": headers}
+    if json is not _UNSET:
+        kwargs["json"] = json
+    return client.request("POST", EXPORT_PATHS[spelling], operation=export_operation(spelling), **kwargs)
+
+
+def _same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return a.scheme.lower() == b.scheme.lower() and a.netloc.lower() == b.netloc.lower()
+
+
+def run_export(
+    client: ApiClient,
+    invoice_id: str,
+    attribute_set: str = "full",
+    *,
+    poll_timeout: float,
+    spelling: str = "short",
+    max_sleep: float = 10.0,
+    min_sleep: float = 0.1,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExportRun:
+    """Run one export as far as the target lets it go (see the module docstring)."""
+    run = ExportRun(invoice_id=invoice_id, attribute_set=attribute_set, spelling=spelling)
+    run.post = post_export(client, spelling=spelling, json={"invoiceId": invoice_id, "attributeSet": attribute_set})
+    if run.post.status != 202:
+        run.stopped = f"export answered {run.post.status}"
+        return run
+    location = (run.post.header("location") or "").strip()
+    if not location:
+        run.stopped = "export 202 without Location"
+        return run
+    location = urljoin(run.post.url, location)
+    if not _same_origin(location, client.base_url):
+        # never send the target's bearer token to a host the run was not pointed at
+        run.stopped = f"Location on another host: {REDACTOR(location)}"
+        return run
+
+    deadline = clock() + poll_timeout
+    backoff = 1.0
+    first_wait = retry_after_seconds(run.post.header("retry-after"))
+    if first_wait:
+        run.waited_s += _wait(first_wait, deadline, clock, sleep, max_sleep, min_sleep)
+    while True:
+        poll = client.request("GET", location, operation=POLL_OPERATION)
+        run.polls.append(poll)
+        if operation_body(poll) is None:
+            run.stopped = f"poll answered {poll.status} without an operation"
+            return run
+        if is_terminal(status_of(poll)):
+            break
+        if clock() >= deadline:
+            run.stopped = f"not terminal after {poll_timeout:g} s"
+            return run
+        delay = retry_after_seconds(poll.header("retry-after"))
+        if delay is None:
+            delay, backoff = backoff, min(backoff * 2, max_sleep)
+        run.waited_s += _wait(delay, deadline, clock, sleep, max_sleep, min_sleep)
+
+    terminal = run.polls[-1]
+    # one more poll: a terminal state must be absorbing (GR-OP-TERMINAL-ABSORBING)
+    run.polls.append(client.request("GET", location, operation=POLL_OPERATION))
+    if not run.succeeded:
+        run.stopped = f"operation {run.status}"
+        return run
+    _resolve_manifest(client, run, terminal)
+    if not isinstance(run.manifest, dict):
+        return run
+    REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
+    for blob in manifest_blobs(run.manifest):
+        url = blob_url(run.manifest, blob)
+        if not url.startswith(("http://", "https://")):
+            run.stopped = f"blob URL is not absolute: {REDACTOR(url)[:200]}"
+            return run
+        exchange = client.request("GET", url, operation=BLOB_OPERATION, auth=False, headers={"Accept": "*/*"})
+        run.blobs.append(replace(exchange, api="blob"))
+    run.stopped = "done"
+    return run
+
+
+def _wait(delay: float, deadline: float, clock: Callable[[], float], sleep: Callable[[float], None],
+          max_sleep: float, min_sleep: float) -> float:
+    """Sleep for ``delay`` seconds, at least ``min_sleep``, at most ``max_sleep`` and never past ``deadline``."""
+    seconds = min(max(delay, min_sleep), max_sleep, max(0.0, deadline - clock()))
+    if seconds > 0:
+        sleep(seconds)
+    return seconds
+
+
+def _resolve_manifest(client: ApiClient, run: ExportRun, terminal: Exchange) -> None:
+    body = operation_body(terminal) or {}
+    inline = body.get("resourceLocation")
+    if isinstance(inline, dict) and inline:
+        run.manifest_exchange, run.manifest = terminal, inline
+        return
+    link = body.get(NAV_LINK)
+    if not isinstance(link, str) or not link.strip():
+        run.stopped = "succeeded without resourceLocation"
+        return
+    url = urljoin(terminal.url, link.strip())
+    if not _same_origin(url, client.base_url):
+        run.stopped = f"manifest link on another host: {REDACTOR(url)}"
+        return
+    run.manifest_exchange = client.request("GET", url, operation=MANIFEST_OPERATION)
+    if run.manifest_exchange.status != 200:
+        run.stopped = f"manifest answered {run.manifest_exchange.status}"
+        return
+    try:
+        run.manifest = run.manifest_exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        run.stopped = "manifest is not JSON"

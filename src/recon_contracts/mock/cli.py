@@ -1,0 +1,133 @@
+"""``recon-contracts mock``: serve the reference mock in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import sys
+
+from .config import MockConfig
+from .profiles import PROFILES, profiles_table
+from .server import bind, make_server
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _profile(text: str) -> str:
+    if text not in PROFILES:
+        raise argparse.ArgumentTypeError(f"unknown profile {text!r}; --list-profiles lists them")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """One line, exit 2 (argparse's usage block is left to --help)."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="recon-contracts mock",
+        description="Serve the reference mock of Partner Center (/v1) and Microsoft Graph (/v1.0, /beta) "
+                    "billing reconciliation APIs on one port.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    p.add_argument("--profile", default="conforming", type=_profile, metavar="NAME",
+                   help="behaviour profile (default conforming; see --list-profiles)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the generated data (default 0)")
+    p.add_argument("--items", type=_non_negative_int, default=40,
+                   help="line items per data set (default 40)")
+    p.add_argument("--poll-count", type=_non_negative_int, default=2,
+                   help="polls answered notStarted/running before the terminal state (default 2)")
+    p.add_argument("--retry-after", type=_seconds, default=1.0,
+                   help="Retry-After seconds on running polls, sent rounded up (default 1; 0 allowed)")
+    p.add_argument("--poll-seconds", type=_seconds, default=0.0,
+                   help="an operation also stays running until this many seconds have passed (default 0)")
+    p.add_argument("--blob-rows", type=_positive_int, default=5000, help="JSON lines per exported blob (default 5000)")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
+                   help="uvicorn log level (default warning)")
+    p.add_argument("--list-profiles", action="store_true", help="list every profile and the rule it breaks, then exit")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # bad options: argparse prints one line and exits 2
+    if args.list_profiles:
+        try:
+            print(profiles_table(), flush=True)
+        except BrokenPipeError:  # e.g. piped into head
+            sys.stderr.close()
+        return 0
+    config = MockConfig(profile=args.profile, seed=args.seed, items=args.items, poll_count=args.poll_count,
+                        retry_after=args.retry_after, poll_seconds=args.poll_seconds, blob_rows=args.blob_rows)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        print(f"recon-contracts mock: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    server = make_server(config, log_level=args.log_level)
+
+    def stop(signum: int, _frame: object) -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    profile = PROFILES[config.profile]
+    kind = "conforming" if profile.conforming else "drift: breaks " + ", ".join(profile.breaks)
+    print(f"recon-contracts mock: profile {config.profile} ({kind}), seed {config.seed}, "
+          f"{config.items} line items per data set")
+    print(f"  base URL:        {base}")
+    print(f"  Partner Center:  {base}/v1/invoices/unbilled/lineitems")
+    print(f"  Graph v1.0:      {base}/v1.0/reports/partners/billing")
+    print(f"  Graph beta:      {base}/beta/reports/partners/billing")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # a signal that arrived before the loop started
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    print("recon-contracts mock: stopped.", flush=True)
+    return 0

@@ -1,0 +1,100 @@
+"""Response helpers shared by the API modules: JSON bodies, error shapes, timestamps."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+PC_JSON = "application/json; charset=utf-8"
+GRAPH_JSON = "application/json"
+
+
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None,
+                  media_type: str = GRAPH_JSON) -> Response:
+    return Response(json.dumps(body).encode(), status_code=status, headers=headers, media_type=media_type)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso_seconds(d: datetime, offset: str = "Z") -> str:
+    """2023-03-09T08:12:53Z (or without the Z when offset is '')."""
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + offset
+
+
+def iso_7(d: datetime) -> str:
+    """2023-03-09T08:37:48.5046691Z: seven fraction digits, as Graph sends lastActionDateTime."""
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + f".{d.microsecond * 10:07d}Z"
+
+
+def base_url(request: Request) -> str:
+    """scheme://host[:port] as the client addressed this server."""
+    host = request.headers.get("host")
+    if not host:
+        server = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{request.url.scheme}://{host}"
+
+
+def bearer_ok(request: Request) -> bool:
+    """Any non-empty bearer token is accepted (its value is never logged)."""
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+# ------------------------------------------------------------------ Partner Center
+
+def pc_fault(status: int, description: str, code: str | None = None, headers: dict[str, str] | None = None,
+             html: bool = False) -> Response:
+    """A Partner Center error: the ApiFault shape {code, description, data, source}."""
+    if html and 400 <= status < 500:
+        page = (f"<!DOCTYPE html><html><head><title>Error {status}</title></head>"
+                f"<body><h1>Error {status}</h1><p>{description}</p></body></html>")
+        return Response(page.encode(), status_code=status, headers=headers, media_type="text/html; charset=utf-8")
+    body = {"code": code or str(status), "description": description, "data": [], "source": "PartnerFD"}
+    return json_response(body, status, headers, PC_JSON)
+
+
+def throttle_body(seconds: int) -> dict:
+    return {"statusCode": 429, "message": f"Rate limit is exceeded. Try again in {seconds} seconds."}
+
+
+# ------------------------------------------------------------------ Graph
+
+def graph_error(request: Request, status: int, code: str, message: str,
+                headers: dict[str, str] | None = None) -> Response:
+    """A Graph error: {"error": {"code", "message", "innerError": {...}}}."""
+    request_id = str(uuid.uuid4())
+    client_request_id = request.headers.get("client-request-id") or request_id
+    body = {"error": {"code": code, "message": message, "innerError": {
+        "date": iso_seconds(utcnow()), "request-id": request_id, "client-request-id": client_request_id}}}
+    out = {"request-id": request_id, "client-request-id": client_request_id}
+    out.update(headers or {})
+    return json_response(body, status, out, GRAPH_JSON)
+
+
+def graph_headers(request: Request) -> dict[str, str]:
+    request_id = str(uuid.uuid4())
+    return {"request-id": request_id, "client-request-id": request.headers.get("client-request-id") or request_id}
+
+
+# ------------------------------------------------------------------ elsewhere
+
+def not_found(path: str) -> Response:
+    return json_response({"error": {"code": "NotFound", "message": f"No resource at {path}. The mock serves "
+                                    "/v1/invoices/{id}/lineitems, /v1.0/... and /beta/reports/partners/billing/..."}},
+                         404)
+
+
+def storage_error(status: int, code: str, message: str) -> Response:
+    """An Azure Blob Storage error (XML, as storage sends it)."""
+    body = (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code>'
+            f"<Message>{message}\nRequestId:{uuid.uuid4()}\nTime:{iso_7(utcnow())}</Message></Error>")
+    return Response(body.encode(), status_code=status, media_type="application/xml",
+                    headers={"x-ms-error-code": code})

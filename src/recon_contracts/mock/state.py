@@ -1,0 +1,59 @@
+"""What the running mock remembers: counters for the transient profiles, operations, manifests, blobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .config import MockConfig
+from .tokens import TokenCodec
+
+
+@dataclass
+class Operation:
+    id: str
+    created: datetime
+    last_action: datetime
+    dataset: str | None  # data set key, None when nothing can be exported
+    currency: str
+    attribute_set: str
+    invoice_id: str | None
+    started: float = 0.0  # time.monotonic() of the export
+    polls: int = 0
+    status: str = "notStarted"
+    terminal_polls: int = 0  # polls answered with a terminal state
+    manifest_id: str | None = None
+
+
+@dataclass
+class Manifest:
+    id: str
+    body: dict  # the manifest resource, without @odata.context
+    root_path: str  # rootDirectory's path on this server
+    sig: str  # the sasToken's sig (decoded)
+    dataset: str
+    currency: str
+    attribute_set: str
+    count: int
+    blob_names: tuple[str, ...]
+
+
+@dataclass
+class MockState:
+    config: MockConfig
+    tokens: TokenCodec = field(init=False)
+    pc_requests: int = 0  # every request under /v1
+    pc_authorised: int = 0  # authenticated requests under /v1 (throttled counts these)
+    graph_requests: int = 0
+    graph_polls: int = 0
+    query_by_fingerprint: dict[bytes, dict[str, str]] = field(default_factory=dict)
+    operations: dict[str, Operation] = field(default_factory=dict)
+    manifests: dict[str, Manifest] = field(default_factory=dict)
+    blobs: dict[str, tuple[str, int]] = field(default_factory=dict)  # blob path -> (manifest id, blob index)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenCodec(self.config.seed)
+        self.profile = self.config.profile
+
+    def has(self, profile: str) -> bool:
+        return self.profile == profile

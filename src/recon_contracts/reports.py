@@ -1,0 +1,46 @@
+"""Reports of a contract run: ``summary.json`` for machines, ``report.html`` for people.
+
+The pieces live in :mod:`recon_contracts.reporting` (summary data, HTML page, spec excerpts).
+
+The pytest plugin calls :func:`write_reports` once per run (``junit.xml`` is pytest's own writer).
+Every byte written passes through :data:`~recon_contracts.redact.REDACTOR`: each field before it is
+serialized, and the whole serialized text again as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .redact import REDACTOR
+from .reporting.html import render_html
+from .reporting.summary import RunResult, summarize, verdict_line
+
+SUMMARY_FILE = "summary.json"
+HTML_FILE = "report.html"
+JUNIT_FILE = "junit.xml"
+
+__all__ = ["RunResult", "summarize", "render_html", "verdict_line", "write_reports", "SUMMARY_FILE", "HTML_FILE", "JUNIT_FILE"]
+
+
+def write_reports(report_dir: str | Path, result: RunResult) -> dict[str, Path]:
+    """Write ``summary.json`` and ``report.html`` into ``report_dir`` (created); return their paths."""
+    directory = Path(report_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = summarize(result)
+    paths = {"summary": directory / SUMMARY_FILE, "html": directory / HTML_FILE}
+    _write(paths["summary"], json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    _write(paths["html"], render_html(summary))
+    junit = directory / JUNIT_FILE
+    if junit.is_file():  # pytest's own file, when it is already written: redacted in place as well
+        text = junit.read_text(encoding="utf-8", errors="replace")
+        if REDACTOR(text) != text:
+            _write(junit, text)
+    return paths
+
+
+def _write(path: Path, text: str) -> None:
+    # Written to a sibling first, then moved: a reader never sees half a report.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(REDACTOR(text), encoding="utf-8")
+    tmp.replace(path)

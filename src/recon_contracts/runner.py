@@ -1,0 +1,170 @@
+"""``recon-contracts run``: the contract suite through pytest, then one line with the verdict.
+
+The suite's options are passed to pytest as they are (the pytest plugin validates them and owns
+their meaning); anything after ``--`` goes to pytest untouched. The exit code is the suite's:
+0 pass, 1 a breaking violation (additive drift too under --strict), 2 the run could not complete
+(unreachable target, garbage answers), 4 a bad option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from .pytest_plugin import OPTIONS, Option
+from .reports import SUMMARY_FILE, verdict_line
+
+USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
+EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _metavar(opt: Option) -> str:
+    if opt.name.endswith("-url"):
+        return "URL"
+    if opt.kind is int:
+        return "N"
+    if opt.kind is float:
+        return "SECONDS"
+    return opt.name.lstrip("-").rsplit("-", 1)[-1].upper()
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="recon-contracts run", add_help=False, allow_abbrev=False)
+    for opt in OPTIONS:
+        if opt.flag:
+            parser.add_argument(opt.name, action="store_true", default=None)
+        else:
+            parser.add_argument(opt.name, metavar=_metavar(opt), default=None)
+    parser.add_argument("-h", "--help", action="store_true", default=False)
+    return parser
+
+
+def help_text() -> str:
+    rows = []
+    for opt in OPTIONS:
+        left = opt.name if opt.flag else f"{opt.name} {_metavar(opt)}"
+        extra = []
+        if opt.default not in (None, False):
+            extra.append(f"default {opt.default}")
+        if opt.env:
+            extra.append(f"env {opt.env}")
+        right = opt.help + (f" ({'; '.join(extra)})" if extra else "")
+        wrapped = textwrap.wrap(right, 70) or [""]
+        rows.append(f"  {left:<24}{wrapped[0]}" if len(left) < 24 else f"  {left}\n  {'':<24}{wrapped[0]}")
+        rows += [f"  {'':<24}{line}" for line in wrapped[1:]]
+    return "\n".join(
+        [
+            USAGE,
+            "",
+            "Run the contract suite (tests/contract) with pytest and write junit.xml, summary.json and",
+            "report.html into --report-dir. Without --pc-base-url and --graph-base-url an embedded mock",
+            "is started. Arguments after -- go to pytest unchanged (e.g. -- -k paging -x).",
+            "",
+            "options:",
+            *rows,
+            f"  {'-h, --help':<24}show this help and exit",
+            "",
+            "exit status: 0 pass; 1 breaking violation (additive drift too under --strict);",
+            "             2 the run could not complete (unreachable target, garbage answers); 4 bad option.",
+        ]
+    )
+
+
+def _error(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"recon-contracts run: error: {message}", file=sys.stderr)
+    return code
+
+
+def pytest_args(suite: Path, root: Path, parsed: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The pytest command line for the suite options given (only those given: env vars still apply)."""
+    # This process imported the plugin (for its options) before pytest could rewrite its asserts;
+    # pytest's warning about it says nothing about the target.
+    args = [str(suite), "--rootdir", str(root), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    for opt in OPTIONS:
+        value = getattr(parsed, opt.name.lstrip("-").replace("-", "_"))
+        if value is None:
+            continue
+        args.append(opt.name if opt.flag else f"{opt.name}={value}")
+    return args + extra
+
+
+def _report_dir(parsed: argparse.Namespace) -> str:
+    return parsed.report_dir or os.environ.get("RECON_REPORT_DIR") or "reports"
+
+
+def _read_summary(report_dir: str, since: float) -> dict | None:
+    path = Path(report_dir) / SUMMARY_FILE
+    try:
+        if path.stat().st_mtime < since:
+            return None  # an older run's report
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def main(argv: list[str]) -> int:
+    argv = list(argv)
+    own, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    try:
+        parsed, unknown = _parser().parse_known_args(own)
+    except _UsageError as exc:
+        return _error(f"{exc} (see recon-contracts run --help)")
+    if parsed.help:
+        print(help_text())
+        return EXIT_OK
+    if unknown:
+        return _error(
+            f"unrecognized argument {unknown[0]!r}; suite options are listed by --help, pytest options go after --"
+        )
+
+    from .resources import project_root
+
+    try:
+        root = project_root()
+    except FileNotFoundError as exc:
+        return _error(f"{exc}; run from a checkout of the project", EXIT_NOT_RUN)
+    suite = root / "tests" / "contract"
+    if not suite.is_dir() or not (root / "conftest.py").is_file():
+        return _error(
+            f"the contract suite is not installed with this package (no {suite}); run from a checkout of the "
+            "project (pip install -e .) or set RECON_CONTRACTS_HOME to one",
+            EXIT_NOT_RUN,
+        )
+
+    import pytest
+
+    started = time.time() - 1  # file times can be a little coarse
+    code = int(pytest.main(pytest_args(suite, root, parsed, extra)))
+    sys.stdout.flush()
+    if code == 3:
+        print("recon-contracts run: pytest reported an internal error (see above)", file=sys.stderr)
+        code = EXIT_NOT_RUN
+    elif code == 5:
+        print("recon-contracts run: no contract tests were collected (check the arguments after --)", file=sys.stderr)
+        code = EXIT_NOT_RUN
+    elif code not in (EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE):
+        code = EXIT_NOT_RUN
+    report_dir = _report_dir(parsed)
+    summary = _read_summary(report_dir, started)
+    if summary is not None:
+        print(verdict_line(summary, report_dir))
+        if code == EXIT_OK and summary.get("verdict") != "pass":
+            code = EXIT_FAIL
+    elif code != EXIT_USAGE:
+        print(f"verdict: fail — no report was written (exit status {code}) — reports in {report_dir}")
+    return code

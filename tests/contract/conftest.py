@@ -1,0 +1,116 @@
+"""Partner Center helpers for tests/contract/test_pc_*.py: one line-items request, a page walk, cached walks.
+
+Only Partner Center fixtures live here (``lineitems``); the Graph tests do not use them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, next_request, page_items
+from recon_contracts.client import ApiClient, new_request_ids
+from recon_contracts.findings import Exchange
+
+PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
+PC_OPERATION = "GET /v1/invoices/{invoice-id}/lineitems"
+
+Query = list[tuple[str, str]]
+
+
+def base_query(currency: str, period: str, *, size: int | None = None) -> Query:
+    """The documented query (request syntax spelling), with an optional page size."""
+    query = [
+        ("provider", "onetime"),
+        ("invoicelineitemtype", "billinglineitems"),
+        ("currencycode", currency),
+        ("period", period),
+    ]
+    if size is not None:
+        query.append(("size", str(size)))
+    return query
+
+
+def _items(exchange: Exchange) -> list[Any]:
+    try:
+        return page_items(exchange.json())
+    except (ValueError, UnicodeDecodeError):
+        return []
+
+
+class LineItems:
+    """Drives the Partner Center line-items endpoint for the tests; checks stay in the check modules."""
+
+    def __init__(self, client: ApiClient, target: Any) -> None:
+        self.client = client
+        self.target = target
+        self._walks: dict[tuple[str, ...], list[Exchange]] = {}
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    def query(self, *, currency: str | None = None, period: str | None = None, size: int | None = None) -> Query:
+        return base_query(currency or self.target.currency, period or self.target.period, size=size)
+
+    def get(self, query: Iterable[tuple[str, str]] | str | None, headers: Mapping[str, str] | None = None,
+            *, url: str = PC_LINEITEMS) -> Exchange:
+        """One GET with fresh MS-RequestId/MS-CorrelationId (429/503 are waited out by the client)."""
+        params = list(query) if query is not None and not isinstance(query, str) else query
+        return self.client.request("GET", url, operation=PC_OPERATION, params=params,
+                                   headers={**new_request_ids(), **(headers or {})})
+
+    def walk(self, query: Query, *, budget: int | None = None) -> list[Exchange]:
+        """Fetch the first page and follow links.next (with the link's own headers) to the last page.
+
+        Stops at the last page, at a page that is not a 200 JSON page, at a next link without a
+        continuation token, at a repeated token or page, at an empty page that links on, or after
+        ``budget`` pages. The checks of ``paging.py`` then judge the list.
+        """
+        budget = budget or self.target.page_budget
+        pages = [self.get(query)]
+        tokens: set[str] = set()
+        seen: set[str] = set()
+        while len(pages) < budget:
+            last = pages[-1]
+            if last.status != 200:
+                break
+            try:
+                body = last.json()
+            except (ValueError, UnicodeDecodeError):
+                break
+            items = page_items(body)
+            key = json.dumps(items, sort_keys=True)
+            step = next_request(body, self.base_url)
+            if step is None or step.token in tokens or not items or key in seen:
+                break
+            tokens.add(step.token)
+            seen.add(key)
+            pages.append(self.get(None, step.headers, url=step.url))
+        return pages
+
+    def cached_walk(self, query: Query) -> list[Exchange]:
+        """The walk of ``query``, fetched once per session."""
+        key = tuple(f"{k}={v}" for k, v in query)
+        if key not in self._walks:
+            self._walks[key] = self.walk(query)
+        return self._walks[key]
+
+    def all_items(self, *, currency: str | None = None, period: str | None = None) -> list[Any]:
+        """Every item of the default-size walk (cached)."""
+        return [item for page in self.cached_walk(self.query(currency=currency, period=period)) for item in _items(page)]
+
+    def smallest_size(self, total: int) -> int:
+        """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
+        pages = max(1, self.target.page_budget - 1)
+        return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))
+
+
+@pytest.fixture(scope="session")
+def lineitems(pc: ApiClient, target: Any) -> LineItems:
+    """The Partner Center line-items endpoint of the target, with a per-session cache of walks."""
+    return LineItems(pc, target)

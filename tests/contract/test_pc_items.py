@@ -1,0 +1,50 @@
+"""Partner Center line items: charge types, currency and dates over every page of a walk.
+
+Rules PC-CHARGETYPE-MAPPED, PC-CHARGETYPE-KNOWN, PC-ITEM-CURRENCY and PC-ITEM-DATES. The walks are
+cached per query for the session (the paging tests walk on their own).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from recon_contracts.checks.partner_center import (
+    check_charge_types,
+    check_item_currency,
+    check_item_dates,
+    check_items,
+)
+
+
+def _casings(code: str) -> list[str]:
+    """The currency code as configured, in upper, lower and mixed case (distinct spellings only)."""
+    spellings = [code, code.upper(), code.lower(), code[:1].upper() + code[1:].lower(), code[:1].lower() + code[1:].upper()]
+    return list(dict.fromkeys(spellings))
+
+
+def _pages(lineitems, **query):
+    pages = lineitems.cached_walk(lineitems.query(**query))
+    if pages[0].status != 200:
+        pytest.fail(f"the first page was answered {pages[0].status}, not 200: {pages[0].summary(300)}", pytrace=False)
+    return pages
+
+
+@pytest.mark.partner_center
+def test_charge_types_mapped(lineitems, contract):
+    """No item carries Purchase or Refund; values outside the documented set are reported as drift."""
+    contract.check(check_items(_pages(lineitems), check_charge_types))
+
+
+@pytest.mark.partner_center
+def test_items_in_requested_currency(lineitems, target, contract):
+    """Every item's currency is the requested currencycode, whatever its letter case."""
+    findings = []
+    for currency in _casings(target.currency):
+        findings += check_items(_pages(lineitems, currency=currency), check_item_currency, currency)
+    contract.check(findings)
+
+
+@pytest.mark.partner_center
+def test_item_dates(lineitems, contract):
+    """Every date-time parses and chargeStartDate is not after chargeEndDate."""
+    contract.check(check_items(_pages(lineitems), check_item_dates))

@@ -1,0 +1,108 @@
+"""Partner Center paging: next links, page sizes, walks to the end, consistency, bad continuation tokens.
+
+Rules PC-PAGING-NEXT-QUERY, PC-PAGING-NEXT-TOKEN, PC-PAGING-PAGE-SIZE, PC-PAGING-TOTALCOUNT,
+PC-PAGING-TERMINATES, PC-PAGING-CONSISTENT, PC-PAGING-BAD-TOKEN-4XX and PC-ERROR-SHAPE.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from recon_contracts.checks.paging import (
+    CONTINUATION_HEADER,
+    check_bad_token_rejected,
+    check_page,
+    check_pages_match,
+    check_walk_terminates,
+    next_request,
+    page_items,
+)
+from recon_contracts.checks.partner_center import check_error_shape
+
+# Shapes of continuation tokens the server never issued: base64-ish, blank-ish, and the
+# characters real tokens carry (/ + = ,).
+GARBAGE_TOKENS = (
+    "AQAAAA==",
+    "bm90LWEtdG9rZW4tZnJvbS10aGUtc2VydmVy",
+    "=",
+    "null",
+    "0",
+    "d19617b8-fbe5-4684-a5d8-0230972fb0cf,0705c4a9_a4ayc/80/OGda4BO/1o/V0etp+OqiLx1J==,0d81c700",
+    "////++++====,,,,",
+)
+
+
+def _fits(lineitems, size: int | None) -> int | None:
+    """``size``, raised when a walk at that size would not fit the page budget for the target's data."""
+    if size is None:
+        return None
+    return max(size, lineitems.smallest_size(len(lineitems.all_items())))
+
+
+@pytest.mark.partner_center
+@given(size=st.one_of(st.none(), st.integers(min_value=1, max_value=12)))
+@example(size=1)
+@example(size=7)
+@example(size=None)
+def test_walk_to_the_end(lineitems, target, contract, size):
+    """Walk from the first page to the last: every page and the walk as a whole keep the paging rules."""
+    size = _fits(lineitems, size)
+    pages = lineitems.walk(lineitems.query(size=size))
+    findings = []
+    for index, exchange in enumerate(pages):
+        findings += check_page(exchange, lineitems.base_url, size=size, page=index)
+    findings += check_walk_terminates(pages, budget=target.page_budget)
+    contract.check(findings)
+
+
+@pytest.mark.partner_center
+@given(size=st.integers(min_value=1, max_value=25))
+@example(size=1)
+@example(size=3)
+@example(size=7)
+def test_pages_match_single_page(lineitems, contract, size):
+    """When the data fit one page of 2000, smaller pages hold exactly its items, in order."""
+    single = lineitems.cached_walk(lineitems.query(size=2000))
+    if single[0].status != 200:
+        pytest.skip(f"the first page of size 2000 was answered {single[0].status}; nothing to compare")
+    reference = [item for page in single if page.status == 200 for item in page_items(page.json())]
+    if len(reference) >= 2000 and len(single) > 1:
+        pytest.skip(f"the target has more than 2000 line items ({len(reference)}+); the data do not fit one page")
+    size = max(size, lineitems.smallest_size(len(reference)))
+    pages = lineitems.walk(lineitems.query(size=size))
+    contract.check(check_pages_match(reference, pages, size=size))
+
+
+@pytest.mark.partner_center
+def test_bad_tokens_rejected(lineitems, target, contract):
+    """Garbage tokens, seekOperation=Next without a token, and a real token replayed with another query: 4xx."""
+    findings = []
+
+    def expect_4xx(exchange, what):
+        findings.extend(check_bad_token_rejected(exchange, what))
+        findings.extend(check_error_shape(exchange))
+
+    paged = lineitems.query(size=1) + [("seekOperation", "Next")]
+    for token in GARBAGE_TOKENS:
+        exchange = lineitems.get(paged, {CONTINUATION_HEADER: token})
+        expect_4xx(exchange, f"a continuation token the server never issued ({token!r})")
+    expect_4xx(lineitems.get(paged), f"seekOperation=Next without {CONTINUATION_HEADER}")
+
+    first = lineitems.get(lineitems.query(size=1))
+    step = next_request(first.json(), lineitems.base_url) if first.status == 200 else None
+    if step is None:
+        contract.check(findings)
+        pytest.skip("the first page of size 1 has no usable next link (the target has at most one line item): "
+                    "the replay of a real token was not tried")
+    other_period = "previous" if target.period.lower() == "current" else "current"
+    other_currency = "EUR" if target.currency.upper() != "EUR" else "USD"
+    replays = {
+        f"period={other_period}": lineitems.query(period=other_period, size=1),
+        f"currencycode={other_currency}": lineitems.query(currency=other_currency, size=1),
+    }
+    for what, query in replays.items():
+        exchange = lineitems.get(query + [("seekOperation", "Next")], {CONTINUATION_HEADER: step.token})
+        expect_4xx(exchange, f"a server token of the {target.currency}/{target.period} size-1 walk replayed with {what}")
+    contract.check(findings)

@@ -1,0 +1,177 @@
+"""Redaction by value: registered secrets in every spelling, SAS signatures, bearer credentials.
+
+Continuation tokens must stay readable: a reproduction needs them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+
+from recon_contracts.findings import Exchange, finding
+from recon_contracts.redact import MASK, REDACTOR, Redactor, redact
+
+SECRET = "eyJ0eXAiOiJKV1Q+abc/def=ghi&x<y>"
+SIG = "Zm9vYmFyYmF6+/quux="
+
+
+@pytest.fixture
+def redactor() -> Redactor:
+    r = Redactor()
+    r.add(SECRET)
+    return r
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        SECRET,
+        quote(SECRET, safe=""),
+        quote(SECRET),
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(SECRET, safe="")),
+        json.dumps(SECRET)[1:-1],
+        SECRET.replace("/", "\\/"),
+        html.escape(SECRET),
+    ],
+    ids=["raw", "url-encoded", "url-path", "lower-hex", "json", "json-slash", "html"],
+)
+def test_registered_secret_redacted_in_every_spelling(redactor, spelling):
+    out = redactor(f"before {spelling} after")
+    assert out == f"before {MASK} after"
+
+
+def test_secret_inside_urls_headers_and_json(redactor):
+    text = (
+        f"GET https://x.test/a?token={quote(SECRET, safe='')}&b=1\n"
+        f"Authorization: Bearer {SECRET}\n"
+        + json.dumps({"message": f"token {SECRET} was rejected"})
+    )
+    out = redactor(text)
+    assert SECRET not in out and quote(SECRET, safe="") not in out
+    assert "abc/def" not in out
+    assert json.loads(out.splitlines()[-1])["message"] == f"token {MASK} was rejected"
+
+
+def test_short_and_empty_values_are_not_registered():
+    r = Redactor()
+    r.add(None)
+    r.add("")
+    r.add("abc")  # too short to be a credential; masking it would garble every report
+    assert r("abc abc") == "abc abc"
+
+
+def test_unregistered_sas_signature_is_masked():
+    url = "https://blob.test/c/part-1.json.gz?sv=2020-10-02&se=2030-01-01&sr=b&sp=r&sig=AbC%2Bd%2Fe%3D&x=1"
+    out = Redactor()(url)
+    assert out == "https://blob.test/c/part-1.json.gz?sv=2020-10-02&se=2030-01-01&sr=b&sp=r&sig=[REDACTED]&x=1"
+
+
+def test_url_encoded_sas_inside_another_url_is_masked():
+    inner = "https://blob.test/c/b?sv=1&sig=AbC%2Bd%3D&sp=r"
+    out = Redactor()("curl https://proxy.test/fetch?u=" + quote(inner, safe=""))
+    assert "AbC" not in out
+    assert "sig%3D[REDACTED]%26sp%3Dr" in out
+
+
+def test_add_sas_registers_only_the_signature():
+    r = Redactor()
+    r.add_sas(f"?sv=2020-10-02&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=r&sig={quote(SIG, safe='')}")
+    # the decoded signature is secret too, wherever it shows up
+    assert r(f"signature {SIG} leaked") == f"signature {MASK} leaked"
+    assert r(f"sig is {quote(SIG, safe='')}") == f"sig is {MASK}"
+    # the rest of the SAS stays readable
+    assert r("sv=2020-10-02&sr=b&sp=r") == "sv=2020-10-02&sr=b&sp=r"
+
+
+def test_add_sas_accepts_a_full_url_and_nothing():
+    r = Redactor()
+    r.add_sas(None)
+    r.add_sas("")
+    r.add_sas(f"https://blob.test/c/b?sv=1&sig={SIG}")
+    assert SIG not in r(f"x {SIG} y")
+
+
+def test_bearer_credentials_masked_but_placeholder_kept():
+    r = Redactor()
+    assert r("Authorization: Bearer abcdefgh.ijklmnop-qrs") == f"Authorization: Bearer {MASK}"
+    assert r("authorization: bearer abcdefghijkl") == f"authorization: bearer {MASK}"
+    assert r('-H "Authorization: Bearer ${TOKEN}"') == '-H "Authorization: Bearer ${TOKEN}"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "client_secret=s3cr3t-value&grant_type=client_credentials",
+        '{"access_token": "eyJabc.def.ghi", "token_type": "Bearer"}',
+        "refresh_token=0.AAAA-bbbb",
+    ],
+)
+def test_credential_fields_masked(text):
+    out = Redactor()(text)
+    assert "s3cr3t-value" not in out and "eyJabc.def.ghi" not in out and "0.AAAA-bbbb" not in out
+    assert MASK in out
+
+
+def test_continuation_tokens_stay_readable():
+    r = Redactor()
+    token = "eyJQYWdlIjoyLCJTaXplIjoyMDB9"
+    text = (
+        f'{{"links": {{"next": {{"uri": "/invoices/unbilled/lineitems?seekOperation=Next", '
+        f'"headers": [{{"key": "MS-ContinuationToken", "value": "{token}"}}]}}}}, "continuationToken": "{token}"}}\n'
+        f"curl -H 'MS-ContinuationToken: {token}' 'https://x.test/v1/invoices/unbilled/lineitems?seekOperation=Next'"
+    )
+    assert r(text) == text
+
+
+def test_redaction_keeps_serialized_json_valid():
+    """The last pass over a whole summary.json must not eat the backslash of an escaped quote."""
+    r = Redactor()
+    r.add(SECRET)
+    body = json.dumps({"sasToken": "?sv=1&sig=AbCd%2B", "note": f'said "{SECRET}"'})
+    document = json.dumps({"actual": body, "access": "access_token=abc12345\\"})
+    once = r(document)
+    twice = r(once)
+    assert twice == once  # idempotent
+    parsed = json.loads(once)
+    assert "AbCd" not in once and SECRET not in once and json.dumps(SECRET)[1:-1] not in once
+    assert json.loads(parsed["actual"])["sasToken"] == "?sv=1&sig=[REDACTED]"
+
+
+def test_longest_registered_value_wins():
+    r = Redactor()
+    r.add("abcdefgh")
+    r.add("abcdefgh-ijkl")
+    assert r("x abcdefgh-ijkl y abcdefgh z") == f"x {MASK} y {MASK} z"
+
+
+def test_clear_forgets_values():
+    r = Redactor()
+    r.add("forget-me-123")
+    r.clear()
+    assert r("forget-me-123") == "forget-me-123"
+
+
+def test_module_level_redactor_and_reproductions():
+    token = "module-level-token-7f3c9a1e2b"
+    REDACTOR.add(token)
+    assert redact(f"token={token}") == f"token={MASK}"
+    exchange = Exchange(
+        api="partner-center",
+        operation="GET /v1/invoices/{invoice-id}/lineitems",
+        method="GET",
+        url=f"https://x.test/v1/invoices/unbilled/lineitems?provider=onetime&echo={token}",
+        request_headers={"Authorization": f"Bearer {token}", "MS-ContinuationToken": "keep-me-readable"},
+        request_body=None,
+        status=500,
+        response_headers={"content-type": "application/json"},
+        response_body=json.dumps({"description": f"bad token {token}"}).encode(),
+    )
+    f = finding("PC-PAGING-BAD-TOKEN-4XX", f"500 for token {token}", exchange, expected="4xx")
+    text = redact(str(f))
+    assert token not in text
+    assert "keep-me-readable" in text
+    assert "Bearer ${TOKEN}" in text

@@ -1,0 +1,201 @@
+"""End to end: ``recon-contracts run`` in a subprocess writes the reports, gates on drift, keeps secrets.
+
+Each test runs the contract suite once, small (--examples 3, a dozen line items), against the
+embedded mock or one started here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from recon_contracts.mock import PROFILES, MockConfig, serve
+
+SMALL = ["--examples", "3", "--mock-items", "12", "--seed", "7"]
+PC_TOKEN = "pc-token-Zq8vN3wXk2LmP9rT4yB6cD1eF7gH0jKs"
+GRAPH_TOKEN = "graph-token-Rt5uW2qXe8YzA4bC6dE1fG3hJ7kL9mN0"
+TIMEOUT = 180  # seconds; a run takes a few
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "recon_contracts.cli", "run", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+
+
+def summary(report_dir: Path) -> dict:
+    return json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+class _Page(HTMLParser):
+    VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.verdict: str | None = None
+        self.findings: list[tuple[str, str]] = []  # (rule, severity)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id") == "verdict":
+            self.verdict = a.get("data-verdict")
+        if "finding" in (a.get("class") or "").split():
+            self.findings.append((a.get("data-rule", ""), a.get("data-severity", "")))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack.pop() != tag:
+            self.problems.append(f"</{tag}> out of place")
+
+
+def check_html(report_dir: Path, data: dict) -> None:
+    page = _Page()
+    page.feed((report_dir / "report.html").read_text(encoding="utf-8"))
+    page.close()
+    assert not page.problems and not page.stack, (page.problems, page.stack)
+    assert page.verdict == data["verdict"]
+    assert page.findings == [(f["rule"], f["severity"]) for f in data["findings"]]
+
+
+def verdict_line(stdout: str) -> str:
+    lines = [line for line in stdout.splitlines() if line.startswith("verdict: ")]
+    assert len(lines) == 1, stdout[-2000:]
+    return lines[0]
+
+
+def test_conforming_mock_passes_and_writes_all_reports(tmp_path):
+    reports = tmp_path / "reports"
+    proc = run("--report-dir", str(reports), *SMALL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert {p.name for p in reports.iterdir()} >= {"junit.xml", "summary.json", "report.html"}
+    data = summary(reports)
+    assert data["verdict"] == "pass"
+    assert data["targets"]["mock_profile"] == "conforming"
+    assert data["targets"]["partner-center"].startswith("http://127.0.0.1:")
+    assert data["seed"] == 7 and data["requests_sent"] > 0 and data["tests"]["passed"] > 0
+    assert data["counts"]["breaking"] == 0
+    check_html(reports, data)
+    assert verdict_line(proc.stdout) == (
+        f"verdict: pass — 0 breaking, {data['counts']['additive']} additive, {data['counts']['advisory']} advisory"
+        f" — reports in {reports}"
+    )
+    assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("profile", ["pc-charge-type-leak", "gr-blob-not-gzip"])
+def test_drift_profile_fails_with_a_finding_for_its_rule(tmp_path, profile):
+    reports = tmp_path / "out"
+    proc = run("--report-dir", str(reports), "--mock-profile", profile, *SMALL, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
+    data = summary(reports)
+    assert data["verdict"] == "fail"
+    (rule_id,) = PROFILES[profile].breaks
+    caught = [f for f in data["findings"] if f["rule"] == rule_id]
+    assert caught, [f["rule"] for f in data["findings"]]
+    for f in caught:
+        assert f["severity"] == "breaking" and f["message"] and f["test"].startswith("tests/contract/")
+        assert f["curl"].startswith("curl ") or f["url"]
+    check_html(reports, data)
+    assert verdict_line(proc.stdout).startswith(f"verdict: fail — {data['counts']['breaking']} breaking")
+
+
+def test_tokens_and_sas_signatures_never_reach_reports_or_output(tmp_path):
+    reports = tmp_path / "reports"
+    with serve(MockConfig(profile="gr-blob-not-gzip", items=12, poll_count=1, retry_after=0)) as mock:
+        proc = run(
+            "--pc-base-url", mock.pc_base_url, "--graph-base-url", mock.graph_base_url,
+            "--pc-token", PC_TOKEN, "--graph-token", GRAPH_TOKEN,
+            "--report-dir", str(reports), "--examples", "3", "--seed", "7", "--poll-timeout", "30",
+            cwd=tmp_path,
+        )
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
+    data = summary(reports)
+    assert data["findings"] and any(f["curl"] for f in data["findings"])
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr}
+    texts.update({p.name: p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()})
+    sas_seen = False
+    for name, text in texts.items():
+        for token in (PC_TOKEN, GRAPH_TOKEN):
+            for part in (token, token[len(token) // 2 :]):
+                assert part not in text, f"token leaked into {name}"
+        for value in re.findall(r"(?i)\bsig(?:=|%3D)([^&\s\"'<>]*)", text):
+            sas_seen = True
+            assert value.startswith("[REDACTED]"), f"SAS signature leaked into {name}: sig={value[:8]}..."
+    assert sas_seen, "no SAS URL reached any report: the blob findings were not exercised"
+    check_html(reports, data)
+
+
+def test_bad_option_is_one_line_and_exit_4(tmp_path):
+    for args in (["--currency", "12"], ["--examples", "zero"], ["--no-such-option"]):
+        proc = run("--report-dir", str(tmp_path / "r"), *args, cwd=tmp_path)
+        assert proc.returncode == 4, (args, proc.stdout, proc.stderr)
+        errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        assert len(errors) == 1, (args, errors)
+        assert args[0] in errors[0]
+        assert "Traceback" not in proc.stderr
+
+
+def test_help_lists_the_suite_options(tmp_path):
+    proc = run("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for option in ("--pc-base-url", "--graph-token", "--report-dir", "--strict", "--mock-profile", "--mock-items"):
+        assert option in proc.stdout
+
+
+def test_unreachable_target_is_one_clear_message_and_exit_2(tmp_path):
+    reports = tmp_path / "reports"
+    proc = run("--pc-base-url", "http://127.0.0.1:9", "--pc-token", PC_TOKEN, "--report-dir", str(reports), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "unreachable" in out and "127.0.0.1:9" in out
+    assert "FAILED" not in out and "Traceback" not in out
+    assert PC_TOKEN not in out
+    assert summary(reports)["verdict"] == "fail"
+    assert verdict_line(proc.stdout).startswith("verdict: fail")
+
+
+class _HtmlHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_target_answering_garbage_is_one_clear_message(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        proc = run("--pc-base-url", url, "--pc-token", PC_TOKEN, "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "does not answer like the partner-center API" in out and "text/html" in out
+    assert "FAILED" not in out and "Traceback" not in out
