@@ -147,6 +147,8 @@ class ApiClient:
             request_headers["Authorization"] = f"Bearer {self._token.token()}"
         try:
             return self._http.request(method, url, params=params, headers=request_headers, content=content, json=json)
+        except httpx.LocalProtocolError:
+            raise  # a request we built wrongly: a bug of ours, not the target's
         except httpx.TimeoutException as exc:
             raise TargetError(f"{self.api} target timed out: {method} {REDACTOR(_strip_query(url))} ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:

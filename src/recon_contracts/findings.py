@@ -28,11 +28,11 @@ class Exchange:
     operation: str  # e.g. "GET /v1/invoices/{invoice-id}/lineitems"
     method: str
     url: str
-    request_headers: dict[str, str]
-    request_body: bytes | None
+    request_headers: dict[str, str] = field(repr=False)  # may hold the bearer token: never in a repr
+    request_body: bytes | None = field(repr=False)
     status: int
-    response_headers: dict[str, str]  # keys lower-cased
-    response_body: bytes
+    response_headers: dict[str, str] = field(repr=False)  # keys lower-cased
+    response_body: bytes = field(repr=False)
 
     @classmethod
     def from_response(cls, response: httpx.Response, *, api: str, operation: str) -> "Exchange":

@@ -184,28 +184,34 @@ def resolve_settings(config: pytest.Config) -> Settings:
 
 @dataclass
 class Recorder:
-    """Every finding of the run, one per (test, rule): the last one seen (a shrunk example's)."""
+    """Every finding of the run, one per (test, rule): the last one seen (a shrunk example's).
+
+    Findings travel with each test's report (so they cross pytest-xdist), and are gathered where the
+    reports are logged; request counts and targets come back from xdist workers at their end.
+    """
 
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
-    occurrences: dict[tuple[str, str], int] = field(default_factory=dict)
     budget: RequestBudget = field(default_factory=RequestBudget)
     targets: dict[str, str | None] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    worker_requests: int = 0
+    contract_tests: int = 0
 
-    def add(self, nodeid: str, findings: Iterable[Finding]) -> None:
+    def add(self, findings: Iterable[Finding]) -> None:
         for f in findings:
-            key = (nodeid, f.rule)
-            f.extra.setdefault("test", nodeid)
-            self.findings[key] = f
-            self.occurrences[key] = self.occurrences.get(key, 0) + 1
-            f.extra["occurrences"] = self.occurrences[key]
+            self.findings[(str(f.extra.get("test", "")), f.rule)] = f
 
     def all(self) -> list[Finding]:
         return list(self.findings.values())
 
+    @property
+    def requests_sent(self) -> int:
+        return self.budget.sent + self.worker_requests
+
 
 RECORDER = pytest.StashKey[Recorder]()
 SETTINGS = pytest.StashKey[Settings]()
+ITEM_CONTRACT = pytest.StashKey["Contract"]()
 
 
 class ContractViolation(AssertionError):
@@ -215,8 +221,7 @@ class ContractViolation(AssertionError):
 class Contract:
     """What a contract test hands its findings to."""
 
-    def __init__(self, recorder: Recorder, nodeid: str, strict: bool) -> None:
-        self._recorder = recorder
+    def __init__(self, nodeid: str, strict: bool) -> None:
         self._nodeid = nodeid
         self.strict = strict
         self.findings: list[Finding] = []
@@ -224,12 +229,24 @@ class Contract:
     def check(self, findings: Iterable[Finding]) -> list[Finding]:
         """Record findings; raise when any of them fails the gate. Returns them for further use."""
         found = list(findings)
+        for f in found:
+            f.extra.setdefault("test", self._nodeid)
         self.findings.extend(found)
-        self._recorder.add(self._nodeid, found)
         failing = breaking(found, strict=self.strict)
         if failing:
             raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
         return found
+
+    def latest(self) -> list[Finding]:
+        """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""
+        last: dict[str, Finding] = {}
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            last[f.rule] = f
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+        for rule_id, f in last.items():
+            f.extra["occurrences"] = counts[rule_id]
+        return list(last.values())
 
 
 @dataclass
@@ -267,7 +284,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "graph: needs a Graph target")
     settings_ = resolve_settings(config)
     config.stash[SETTINGS] = settings_
-    config.stash[RECORDER] = Recorder(budget=RequestBudget(settings_.max_requests))
+    recorder = Recorder(budget=RequestBudget(settings_.max_requests))
+    config.stash[RECORDER] = recorder
+    _RECORDERS["current"] = recorder
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(recorder), "recon-contracts-xdist")
     for token in (settings_.pc_token, settings_.graph_token):
         REDACTOR.add(token)
     settings.register_profile(
@@ -279,13 +300,36 @@ def pytest_configure(config: pytest.Config) -> None:
         print_blob=True,
     )
     settings.load_profile("recon-contracts")
-    if _runs_contract_suite(config) and not getattr(config.option, "xmlpath", None):
-        config.option.xmlpath = str(settings_.report_dir / "junit.xml")
+    if _runs_contract_suite(config) and not hasattr(config, "workerinput"):
+        _check_run_settings(config, settings_)
+        if not getattr(config.option, "xmlpath", None):
+            config.option.xmlpath = str(settings_.report_dir / "junit.xml")
 
 
 def _runs_contract_suite(config: pytest.Config) -> bool:
-    args = [str(a) for a in config.args]
-    return any("contract" in a for a in args)
+    """Whether the command line names the contract suite (tests/contract or a file or node in it)."""
+    suite = (Path(str(config.rootpath)) / "tests" / "contract").resolve()
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0])
+        path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
+        if path == suite or suite in path.parents:
+            return True
+    return False
+
+
+def _check_run_settings(config: pytest.Config, s: Settings) -> None:
+    """Options that only matter to a contract run, checked before anything starts."""
+    try:
+        s.report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"--report-dir {str(s.report_dir)!r} cannot be created: {exc.strerror or exc}") from None
+    if s.embedded:
+        from .mock import PROFILES
+
+        if s.mock_profile not in PROFILES:
+            raise pytest.UsageError(
+                f"--mock-profile: unknown profile {s.mock_profile!r}; choose one of: {', '.join(PROFILES)}"
+            )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -403,13 +447,19 @@ def graph(request: pytest.FixtureRequest, target: Target) -> Iterator[ApiClient]
 def contract(request: pytest.FixtureRequest) -> Contract:
     """Records a test's findings and fails it on a breaking one."""
     config = request.config
-    return Contract(config.stash[RECORDER], request.node.nodeid, config.stash[SETTINGS].strict)
+    contract = Contract(request.node.nodeid, config.stash[SETTINGS].strict)
+    request.node.stash[ITEM_CONTRACT] = contract
+    return contract
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
+    contract = item.stash.get(ITEM_CONTRACT, None)
+    if contract is not None and call.when == "call":
+        # plain data, so that it crosses pytest-xdist with the report
+        report.recon_findings = [f.to_dict() for f in contract.latest()]
     if call.excinfo is None:
         return
     if call.excinfo.errisinstance(BudgetExhausted):
@@ -419,22 +469,52 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
     elif call.excinfo.errisinstance(ContractViolation):
         report.longrepr = REDACTOR(str(call.excinfo.value))
-    elif isinstance(report.longrepr, str):
-        report.longrepr = REDACTOR(report.longrepr)
+    elif report.failed and report.longrepr is not None:
+        report.longrepr = REDACTOR(str(report.longrepr))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    findings = getattr(report, "recon_findings", None)
+    if findings is None:
+        return
+    recorder = _RECORDERS.get("current")
+    if recorder is not None:
+        recorder.contract_tests += 1
+        recorder.add(Finding(**f) for f in findings)
+
+
+class _XdistHooks:
+    """Request counts and targets from xdist workers (registered only when xdist is present)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get("recon_contracts")
+        if data:
+            self.recorder.worker_requests += int(data.get("requests_sent", 0))
+            for key, value in data.get("targets", {}).items():
+                self.recorder.targets.setdefault(key, value)
+
+
+_RECORDERS: dict[str, Recorder] = {}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if not _runs_contract_suite(config) or RECORDER not in config.stash:
-        return
-    if hasattr(config, "workerinput"):  # an xdist worker; the controller writes the reports
-        return
-    try:
-        from .reports import RunResult, write_reports
-    except ImportError:  # pragma: no cover - reports module not built yet
+    if RECORDER not in config.stash:
         return
     s = config.stash[SETTINGS]
     recorder = config.stash[RECORDER]
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand counts to the controller, which writes the reports
+        workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets)}
+        return
+    if not recorder.contract_tests and not _runs_contract_suite(config):
+        return
+    from .reports import RunResult, write_reports
+
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}
     result = RunResult(
@@ -442,7 +522,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         targets=dict(recorder.targets),
         seed=s.seed,
         derandomized=s.derandomized,
-        requests_sent=recorder.budget.sent,
+        requests_sent=recorder.requests_sent,
         strict=s.strict,
         exit_status=int(exitstatus),
         tests=counts,

@@ -146,6 +146,17 @@ def main(argv: list[str]) -> int:
             EXIT_NOT_RUN,
         )
 
+    if parsed.mock_profile and not (parsed.pc_base_url or parsed.graph_base_url):
+        from .mock.profiles import PROFILES
+
+        if parsed.mock_profile not in PROFILES:
+            return _error(f"--mock-profile: unknown profile {parsed.mock_profile!r}; see recon-contracts mock --list-profiles")
+    report_dir = _report_dir(parsed)
+    try:
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _error(f"--report-dir {report_dir!r} cannot be created: {exc.strerror or exc}")
+
     import pytest
 
     started = time.time() - 1  # file times can be a little coarse
@@ -159,7 +170,6 @@ def main(argv: list[str]) -> int:
         code = EXIT_NOT_RUN
     elif code not in (EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE):
         code = EXIT_NOT_RUN
-    report_dir = _report_dir(parsed)
     summary = _read_summary(report_dir, started)
     if summary is not None:
         print(verdict_line(summary, report_dir))

@@ -492,3 +492,17 @@ def test_driver_wait_is_bounded():
     assert run.stopped.startswith("not terminal") and clock.now <= 10
     assert sum(clock.sleeps) <= 10 and len(run.polls) == 5  # t = 0, 3, 6, 9, 10
     assert rules(check_terminates(run.polls, poll_timeout=10)) == ["GR-OP-TERMINATES"]
+
+
+def test_same_problem_on_every_poll_is_reported_once():
+    body = {**RUNNING, "createdDateTime": ...}
+    found = check_polls([poll(body), poll(body), poll({**FAILED, "createdDateTime": ...})], poll_timeout=5)
+    schema = [f for f in found if f.rule == "GR-RESPONSE-SCHEMA"]
+    assert len(schema) == 1 and schema[0].extra["polls"] == [1, 2, 3]
+
+
+def test_inline_manifest_shape_is_left_to_the_operation_schema():
+    bad = {**MANIFEST, "sasToken": ..., "blobCount": 4}
+    bad = {k: v for k, v in bad.items() if v is not ...}
+    assert rules(check_manifest(ex(200, bad), bad, schema=False)) == ["GR-MANIFEST-BLOBCOUNT"]
+    assert "GR-RESPONSE-SCHEMA" in rules(check_operation(poll(SUCCEEDED_INLINE, resourceLocation=bad)))

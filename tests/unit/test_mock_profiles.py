@@ -11,7 +11,7 @@ import gzip
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx

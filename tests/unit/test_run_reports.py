@@ -98,10 +98,13 @@ def test_conforming_mock_passes_and_writes_all_reports(tmp_path):
     assert "<testsuite" in (reports / "junit.xml").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("profile", ["pc-charge-type-leak", "gr-blob-not-gzip"])
-def test_drift_profile_fails_with_a_finding_for_its_rule(tmp_path, profile):
+@pytest.mark.parametrize(
+    "profile, marker", [("pc-charge-type-leak", "partner_center"), ("gr-blob-not-gzip", "graph")]
+)
+def test_drift_profile_fails_with_a_finding_for_its_rule(tmp_path, profile, marker):
     reports = tmp_path / "out"
-    proc = run("--report-dir", str(reports), "--mock-profile", profile, *SMALL, cwd=tmp_path)
+    # only the drifted API's tests (pytest arguments after --), to keep the run short
+    proc = run("--report-dir", str(reports), "--mock-profile", profile, *SMALL, "--", "-m", marker, cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
     data = summary(reports)
     assert data["verdict"] == "fail"
@@ -111,6 +114,7 @@ def test_drift_profile_fails_with_a_finding_for_its_rule(tmp_path, profile):
     for f in caught:
         assert f["severity"] == "breaking" and f["message"] and f["test"].startswith("tests/contract/")
         assert f["curl"].startswith("curl ") or f["url"]
+    assert data["tests"]["passed"] + data["tests"]["failed"] > 0
     check_html(reports, data)
     assert verdict_line(proc.stdout).startswith(f"verdict: fail — {data['counts']['breaking']} breaking")
 
@@ -142,7 +146,10 @@ def test_tokens_and_sas_signatures_never_reach_reports_or_output(tmp_path):
 
 
 def test_bad_option_is_one_line_and_exit_4(tmp_path):
-    for args in (["--currency", "12"], ["--examples", "zero"], ["--no-such-option"]):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    for args in (["--currency", "12"], ["--examples", "zero"], ["--no-such-option"], ["--mock-profile", "nope"],
+                 ["--report-dir", str(not_a_dir / "reports")]):
         proc = run("--report-dir", str(tmp_path / "r"), *args, cwd=tmp_path)
         assert proc.returncode == 4, (args, proc.stdout, proc.stderr)
         errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
@@ -199,3 +206,15 @@ def test_target_answering_garbage_is_one_clear_message(tmp_path):
     out = proc.stdout + proc.stderr
     assert "does not answer like the partner-center API" in out and "text/html" in out
     assert "FAILED" not in out and "Traceback" not in out
+
+
+def test_pytest_command_line(tmp_path):
+    from recon_contracts.runner import _parser, pytest_args
+
+    parsed, unknown = _parser().parse_known_args(["--currency", "eur", "--strict", "--seed=3", "--pc-token=-x-y-z-"])
+    assert unknown == []
+    args = pytest_args(tmp_path / "tests" / "contract", tmp_path, parsed, ["-k", "paging"])
+    assert args[:5] == [str(tmp_path / "tests" / "contract"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"]
+    assert "--currency=eur" in args and "--strict" in args and "--seed=3" in args and "--pc-token=-x-y-z-" in args
+    assert not any(a.startswith("--graph-base-url") for a in args)  # options not given are left to env and defaults
+    assert args[-2:] == ["-k", "paging"]

@@ -306,8 +306,16 @@ def check_terminates(polls: Sequence[Exchange], *, poll_timeout: float) -> list[
 def check_polls(polls: Sequence[Exchange], *, poll_timeout: float) -> list[Finding]:
     """Every rule of the operation over a run's polls (the single-poll ones on each poll)."""
     found: list[Finding] = []
-    for poll in polls:
-        found += check_operation(poll)
+    seen: dict[tuple[str, str], Finding] = {}
+    for number, poll in enumerate(polls, start=1):
+        for f in check_operation(poll):
+            first = seen.get((f.rule, f.message))
+            if first is None:  # the same problem on every poll is reported once, with the polls it was seen on
+                seen[(f.rule, f.message)] = f
+                f.extra["polls"] = [number]
+                found.append(f)
+            else:
+                first.extra["polls"].append(number)
     found += check_status_monotonic(polls)
     found += check_terminal_absorbing(polls)
     found += check_terminates(polls, poll_timeout=poll_timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +18,6 @@ from .state import MockState
 
 log = logging.getLogger("recon_contracts.mock")
 
-Handler = Callable[..., Awaitable[Response]]
 _SLASHES = re.compile(r"/{2,}")
 _PC_LINE_ITEMS = re.compile(r"^/v1/invoices/([^/]+)/lineitems/?$", re.IGNORECASE)
 _GRAPH_EXPORT = re.compile(r"^/(v1\.0|beta)/reports/partners/billing/reconciliation/(billed|unbilled)/"

@@ -22,7 +22,7 @@ import hashlib
 import random
 from base64 import b64encode
 from hashlib import blake2b
-from datetime import datetime, timedelta
+from datetime import date
 from functools import cache
 
 from ..rules import charge_types
@@ -44,6 +44,7 @@ def report_charge_type(raw: str) -> str:
     return charge_types().mapping.get(raw, raw)
 
 
+_REPORTED = charge_types().mapping
 _NEGATIVE = frozenset(v.casefold() for v in ("Refund", "Cancel", "removeQuantity", "cancelImmediate", "customerCredit"))
 
 # productId, skuId, availabilityId, productName, skuName, publisherName, publisherId, unitType,
@@ -124,15 +125,6 @@ def billing_month(seed: int, key: str) -> tuple[int, int]:
     return m // 12, m % 12 + 1
 
 
-def _ts(d: datetime, frac: int, offset: str) -> str:
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
-            f".{frac:07d}{offset}")
-
-
-def _day(y: int, m: int, d: int = 1, offset: str = "Z") -> str:
-    return f"{y:04d}-{m:02d}-{d:02d}T00:00:00{offset}"
-
-
 def exchange_rate(currency: str) -> float:
     return _RATES.get(currency.upper(), 1.1)
 
@@ -152,53 +144,74 @@ def _mpn(seed: int) -> str:
     return str(1000000 + seed % 9000000)
 
 
+@cache
+def _days(seed: int, key: str) -> tuple[str, ...]:
+    """'YYYY-MM-DD' for day offsets -2 .. 400 from the first of the data set's billing month (index + 2)."""
+    year, month = billing_month(seed, key)
+    first = date(year, month, 1).toordinal()
+    return tuple(date.fromordinal(first + k).isoformat() for k in range(-2, 401))
+
+
+@cache
+def _constants(seed: int, key: str) -> tuple:
+    year, month = billing_month(seed, key)
+    return (partner_id(seed), _mpn(seed), "" if key.startswith("unbilled:") else key, _days(seed, key),
+            f"{year:04d}-{month:02d}-01T00:00:00", _customers(seed), raw_charge_types())
+
+
 def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     """Line item ``i`` of data set ``key`` in ``currency`` (upper-case ISO code), as the API reports it."""
+    partner, mpn, invoice_number, days_table, month_start, customers, raw_types = _constants(seed, key)
     src = f"{seed}|{key}|{i}".encode()
     d = blake2b(src, digest_size=64).digest() + blake2b(src + b"#", digest_size=64).digest()
     r = int.from_bytes(d[96:128], "big")  # 256 bits for the small choices below
-
-    def take(n: int) -> int:
-        nonlocal r
-        v = r % n
-        r //= n
-        return v
+    r, product = divmod(r, len(_PRODUCTS))
+    r, customer = divmod(r, 16)
+    r, q = divmod(r, 50)
+    r, adj = divmod(r, 4)
+    r, off = divmod(r, len(_OFFSETS))
+    r, day = divmod(r, 28)
+    r, hour = divmod(r, 24)
+    r, minute = divmod(r, 60)
+    r, second = divmod(r, 60)
+    r, frac = divmod(r, 10_000_000)
+    r, order_frac = divmod(r, 10_000_000)
+    r, order_minutes = divmod(r, 600)
+    r, short = divmod(r, 364)
+    r, billable_part = divmod(r, 4_000_000)
 
     shape = i % 3
     (product_id, sku_id, availability_id, product_name, sku_name, publisher_name, publisher_id, unit_type,
-     term, usd_price, meter, qualifiers, frequency, days) = _PRODUCTS[take(len(_PRODUCTS))]
-    cust_id, cust_name, cust_domain, country = _customers(seed)[take(16)]
-    raw_types = raw_charge_types()
+     term, usd_price, meter, qualifiers, frequency, days) = _PRODUCTS[product]
+    cust_id, cust_name, cust_domain, country = customers[customer]
     raw_type = raw_types[(i + seed) % len(raw_types)]
-    rate = exchange_rate(currency)
+    rate = _RATES.get(currency, 1.1)
     sign = -1 if raw_type.casefold() in _NEGATIVE else 1
-    quantity = 1 + take(50)
+    quantity = 1 + q
     unit_price = round(usd_price * rate, 2)
-    adjustment = _ADJUSTMENTS[take(4)] if shape != 2 else ""
+    adjustment = _ADJUSTMENTS[adj] if shape != 2 else ""
     effective = round(unit_price * (0.85 if "15.0%" in adjustment else 1.0), 2)
     subtotal = round(sign * effective * quantity, 2)
     tax = round(subtotal * 0.08, 2) if country == "US" and shape != 2 else 0
-    year, month = billing_month(seed, key)
-    offset = _OFFSETS[take(len(_OFFSETS))]
-    start = datetime(year, month, 1 + take(28), take(24), take(60), take(60))
-    duration = days if sign > 0 else 1 + take(days)
-    end = start + timedelta(days=max(1, duration))
-    frac = take(10_000_000)
-    order = start - timedelta(hours=8, minutes=take(600))
-    order_frac = take(10_000_000)
-    billable = quantity if shape else round(quantity * take(4_000_000) / 1_000_000, 6)
-    invoice_number = "" if key.startswith("unbilled:") else key
+    offset = _OFFSETS[off]
+    duration = days if sign > 0 else 1 + short % days
+    clock = f"T{hour:02d}:{minute:02d}:{second:02d}.{frac:07d}{offset}"
+    start_day = days_table[day + 2]
+    end_day = days_table[day + 2 + duration]
+    order_clock = divmod(hour * 60 + minute + 1440 - 480 - order_minutes, 60)
+    order_day = days_table[day + 2 - (1 if order_clock[0] < 24 else 0)]
+    billable = quantity if shape else round(quantity * billable_part / 1_000_000, 6)
     item = {
-        "partnerId": partner_id(seed),
+        "partnerId": partner,
         "customerId": ("org:" + cust_id) if shape == 0 else cust_id,
         "customerName": cust_name,
         "customerDomainName": cust_domain,
         "customerCountry": country,
         "invoiceNumber": invoice_number,
-        "mpnId": _mpn(seed),
+        "mpnId": mpn,
         "resellerMpnId": 0 if shape != 1 else 4649221,
         "orderId": b64encode(d[48:73]).translate(_B64_TO_ALNUM)[:33].decode() if shape != 1 else d[48:54].hex(),
-        "orderDate": _ts(order, order_frac, "Z"),
+        "orderDate": f"{order_day}T{order_clock[0] % 24:02d}:{order_clock[1]:02d}:{second:02d}.{order_frac:07d}Z",
         "productId": product_id,
         "skuId": sku_id,
         "availabilityId": availability_id,
@@ -207,7 +220,7 @@ def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     }
     if shape == 1:
         item["productQualifiers"] = list(qualifiers)
-    item["chargeType"] = report_charge_type(raw_type)
+    item["chargeType"] = _REPORTED.get(raw_type, raw_type)
     item["unitPrice"] = unit_price
     item["effectiveUnitPrice"] = effective
     item["unitType"] = unit_type
@@ -221,10 +234,10 @@ def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     item["subscriptionDescription"] = "" if shape == 2 else sku_name
     item["subscriptionId"] = _hex_guid(d[0:16])
     if shape == 1:
-        item["subscriptionStartDate"] = _day(start.year, start.month, start.day)
-        item["subscriptionEndDate"] = _day(end.year, end.month, end.day)
-    item["chargeStartDate"] = _ts(start, frac, offset)
-    item["chargeEndDate"] = _ts(end, frac, offset)
+        item["subscriptionStartDate"] = f"{start_day}T00:00:00Z"
+        item["subscriptionEndDate"] = f"{end_day}T00:00:00Z"
+    item["chargeStartDate"] = start_day + clock
+    item["chargeEndDate"] = end_day + clock
     item["termAndBillingCycle"] = term
     item["alternateId"] = d[74:80].hex()[:11]
     if shape == 1:
@@ -233,7 +246,7 @@ def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     item["discountDetails"] = ""
     item["pricingCurrency"] = "USD"
     item["pcToBCExchangeRate"] = rate
-    item["pcToBCExchangeRateDate"] = _day(year, month, 1, "" if shape == 1 else "Z")
+    item["pcToBCExchangeRateDate"] = month_start if shape == 1 else month_start + "Z"
     item["billableQuantity"] = billable
     item["meterDescription"] = meter if shape == 0 else ""
     if shape == 1:

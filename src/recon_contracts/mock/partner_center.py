@@ -22,6 +22,7 @@ DOC_NAMES = {"provider": "provider", "invoicelineitemtype": "invoicelineitemtype
              "haspartnerearnedcredit": "hasPartnerEarnedCredit"}
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _SIZE = re.compile(r"^[0-9]{1,9}$")
+_encode = json.JSONEncoder(check_circular=False).encode  # one encode per page
 
 
 def _echo_headers(request: Request) -> dict[str, str]:
@@ -210,7 +211,7 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     else:
         body["links"] = links
     body["attributes"] = {"objectType": "Collection"}
-    return Response(json.dumps(body).encode(), 200, headers=echo, media_type=PC_JSON)
+    return Response(_encode(body).encode(), 200, headers=echo, media_type=PC_JSON)
 
 
 def _apply_profile(items: list[dict], offset: int, state: MockState, currency: str) -> None:

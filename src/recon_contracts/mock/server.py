@@ -52,7 +52,8 @@ class QuietServer(uvicorn.Server):
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket (OSError when the address is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP so that asyncio turns Nagle off on accepted connections (else ~40 ms per response)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

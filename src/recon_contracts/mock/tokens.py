@@ -48,4 +48,6 @@ class TokenCodec:
         if not hmac.compare_digest(mac, hmac.new(self._key, payload, hashlib.sha256).digest()[:16]):
             raise TokenError("the continuation token is not valid")
         offset, fingerprint = struct.unpack(">Q8s", payload)
+        if token.strip() != self.encode(offset, fingerprint):
+            raise TokenError("the continuation token is not valid")
         return offset, fingerprint

@@ -134,7 +134,7 @@ def _rule_group(severity: str, rule_id: str, findings: list[dict[str, Any]]) -> 
     excerpt = spec_excerpt(first.get("spec"))
     if excerpt:
         parts.append(
-            f'<details class="spec"><summary>Spec: <code>{_e(first["spec"])}</code></summary>'
+            f'<details class="spec" open><summary>Spec: <code>{_e(first["spec"])}</code></summary>'
             f"<pre>{_e(excerpt)}</pre></details>"
         )
     parts += [_finding(f) for f in findings]
@@ -175,7 +175,8 @@ def render_html(summary: dict[str, Any]) -> str:
             "</section>",
             *sections,
             f'<footer>recon-contracts {_e(summary.get("version", ""))}. Reproduction commands read the bearer token '
-            "from the TOKEN environment variable; secrets are redacted from this page.</footer>",
+            "from the TOKEN environment variable. Tokens, client secrets and SAS signatures are shown as [REDACTED]; "
+            "to repeat a blob download, take a fresh sasToken from the export's manifest.</footer>",
             "</body></html>\n",
         ]
     )

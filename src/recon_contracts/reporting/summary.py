@@ -67,10 +67,10 @@ def _finding_dict(f: Finding, strict: bool) -> dict[str, Any]:
 
 
 def _order(f: Finding) -> tuple[int, int, str, str]:
-    rules = list(catalog())
+    """Breaking first, then additive, then advisory; within a severity, catalog order, then test."""
+    positions = {rule_id: i for i, rule_id in enumerate(catalog())}
     severity = SEVERITIES.index(f.severity) if f.severity in SEVERITIES else len(SEVERITIES)  # type: ignore[arg-type]
-    position = rules.index(f.rule) if f.rule in rules else len(rules)
-    return severity, position, str(f.extra.get("test", "")), f.message
+    return severity, positions.get(f.rule, len(positions)), str(f.extra.get("test", "")), f.message
 
 
 def redact_tree(value: Any) -> Any:
