@@ -134,7 +134,8 @@ def wrongly_typed_invoice_ids() -> st.SearchStrategy[Any]:
 def invalid_export_bodies(invoice_id: str) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.builds(lambda a: {"invoiceId": invoice_id, "attributeSet": a}, invalid_attribute_sets()),
-        st.builds(lambda i, a: {"invoiceId": i, "attributeSet": a}, wrongly_typed_invoice_ids(), st.sampled_from(["full", "basic"])),
+        st.builds(lambda i, a: {"invoiceId": i, "attributeSet": a}, wrongly_typed_invoice_ids(),
+                  st.sampled_from(["full", "basic"])),
         st.builds(lambda a: {"attributeSet": a}, st.sampled_from(["full", "basic"])),
     )
 

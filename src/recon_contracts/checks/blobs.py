@@ -61,6 +61,7 @@ def check_manifest(exchange: Exchange, manifest: Any, *, where: str = "manifest"
         return found
     count, blobs = manifest.get("blobCount"), manifest.get("blobs")
     if isinstance(count, int) and not isinstance(count, bool) and isinstance(blobs, list) and count != len(blobs):
+        names = ", ".join(str(b.get("name")) for b in manifest_blobs(manifest))[:300]
         found.append(
             redacted(
                 finding(
@@ -68,7 +69,7 @@ def check_manifest(exchange: Exchange, manifest: Any, *, where: str = "manifest"
                     f"the manifest says blobCount {count} but lists {len(blobs)} blob(s)",
                     exchange,
                     expected=f"blobCount == len(blobs) == {len(blobs)}",
-                    actual=f"blobCount {count}, {len(blobs)} blob(s): {', '.join(str(b.get('name')) for b in manifest_blobs(manifest))[:300]}",
+                    actual=f"blobCount {count}, {len(blobs)} blob(s): {names}",
                 )
             )
         )

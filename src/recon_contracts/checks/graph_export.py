@@ -28,7 +28,9 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-def check_export_accepted(exchange: Exchange, *, graph_base_url: str, rule_id: str = "GR-EXPORT-202-LOCATION") -> list[Finding]:
+def check_export_accepted(
+    exchange: Exchange, *, graph_base_url: str, rule_id: str = "GR-EXPORT-202-LOCATION"
+) -> list[Finding]:
     """An export answers 202 with an absolute Location on the target's host and the same API version.
 
     A body or a Content-Type on the 202 is tolerated and ignored (the unbilled-usage doc example sends

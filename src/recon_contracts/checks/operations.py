@@ -225,7 +225,8 @@ def check_operation(exchange: Exchange) -> list[Finding]:
     body = operation_body(exchange)
     if body is None:
         return found
-    for check in (check_odata_type, check_error_iff_failed, check_resource_iff_succeeded, check_timestamps, check_retry_after):
+    for check in (check_odata_type, check_error_iff_failed, check_resource_iff_succeeded, check_timestamps,
+                  check_retry_after):
         found += check(exchange, body)
     return found
 
@@ -246,12 +247,13 @@ def check_status_monotonic(polls: Sequence[Exchange]) -> list[Finding]:
     known = [(p, s) for p, s in known if s in states.rank]
     for (_, before), (poll, after) in zip(known, known[1:]):
         if not states.allowed(before, after):  # type: ignore[arg-type]
+            onward = sorted(states.transitions.get(before, ())) or "nothing"  # type: ignore[arg-type]
             return [
                 finding(
                     "GR-OP-STATUS-MONOTONIC",
                     f"the operation status moved backwards: {before} -> {after}",
                     poll,
-                    expected=f"after {before}: {before} or one of {sorted(states.transitions.get(before, ())) or 'nothing'}",  # type: ignore[arg-type]
+                    expected=f"after {before}: {before} again or one of {onward}",
                     actual=" -> ".join(s for _, s in known),  # type: ignore[misc]
                 )
             ]
