@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +48,7 @@ SPECS = {
 SMALL = ("conforming", "numbers-as-strings", "pc-item-missing-field", "pc-paging-skips-item", "gr-operation-missing-fields")
 # The same mock settings as the self-verification's suite runs (--mock-items 12; the plugin's poll settings).
 MOCK_ITEMS = 12
+TEMP_PATH = re.compile(r"\S*recon-bench-[^/\s]+")
 
 
 @dataclass
@@ -148,7 +150,7 @@ def run_schemathesis(api: str, spec: str, url: str, args: argparse.Namespace, wo
     text = (out or b"").decode("utf-8", "replace")
     (report_dir / "output.txt").write_text(text, encoding="utf-8")
     return SchemathesisRun(api=api, exit_code=code, seconds=round(seconds, 1),
-                           failures=failures_in(report_dir / "report.json"), summary=tail(text, 12))
+                           failures=failures_in(report_dir / "report.json"), summary=scrub(tail(text, 12)))
 
 
 def failures_in(path: Path) -> list[str]:
@@ -167,6 +169,12 @@ def failures_in(path: Path) -> list[str]:
 def failure_codes(failures: list[str]) -> list[str]:
     """"ST202 Schema-valid request rejected @ GET /x" -> "ST202 Schema-valid request rejected"."""
     return sorted({f.split(" @ ", 1)[0] for f in failures})
+
+
+def scrub(text: str) -> str:
+    """No path of this machine goes into the results: the bench's scratch folder and the project folder are named."""
+    text = TEMP_PATH.sub("<scratch>", text)
+    return text.replace(str(ROOT), ".")
 
 
 def tail(text: str, lines: int) -> str:
@@ -234,9 +242,17 @@ def compare(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
             print(f" exit {', '.join(str(r.exit_code) for r in runs)} in {sum(r.seconds for r in runs):.1f} s", flush=True)
     baseline = {f for r in runs_by_profile["conforming"] for f in r.failures}
     rows = [make_row(PROFILES[n], ours.get(n), runs_by_profile[n], baseline) for n in args.names]
-    meta = {"ours_source": str(ours_path) if reused else "run now", "ours_reused": reused,
+    meta = {"ours_source": _shown(ours_path) if reused else "run now", "ours_reused": reused,
             "baseline_failures": sorted(baseline)}
     return rows, meta
+
+
+def _shown(path: Path) -> str:
+    """A path as it may appear in the results: relative to the project, else its name only."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name
 
 
 def make_row(profile: Any, ours: dict[str, Any] | None, runs: list[SchemathesisRun], baseline: set[str]) -> Row:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import example, given
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
@@ -211,7 +211,13 @@ def _table_example(test):  # type: ignore[no-untyped-def]
     return test
 
 
+# Shrinking a generated schemathesis case costs tens of seconds and adds little: the finding already
+# names the query that was sent, with its curl.
+NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
 @pytest.mark.partner_center
+@NO_SHRINK
 @given(case=GENERATED)
 @_table_example
 def test_invalid_queries_rejected(lineitems, contract, case):
