@@ -86,6 +86,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profiles", help="comma-separated profile names (default: every profile)")
     parser.add_argument("--max-examples", type=int, default=10, help="schemathesis --max-examples (default 10)")
     parser.add_argument("--checks", default="all", help="schemathesis --checks (default all)")
+    parser.add_argument("--continue-on-failure", action="store_true",
+                        help="schemathesis --continue-on-failure: keep testing an operation after its first failure")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one schemathesis run may take (default 300)")
     parser.add_argument("--ours", type=Path, default=None,
                         help="self-verification.json to reuse (default: $RECON_REPORT_DIR or reports/, then run the missing profiles)")
@@ -120,6 +122,7 @@ def schemathesis_command(spec: str, url: str, args: argparse.Namespace, report_d
         "--checks", args.checks,
         "--generation-deterministic",
         "--workers", "1",
+        *(["--continue-on-failure"] if args.continue_on_failure else []),
         "--request-timeout", "10",
         "--no-color",
         "--report", "json",
@@ -199,11 +202,16 @@ def default_ours() -> Path:
     return Path(os.environ.get("RECON_REPORT_DIR") or ROOT / "reports") / "self-verification.json"
 
 
-def load_ours(path: Path) -> dict[str, dict[str, Any]]:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_ours(path: Path) -> dict[str, dict[str, Any]]:
+    data = read_json(path)
     return {r["profile"]: r for r in data.get("rows", []) if isinstance(r, dict) and "profile" in r}
 
 
@@ -242,7 +250,9 @@ def compare(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
             print(f" exit {', '.join(str(r.exit_code) for r in runs)} in {sum(r.seconds for r in runs):.1f} s", flush=True)
     baseline = {f for r in runs_by_profile["conforming"] for f in r.failures}
     rows = [make_row(PROFILES[n], ours.get(n), runs_by_profile[n], baseline) for n in args.names]
+    workers = (read_json(ours_path).get("totals") or {}).get("workers") if reused else args.workers
     meta = {"ours_source": _shown(ours_path) if reused else "run now", "ours_reused": reused,
+            "ours_workers": int(workers or 0) if str(workers or 0).isdigit() else workers,
             "baseline_failures": sorted(baseline)}
     return rows, meta
 
@@ -314,6 +324,8 @@ def render_markdown(rows: list[Row], t: dict[str, Any], meta: dict[str, Any]) ->
         "Graph at its `/v1.0` base). A profile is *caught* when either run fails (exit 1).",
         "- **Ours**: `pytest tests/contract --examples 4 --mock-items 12` (the self-verification). A drift profile is caught when "
         "the suite fails with a breaking finding for the rule the profile breaks.",
+        f"- Our times are each suite run's wall time from the self-verification ({_workers_text(meta.get('ours_workers'))}); "
+        "Schemathesis' are its two runs one after the other, nothing else running.",
         "- For a conforming profile, *caught* means the tool failed a server that behaves as Microsoft documents: a false positive.",
         "- *new vs conforming*: failures that Schemathesis did not also report on the conforming profile (its baseline), "
         "i.e. the part of its output that points at the drift.",
@@ -337,6 +349,12 @@ def render_markdown(rows: list[Row], t: dict[str, Any], meta: dict[str, Any]) ->
     if t["st_errors"]:
         lines.append(f"\nSchemathesis could not complete {t['st_errors']} profile(s) (an exit status other than 0 or 1).")
     return "\n".join(lines) + "\n"
+
+
+def _workers_text(workers: Any) -> str:
+    if not workers:
+        return "one profile at a time"
+    return f"pytest-xdist `-n {workers}`: {workers} suite runs at a time share the cores"
 
 
 def render_text(rows: list[Row], t: dict[str, Any]) -> str:

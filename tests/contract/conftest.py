@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, next_request, page_items
+from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, body_of, next_request, page_items
 from recon_contracts.client import ApiClient, new_request_ids
 from recon_contracts.findings import Exchange
 
@@ -36,10 +36,7 @@ def base_query(currency: str, period: str, *, size: int | None = None) -> Query:
 
 
 def _items(exchange: Exchange) -> list[Any]:
-    try:
-        return page_items(exchange.json())
-    except (ValueError, UnicodeDecodeError):
-        return []
+    return page_items(body_of(exchange))
 
 
 class LineItems:
@@ -79,9 +76,8 @@ class LineItems:
             last = pages[-1]
             if last.status != 200:
                 break
-            try:
-                body = last.json()
-            except (ValueError, UnicodeDecodeError):
+            body = body_of(last)
+            if body is None:
                 break
             items = page_items(body)
             key = json.dumps(items, sort_keys=True)
@@ -91,6 +87,14 @@ class LineItems:
             tokens.add(step.token)
             seen.add(key)
             pages.append(self.get(None, step.headers, url=step.url))
+        return pages
+
+    def first_page_ok(self, pages: list[Exchange]) -> list[Exchange]:
+        """``pages``, after failing the test plainly when the documented query itself was not served."""
+        first = pages[0]
+        if first.status != 200 or not isinstance(body_of(first), dict):
+            pytest.fail(f"the documented query was not served, so nothing could be checked: {first.method} {first.url} "
+                        f"answered {first.summary(300)}", pytrace=False)
         return pages
 
     def cached_walk(self, query: Query) -> list[Exchange]:
@@ -103,6 +107,9 @@ class LineItems:
     def all_items(self, *, currency: str | None = None, period: str | None = None) -> list[Any]:
         """Every item of the default-size walk (cached)."""
         return [item for page in self.cached_walk(self.query(currency=currency, period=period)) for item in _items(page)]
+
+    def items_of(self, pages: list[Exchange]) -> list[Any]:
+        return [item for page in pages if page.status == 200 for item in _items(page)]
 
     def smallest_size(self, total: int) -> int:
         """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""

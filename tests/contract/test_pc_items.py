@@ -23,10 +23,7 @@ def _casings(code: str) -> list[str]:
 
 
 def _pages(lineitems, **query):
-    pages = lineitems.cached_walk(lineitems.query(**query))
-    if pages[0].status != 200:
-        pytest.fail(f"the first page was answered {pages[0].status}, not 200: {pages[0].summary(300)}", pytrace=False)
-    return pages
+    return lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(**query)))
 
 
 @pytest.mark.partner_center

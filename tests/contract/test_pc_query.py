@@ -123,7 +123,7 @@ def test_valid_queries_in_any_case(lineitems, target, contract, spelling):
         *check_query_accepted(exchange, text),
         *check_collection(exchange),
         *check_headers_echoed(exchange),
-        *check_throttle_retry_after(lineitems.client.retried[retried:]),
+        *check_throttle_retry_after([*lineitems.client.retried[retried:], exchange]),
     ])
 
 

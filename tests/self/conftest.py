@@ -132,6 +132,9 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(PROFILES_ENV, "").strip():
+        selected_profiles()  # a misspelt profile name is a usage error before anything runs
+    run_timeout()
     if _is_worker(config):
         workerinput = config.workerinput  # type: ignore[attr-defined]
         config.stash[_RUN_ID] = workerinput.get("recon_self_run_id") or workerinput.get("testrun_uid") or "local"

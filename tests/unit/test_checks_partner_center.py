@@ -412,3 +412,19 @@ def test_check_items_names_pages(page):
     pages = [exchange(page), exchange(bad), exchange({}, status=500)]
     (found,) = pc.check_items(pages, pc.check_item_currency, "USD")
     assert "page 2 item 1" in found.message
+
+
+def test_first_per_rule_counts_the_rest(page):
+    page["totalCount"] = 9
+    findings = [f for i in range(3) for f in pg.check_page(exchange(page), BASE, page=i)]
+    (found,) = pg.first_per_rule(findings)
+    assert found.rule == "PC-PAGING-TOTALCOUNT" and found.message.startswith("page 1:")
+    assert "(and 2 more page(s) alike)" in found.message
+
+
+def test_next_query_compares_with_the_first_request_of_the_walk(page):
+    second_url = URL.replace("&currencycode=usd", "") + "&seekOperation=Next"
+    page["links"]["next"]["uri"] = page["links"]["next"]["uri"].replace("&currencycode=usd", "")
+    assert pg.check_next_keeps_query(exchange(page, url=second_url), BASE) == []  # against its own request
+    (found,) = pg.check_next_keeps_query(exchange(page, url=second_url), BASE, walk_url=URL)
+    assert "currencycode=usd is missing" in found.message

@@ -361,9 +361,9 @@ def _export_and_poll(server, polls: int) -> list[httpx.Response]:
 
 def test_throttled_answers_429_with_retry_after() -> None:
     with serve(MockConfig(profile="throttled", retry_after=0)) as server:
-        statuses = [_pc_page(server) for _ in range(10)]
+        statuses = [_pc_page(server) for _ in range(31)]
         throttled = [r for r in statuses if r.status_code == 429]
-        assert [statuses.index(r) for r in throttled] == [4, 9]
+        assert [statuses.index(r) for r in throttled] == [4, 29]
         assert throttled[0].headers["retry-after"] == "1"
         assert throttled[0].json() == {"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}
         polls = _export_and_poll(server, 2)

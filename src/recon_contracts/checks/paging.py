@@ -124,11 +124,15 @@ def page_items(body: Any) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
-def _body(exchange: Exchange) -> Any:
+def body_of(exchange: Exchange) -> Any:
+    """The JSON body of an exchange, or None when it is not JSON."""
     try:
         return exchange.json()
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+_body = body_of
 
 
 def _label(page: int | None) -> str:
@@ -138,8 +142,13 @@ def _label(page: int | None) -> str:
 # ------------------------------------------------------------------ per-page checks
 
 
-def check_next_keeps_query(exchange: Exchange, base_url: str, *, page: int | None = None) -> list[Finding]:
-    """PC-PAGING-NEXT-QUERY: links.next keeps the path and every query parameter and adds seekOperation=Next."""
+def check_next_keeps_query(exchange: Exchange, base_url: str, *, page: int | None = None,
+                           walk_url: str | None = None) -> list[Finding]:
+    """PC-PAGING-NEXT-QUERY: links.next keeps the path and every query parameter and adds seekOperation=Next.
+
+    ``walk_url`` is the first request of the walk: every next link keeps *its* query (by default the
+    query of this page's own request).
+    """
     link = next_link(_body(exchange))
     if link is None:
         return []
@@ -148,12 +157,11 @@ def check_next_keeps_query(exchange: Exchange, base_url: str, *, page: int | Non
         return [finding("PC-PAGING-NEXT-QUERY", f"{_label(page)}links.next has no uri", exchange,
                         expected="links.next.uri with the request's query and seekOperation=Next", actual=json.dumps(link)[:300])]
     target = resolve_link(base_url, uri)
+    asked = urlsplit(walk_url or exchange.url)
     problems: list[str] = []
-    asked_path = urlsplit(exchange.url).path.rstrip("/").lower()
-    next_path = urlsplit(target).path.rstrip("/").lower()
-    if asked_path != next_path:
-        problems.append(f"it points to {urlsplit(target).path}, not {urlsplit(exchange.url).path}")
-    sent = [(k, v) for k, v in query_pairs(exchange.url) if k.lower() != SEEK_OPERATION]
+    if asked.path.rstrip("/").lower() != urlsplit(target).path.rstrip("/").lower():
+        problems.append(f"it points to {urlsplit(target).path}, not {asked.path}")
+    sent = [(k, v) for k, v in query_pairs(asked.geturl()) if k.lower() != SEEK_OPERATION]
     linked: dict[str, list[str]] = {}
     for k, v in query_pairs(target):
         linked.setdefault(k.lower(), []).append(v)
@@ -174,7 +182,7 @@ def check_next_keeps_query(exchange: Exchange, base_url: str, *, page: int | Non
         "PC-PAGING-NEXT-QUERY",
         f"{_label(page)}links.next does not repeat the request's query: " + "; ".join(problems),
         exchange,
-        expected=f"the query of {urlsplit(exchange.url).path}?{urlsplit(exchange.url).query} plus seekOperation=Next",
+        expected=f"the query of {asked.path}?{asked.query} plus seekOperation=Next",
         actual=uri,
         next_uri=uri,
     )]
@@ -231,16 +239,34 @@ def check_total_count(exchange: Exchange, *, page: int | None = None) -> list[Fi
     )]
 
 
-def check_page(exchange: Exchange, base_url: str, *, size: int | None = None, page: int | None = None) -> list[Finding]:
-    """Every per-page paging rule of one 200 page."""
+def check_page(exchange: Exchange, base_url: str, *, size: int | None = None, page: int | None = None,
+               walk_url: str | None = None) -> list[Finding]:
+    """Every per-page paging rule of one 200 page (``walk_url``: the walk's first request)."""
     if exchange.status != 200 or _body(exchange) is None:
         return []
     return [
-        *check_next_keeps_query(exchange, base_url, page=page),
+        *check_next_keeps_query(exchange, base_url, page=page, walk_url=walk_url),
         *check_next_has_token(exchange, page=page),
         *check_page_size(exchange, size=size, page=page),
         *check_total_count(exchange, page=page),
     ]
+
+
+def first_per_rule(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule (the first), its message counting the others: a walk of 40 pages that all
+    drop the same parameter is one finding, not 40."""
+    firsts: dict[str, Finding] = {}
+    counts: dict[str, int] = {}
+    for f in findings:
+        firsts.setdefault(f.rule, f)
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    out = []
+    for rule_id, f in firsts.items():
+        if counts[rule_id] > 1:
+            f.message += f" (and {counts[rule_id] - 1} more page(s) alike)"
+            f.extra["occurrences_in_walk"] = counts[rule_id]
+        out.append(f)
+    return out
 
 
 # ------------------------------------------------------------------ the walk

@@ -12,6 +12,9 @@ from starlette.responses import Response
 
 from .data import NUMERIC_FIELDS, line_item, raw_charge_type, report_charge_type
 from .responses import PC_JSON, bearer_ok, pc_fault, throttle_body
+
+# under the throttled profile: the 5th authenticated request, then every 25th, answers 429
+THROTTLE_EVERY = 25
 from .state import MockState
 from .tokens import TokenError
 
@@ -60,7 +63,7 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
         return pc_fault(401, "Authorization header is missing or is not a bearer token.",
                         headers={**echo, "WWW-Authenticate": "OAuth realm=urn:cpsvc:cpid:mock"}, html=html)
     state.pc_authorised += 1
-    if state.has("throttled") and state.pc_authorised % 5 == 0:
+    if state.has("throttled") and state.pc_authorised % THROTTLE_EVERY == 5:
         body = json.dumps(throttle_body(1)).encode()
         return Response(body, 429, headers={**echo, "Retry-After": "1"}, media_type="application/json")
     if invoice_id.lower() != "unbilled":

@@ -29,7 +29,7 @@ def _drift(name: str, rule_id: str, description: str) -> Profile:
 _ALL: tuple[Profile, ...] = (
     # ------------------------------------------------------------ conforming variations
     _ok("conforming", "the documented behaviour of both APIs (default)"),
-    _ok("throttled", "every 5th authenticated Partner Center request and the first Graph poll answer 429 with Retry-After: 1"),
+    _ok("throttled", "the 5th and then every 25th authenticated Partner Center request, and the first Graph poll, answer 429 with Retry-After: 1"),
     _ok("unavailable-once", "the first request to each API answers 503 with Retry-After: 1"),
     _ok("slow-operation", "export operations stay running for 5 more polls than configured"),
     _ok("empty", "no line items: Partner Center returns empty pages; every export fails with code 5000 'No data available'"),
