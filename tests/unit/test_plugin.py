@@ -1,0 +1,61 @@
+"""The suite's pytest plugin: option checks, one target only, and the verdict under pytest itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recon_contracts.mock import MockConfig, serve
+from recon_contracts.resources import project_root
+
+ROOT = project_root()
+TIMEOUT = 180
+
+
+def pytest_run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/contract", "-p", "no:xdist", "-rs", "-q",
+         "--report-dir", str(tmp_path / "reports"), "--examples", "2", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--period", "yesterday"], "--period must be current or previous"),
+        (["--currency", "US"], "--currency must be a three-letter code"),
+        (["--max-requests", "0"], "--max-requests must be greater than 0"),
+        (["--pc-base-url", "api.partnercenter.microsoft.com"], "--pc-base-url must be an http(s) URL"),
+        (["--graph-base-url", "https://graph.microsoft.com"], "must end with the API version"),
+        (["--mock-profile", "no-such-profile"], "unknown profile 'no-such-profile'"),
+    ],
+)
+def test_bad_option_is_a_usage_error(tmp_path, args, message):
+    result = pytest_run(*args, tmp_path=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_only_partner_center_given_skips_graph_with_a_reason(tmp_path):
+    with serve(MockConfig(items=6, retry_after=0)) as server:
+        result = pytest_run("--pc-base-url", server.pc_base_url, "--pc-token", "a-token-for-the-mock",
+                            tmp_path=tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:]
+    assert "graph tests skipped: only --pc-base-url was given" in out
+    assert " passed" in out and "failed" not in out
+
+
+def test_live_target_without_any_token_ends_with_one_message(tmp_path):
+    with serve(MockConfig(items=6, retry_after=0)) as server:
+        result = pytest_run("--graph-base-url", server.graph_base_url, tmp_path=tmp_path)
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "no graph token" in result.stdout + result.stderr
+    assert "--graph-token" in result.stdout + result.stderr
