@@ -9,7 +9,7 @@ running ``pytest tests/self`` for them. Schemathesis also fails the conforming p
 profile's failures are compared with that baseline: the failures it adds are what points at the drift.
 
 Usage:
-    python bench/compare_schemathesis.py              # every profile (~10 minutes on 2 cores)
+    python bench/compare_schemathesis.py              # every profile (~4 minutes on 2 cores)
     python bench/compare_schemathesis.py --small      # a few profiles, for CI
     python bench/compare_schemathesis.py --profiles conforming,pc-no-auth --max-examples 20
 
