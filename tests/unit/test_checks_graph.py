@@ -384,6 +384,7 @@ def test_blob_conforming():
         (gzip.compress(b'{"a": 1}\n')[:-6], "truncated"),
         (b"\x1f\x8b" + b"garbage" * 4, "not valid gzip"),
     ],
+    ids=["plain-jsonl", "json-list-line", "invalid-json-line", "truncated-gzip", "bad-gzip"],
 )
 def test_blob_not_gzip_jsonl(raw, words):
     found = check_blob_content(blob(raw=raw))
