@@ -334,9 +334,12 @@ def _check_run_settings(config: pytest.Config, s: Settings) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[SETTINGS]
-    mode = "derandomized under CI" if s.derandomized else "random"
-    where = "embedded mock" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
-    return [f"recon-contracts: target {where}; hypothesis seed={s.seed} ({mode}; repeat with --seed {s.seed}), examples={s.examples}"]
+    where = f"embedded mock ({s.mock_profile})" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
+    if s.derandomized:
+        seeding = "hypothesis derandomized under CI (the same examples every run)"
+    else:
+        seeding = f"hypothesis seed={s.seed} (repeat with --seed {s.seed})"
+    return [f"recon-contracts: target {where}; {seeding}; examples={s.examples}"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

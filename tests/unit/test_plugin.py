@@ -59,3 +59,11 @@ def test_live_target_without_any_token_ends_with_one_message(tmp_path):
     assert result.returncode == 4, result.stdout[-2000:]
     assert "no graph token" in result.stdout + result.stderr
     assert "--graph-token" in result.stdout + result.stderr
+
+
+def test_max_requests_caps_traffic_and_skips_the_rest(tmp_path):
+    result = pytest_run("--max-requests", "40", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "request budget exhausted: --max-requests 40 reached" in result.stdout
+    summary = (tmp_path / "reports" / "summary.json").read_text(encoding="utf-8")
+    assert '"requests_sent": 40' in summary
