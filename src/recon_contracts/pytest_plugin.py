@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.utils.conventions import not_set
 
 from .auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
 from .client import ApiClient, BudgetExhausted, RequestBudget, RetryPolicy, TargetError
@@ -99,7 +100,7 @@ class Settings:
     thorough: bool
     examples: int
     seed: int
-    derandomized: bool
+    derandomized: bool  # the seed was fixed because the run is under CI (no --seed given)
     poll_timeout: float
     page_budget: int
     mock_profile: str
@@ -295,7 +296,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "recon-contracts",
         max_examples=settings_.examples,
         deadline=None,
-        derandomize=settings_.derandomized,
+        derandomize=False,  # every test gets the printed seed instead (see pytest_collection_modifyitems)
+        database=None if settings_.derandomized or _seed_given(config) else not_set,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=True,
     )
@@ -332,13 +334,15 @@ def _check_run_settings(config: pytest.Config, s: Settings) -> None:
             )
 
 
+def _seed_given(config: pytest.Config) -> bool:
+    return config.getoption("recon_seed") is not None or bool(os.environ.get("RECON_SEED"))
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[SETTINGS]
     where = f"embedded mock ({s.mock_profile})" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
-    if s.derandomized:
-        seeding = "hypothesis derandomized under CI (the same examples every run)"
-    else:
-        seeding = f"hypothesis seed={s.seed} (repeat with --seed {s.seed})"
+    fixed = "fixed under CI, " if s.derandomized else ""
+    seeding = f"hypothesis seed={s.seed} ({fixed}repeat with --seed {s.seed})"
     return [f"recon-contracts: target {where}; {seeding}; examples={s.examples}"]
 
 
@@ -347,7 +351,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         function = getattr(item, "obj", None)
         inner = getattr(function, "hypothesis", None)
-        if inner is not None and not config.stash[SETTINGS].derandomized:
+        if inner is not None:
             # the same as @hypothesis.seed(seed): one printed seed repeats the whole run
             function._hypothesis_internal_use_seed = seed
 
