@@ -73,7 +73,7 @@ class ClientCredentialsToken:
                 except AuthError:
                     raise
                 except Exception as exc:  # azure-identity raises several types; the message is what matters
-                    raise AuthError(f"could not get a token for {self.scope}: {REDACTOR(str(exc).splitlines()[0])}") from None
+                    raise AuthError(f"could not get a token for {self.scope}: {REDACTOR((str(exc).strip().splitlines() or [type(exc).__name__])[0])}") from None
                 REDACTOR.add(access.token)
                 self._token, self._expires_on = access.token, float(access.expires_on)
             return self._token

@@ -149,6 +149,10 @@ class ApiClient:
             return self._http.request(method, url, params=params, headers=request_headers, content=content, json=json)
         except httpx.LocalProtocolError:
             raise  # a request we built wrongly: a bug of ours, not the target's
+        except (httpx.InvalidURL, UnicodeError) as exc:  # e.g. a bad port, or a host name IDNA cannot encode
+            raise TargetError(
+                f"{self.api} target URL is not usable: {method} {REDACTOR(_strip_query(url))}: {REDACTOR(str(exc)) or type(exc).__name__}"
+            ) from None
         except httpx.TimeoutException as exc:
             raise TargetError(f"{self.api} target timed out: {method} {REDACTOR(_strip_query(url))} ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:

@@ -40,7 +40,7 @@ class ExportRun:
     post: Exchange | None = None
     polls: list[Exchange] = field(default_factory=list)
     manifest_exchange: Exchange | None = None  # the terminal poll (inline manifest) or the GET of the link
-    manifest: Any = None
+    manifest: Any = field(default=None, repr=False)  # holds the sasToken: never in a repr
     blobs: list[Exchange] = field(default_factory=list)
     stopped: str = ""
     waited_s: float = 0.0

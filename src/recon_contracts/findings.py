@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from .redact import REDACTOR
 from .rules import rule
 
 # Request headers whose values never go into a reproduction command; the command names an
@@ -49,6 +50,11 @@ class Exchange:
             response_headers={k.lower(): v for k, v in response.headers.items()},
             response_body=response.content,
         )
+
+    def __repr__(self) -> str:
+        # a blob URL carries the SAS signature: the repr shows it masked
+        return (f"Exchange(api={self.api!r}, operation={self.operation!r}, method={self.method!r}, "
+                f"url={REDACTOR(self.url)!r}, status={self.status!r})")
 
     def header(self, name: str) -> str | None:
         return self.response_headers.get(name.lower())

@@ -8,6 +8,7 @@ breaking one.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import re
@@ -16,7 +17,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
@@ -89,8 +92,8 @@ class Settings:
 
     pc_base_url: str | None
     graph_base_url: str | None
-    pc_token: str | None
-    graph_token: str | None
+    pc_token: str | None = field(repr=False)  # bearer tokens: never in a repr
+    graph_token: str | None = field(repr=False)
     invoice_id: str
     currency: str
     period: str
@@ -129,8 +132,11 @@ def _typed(opt: Option, value: Any) -> Any:
         number = opt.kind(value)
     except (TypeError, ValueError):
         raise pytest.UsageError(f"{opt.name} expects a number, got {value!r}") from None
-    if number <= 0:
-        raise pytest.UsageError(f"{opt.name} must be greater than 0, got {value!r}")
+    if not math.isfinite(number):  # nan or inf would make --poll-timeout an endless wait
+        raise pytest.UsageError(f"{opt.name} expects a finite number, got {value!r}")
+    if number < 0 or (number == 0 and opt.name != "--seed"):
+        least = "0 or more" if opt.name == "--seed" else "greater than 0"
+        raise pytest.UsageError(f"{opt.name} must be {least}, got {value!r}")
     return number
 
 
@@ -139,6 +145,11 @@ def _url(opt: Option, value: str | None) -> str | None:
         return None
     if not re.match(r"^https?://[^/\s]+", value):
         raise pytest.UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
+    try:
+        urlsplit(value).port  # noqa: B018 - raises on a bad port or a broken IPv6 host
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise pytest.UsageError(f"{opt.name} is not a usable URL ({exc}), got {value!r}") from None
     return value.rstrip("/")
 
 
@@ -376,9 +387,16 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
 
         if s.mock_profile not in PROFILES:
             pytest.exit(f"--mock-profile: unknown profile {s.mock_profile!r}; see recon-contracts mock --list-profiles", returncode=4)
-        with serve(MockConfig(profile=s.mock_profile, items=s.mock_items, retry_after=1, poll_count=2)) as server:
+        mock = serve(MockConfig(profile=s.mock_profile, items=s.mock_items, retry_after=1, poll_count=2))
+        try:
+            server = mock.__enter__()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            pytest.exit(f"recon-contracts: the embedded mock did not start: {exc}", returncode=2)
+        try:
             recorder.targets.update({"partner-center": server.pc_base_url, "graph": server.graph_base_url, "mock_profile": s.mock_profile})
             yield Target(s, server.pc_base_url, server.graph_base_url, mock=server)
+        finally:
+            mock.__exit__(None, None, None)
         return
     recorder.targets.update({"partner-center": s.pc_base_url, "graph": s.graph_base_url})
     yield Target(s, s.pc_base_url, s.graph_base_url)
@@ -418,17 +436,18 @@ def _preflight(client: ApiClient, target: Target) -> None:
         path, params = "/reports/partners/billing/operations/recon-contracts-preflight", None
     try:
         exchange = client.request("GET", path, operation=f"preflight {client.api}", params=params)
-        if exchange.status in (401, 403) and target.mock is None:
-            pytest.exit(
-                f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
-                f"({exchange.status}); check the token or the app's permissions", returncode=2)
-        exchange.json()
     except TargetError as exc:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
-    except AuthError as exc:
-        pytest.exit(f"recon-contracts: {exc}", returncode=4)
+    except AuthError as exc:  # the identity platform refused the client credentials
+        pytest.exit(f"recon-contracts: {exc}", returncode=2)
     except BudgetExhausted as exc:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
+    if exchange.status in (401, 403) and target.mock is None:
+        pytest.exit(
+            f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
+            f"({exchange.status}); check the token or the app's permissions", returncode=2)
+    try:
+        exchange.json()
     except ValueError:
         ctype = exchange.header("content-type") or "no Content-Type"
         pytest.exit(
@@ -465,8 +484,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = outcome.get_result()
     contract = item.stash.get(ITEM_CONTRACT, None)
     if contract is not None and call.when == "call":
-        # plain data, so that it crosses pytest-xdist with the report
-        report.recon_findings = [f.to_dict() for f in contract.latest()]
+        # plain data, so that it crosses pytest-xdist with the report; redacted here, where the secrets
+        # this process obtained (tokens from azure-identity, SAS signatures) are known
+        from .reporting.summary import redact_tree
+
+        report.recon_findings = [redact_tree(f.to_dict()) for f in contract.latest()]
     if call.excinfo is None:
         return
     if call.excinfo.errisinstance(BudgetExhausted):

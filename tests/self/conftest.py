@@ -99,8 +99,8 @@ def run_timeout() -> float:
         value = float(raw)
     except ValueError:
         raise pytest.UsageError(f"{TIMEOUT_ENV} expects seconds, got {raw!r}") from None
-    if value <= 0:
-        raise pytest.UsageError(f"{TIMEOUT_ENV} must be greater than 0, got {raw!r}")
+    if not value > 0 or value == float("inf"):  # nan and inf are no bound on a suite run
+        raise pytest.UsageError(f"{TIMEOUT_ENV} must be greater than 0 and finite, got {raw!r}")
     return value
 
 
