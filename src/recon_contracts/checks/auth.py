@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from ..findings import Exchange, Finding, finding
+from ..findings import Exchange, Finding
+from .common import expect_status
 
 
 def check_requires_token(exchange: Exchange, rule_id: str) -> list[Finding]:
     """A request sent without Authorization must be answered 401."""
-    if exchange.status == 401:
-        return []
-    return [
-        finding(
-            rule_id,
-            f"a request without a bearer token was answered {exchange.status}, not 401",
-            exchange,
-            expected="401 Unauthorized",
-        )
-    ]
+    return expect_status(
+        exchange, rule_id, lambda status: status == 401,
+        message="a request without a bearer token", expected="401 Unauthorized",
+    )

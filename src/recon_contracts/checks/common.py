@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
@@ -36,6 +37,22 @@ def parse_datetime(value: Any) -> datetime | None:
         return datetime.fromisoformat(f"{m['date']}T{clock}.{frac}{tz}").astimezone(timezone.utc)
     except ValueError:
         return None
+
+
+def is_client_error(status: int) -> bool:
+    return 400 <= status < 500
+
+
+def expect_status(
+    exchange: Exchange, rule_id: str, accepted: Callable[[int], bool], *, message: str, expected: str
+) -> list[Finding]:
+    """No finding when the status is one ``accepted`` allows; else one under ``rule_id``.
+
+    ``message`` is completed with the status that came back.
+    """
+    if accepted(exchange.status):
+        return []
+    return [finding(rule_id, f"{message} was answered {exchange.status}", exchange, expected=expected)]
 
 
 def json_body(exchange: Exchange, rule_id: str, *, what: str = "response") -> tuple[Any, list[Finding]]:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..findings import Exchange, Finding, finding
+from .common import expect_status, is_client_error
 
 CONTINUATION_HEADER = "MS-ContinuationToken"
 DEFAULT_PAGE_SIZE = 2000
@@ -388,11 +389,4 @@ def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, si
 
 def check_bad_token_rejected(exchange: Exchange, what: str) -> list[Finding]:
     """PC-PAGING-BAD-TOKEN-4XX: a request with an unusable continuation is answered 4xx."""
-    if 400 <= exchange.status < 500:
-        return []
-    return [finding(
-        "PC-PAGING-BAD-TOKEN-4XX",
-        f"{what} was answered {exchange.status}",
-        exchange,
-        expected="4xx (400 BadInput)",
-    )]
+    return expect_status(exchange, "PC-PAGING-BAD-TOKEN-4XX", is_client_error, message=what, expected="4xx (400 BadInput)")

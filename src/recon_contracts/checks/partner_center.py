@@ -16,7 +16,7 @@ from typing import Any
 from ..findings import Exchange, Finding, finding
 from ..rules import charge_types
 from ..spec import load_spec
-from .common import check_schema, json_body, parse_datetime
+from .common import check_schema, expect_status, is_client_error, json_body, parse_datetime
 from .paging import CONTINUATION_HEADER, page_items, query_pairs
 
 SPEC = "partner-center"
@@ -153,39 +153,30 @@ def _body(exchange: Exchange) -> Any:
 
 def check_query_accepted(exchange: Exchange, query: str = "") -> list[Finding]:
     """PC-QUERY-CASE-INSENSITIVE: a valid query, whatever the letter case of its names and values, is answered 200."""
-    if exchange.status == 200:
-        return []
     sent = query or exchange.url.partition("?")[2]
-    return [finding(
-        "PC-QUERY-CASE-INSENSITIVE",
-        f"a valid query spelled {sent!r} was answered {exchange.status}",
-        exchange,
+    return expect_status(
+        exchange, "PC-QUERY-CASE-INSENSITIVE", lambda status: status == 200,
+        message=f"a valid query spelled {sent!r}",
         expected="200: query names and values are case-insensitive (the docs send invoiceLineItemType, currencyCode, seekoperation=next)",
-    )]
+    )
 
 
 def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
     """PC-QUERY-INVALID-4XX: a missing or invalid parameter is answered 4xx, never 2xx or 5xx."""
-    if 400 <= exchange.status < 500:
-        return []
-    return [finding(
-        "PC-QUERY-INVALID-4XX",
-        f"a request with {why} was answered {exchange.status}",
-        exchange,
+    return expect_status(
+        exchange, "PC-QUERY-INVALID-4XX", is_client_error,
+        message=f"a request with {why}",
         expected="4xx (400 BadInput) for a missing or invalid query parameter",
-    )]
+    )
 
 
 def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
     """PC-QUERY-INVALID-4XX for a schema-valid query the server may not serve: 200 or 4xx, never 5xx (or 3xx)."""
-    if exchange.status == 200 or 400 <= exchange.status < 500:
-        return []
-    return [finding(
-        "PC-QUERY-INVALID-4XX",
-        f"a request with {why} was answered {exchange.status}",
-        exchange,
+    return expect_status(
+        exchange, "PC-QUERY-INVALID-4XX", lambda status: status == 200 or is_client_error(status),
+        message=f"a request with {why}",
         expected="200, or a 4xx when the target does not serve these values; never a 5xx",
-    )]
+    )
 
 
 def check_error_shape(exchange: Exchange) -> list[Finding]:
