@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from .auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from .client import ApiClient, BudgetExhausted, RequestBudget, RetryPolicy, TargetError
+from .client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
 from .findings import Finding, breaking
 from .redact import REDACTOR
 
@@ -440,7 +440,7 @@ def _preflight(client: ApiClient, target: Target) -> None:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
     except AuthError as exc:  # the identity platform refused the client credentials
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
-    except BudgetExhausted as exc:
+    except Inconclusive as exc:  # budget spent or throttled before the first test: nothing can be checked
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
     if exchange.status in (401, 403) and target.mock is None:
         pytest.exit(
@@ -491,7 +491,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.recon_findings = [redact_tree(f.to_dict()) for f in contract.latest()]
     if call.excinfo is None:
         return
-    if call.excinfo.errisinstance(BudgetExhausted):
+    if call.excinfo.errisinstance(Inconclusive):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
     elif call.excinfo.errisinstance((TargetError, AuthError)):
