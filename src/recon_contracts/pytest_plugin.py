@@ -1,4 +1,4 @@
-"""The pytest side of the contract suite: options, targets, clients, findings and the verdict.
+"""The pytest side of the contract suite: targets, clients, the contract fixture and the verdict.
 
 Loaded by the repository's root ``conftest.py``. Contract tests ask for the ``target``, ``pc``,
 ``graph`` and ``contract`` fixtures; they drive traffic, hand exchanges to pure check functions and
@@ -8,69 +8,27 @@ breaking one.
 
 from __future__ import annotations
 
-import math
 import os
-import random
-import re
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from .auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
 from .client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
-from .findings import Finding, breaking
+from .findings import Finding
+from .options import OPTIONS, Option, Settings, dest, resolve_settings
+from .recording import Contract, ContractViolation, Recorder
 from .redact import REDACTOR
 
+__all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
+
 MOCK_TOKEN = "recon-contracts-mock-token"
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    env: str | None
-    help: str
-    default: Any = None
-    kind: type = str
-    flag: bool = False
-    pytest_owned: bool = False  # pytest already defines the flag; we read its value
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("--pc-base-url", "RECON_PC_BASE_URL", "Partner Center base URL, e.g. https://api.partnercenter.microsoft.com"),
-    Option("--graph-base-url", "RECON_GRAPH_BASE_URL", "Graph base URL with version, e.g. https://graph.microsoft.com/v1.0"),
-    Option("--pc-token", "RECON_PC_TOKEN", "Partner Center bearer token (else client credentials from AZURE_*)"),
-    Option("--graph-token", "RECON_GRAPH_TOKEN", "Graph bearer token (else client credentials from AZURE_*)"),
-    Option("--invoice-id", "RECON_INVOICE_ID", "invoice to export through Graph", "G016907411"),
-    Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
-    Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
-    Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
-    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too; "
-           "pytest's own --strict, so pytest's strictness options come with it", False, bool, True, pytest_owned=True),
-    Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
-    Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
-    Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
-    Option("--seed", "RECON_SEED", "hypothesis seed (default: fixed 0 under CI, random otherwise; always printed)", None, int),
-    Option("--poll-timeout", "RECON_POLL_TIMEOUT", "longest total wait, in seconds, for an export operation", 180.0, float),
-    Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
-    Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
-    Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
-)
-
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_PERIODS = {"current", "previous"}
-
-
-def _dest(option: Option) -> str:
-    name = option.name.lstrip("-").replace("-", "_")
-    return name if option.pytest_owned else "recon_" + name
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,184 +39,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         env = f" [env {opt.env}]" if opt.env else ""
         default = f" (default {opt.default})" if opt.default not in (None, False) else ""
         if opt.flag:
-            group.addoption(opt.name, action="store_true", default=None, dest=_dest(opt), help=opt.help + env)
+            group.addoption(opt.name, action="store_true", default=None, dest=dest(opt), help=opt.help + env)
         else:
-            group.addoption(opt.name, action="store", default=None, dest=_dest(opt), help=opt.help + default + env)
-
-
-@dataclass
-class Settings:
-    """The resolved options of a run (command line, then environment, then default)."""
-
-    pc_base_url: str | None
-    graph_base_url: str | None
-    pc_token: str | None = field(repr=False)  # bearer tokens: never in a repr
-    graph_token: str | None = field(repr=False)
-    invoice_id: str
-    currency: str
-    period: str
-    report_dir: Path
-    strict: bool
-    max_requests: int | None
-    thorough: bool
-    examples: int
-    seed: int
-    derandomized: bool  # the seed was fixed because the run is under CI (no --seed given)
-    poll_timeout: float
-    page_budget: int
-    mock_profile: str
-    mock_items: int
-
-    @property
-    def embedded(self) -> bool:
-        return not self.pc_base_url and not self.graph_base_url
-
-
-def _raw(config: pytest.Config, opt: Option) -> Any:
-    value = config.getoption(_dest(opt))
-    if opt.pytest_owned and value is False:
-        value = None  # not given on the command line: the environment may still set it
-    if value is None and opt.env:
-        env = os.environ.get(opt.env)
-        if env not in (None, ""):
-            value = env.strip().lower() in {"1", "true", "yes", "on"} if opt.flag else env
-    return opt.default if value is None else value
-
-
-def _typed(opt: Option, value: Any) -> Any:
-    if value is None or opt.kind in (str, bool):
-        return value
-    try:
-        number = opt.kind(value)
-    except (TypeError, ValueError):
-        raise pytest.UsageError(f"{opt.name} expects a number, got {value!r}") from None
-    if not math.isfinite(number):  # nan or inf would make --poll-timeout an endless wait
-        raise pytest.UsageError(f"{opt.name} expects a finite number, got {value!r}")
-    if number < 0 or (number == 0 and opt.name != "--seed"):
-        least = "0 or more" if opt.name == "--seed" else "greater than 0"
-        raise pytest.UsageError(f"{opt.name} must be {least}, got {value!r}")
-    return number
-
-
-def _url(opt: Option, value: str | None) -> str | None:
-    if not value:
-        return None
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise pytest.UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
-    try:
-        urlsplit(value).port  # noqa: B018 - raises on a bad port or a broken IPv6 host
-        httpx.URL(value)
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise pytest.UsageError(f"{opt.name} is not a usable URL ({exc}), got {value!r}") from None
-    return value.rstrip("/")
-
-
-def resolve_settings(config: pytest.Config) -> Settings:
-    raw = {opt.name: _typed(opt, _raw(config, opt)) for opt in OPTIONS}
-    by = {opt.name: opt for opt in OPTIONS}
-    currency = str(raw["--currency"])
-    if not _CURRENCY.match(currency):
-        raise pytest.UsageError(f"--currency must be a three-letter code such as USD, got {currency!r}")
-    period = str(raw["--period"])
-    if period.lower() not in _PERIODS:
-        raise pytest.UsageError(f"--period must be current or previous, got {period!r}")
-    thorough = bool(raw["--thorough"])
-    examples = raw["--examples"] or (100 if thorough else 12)
-    ci = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-    seed = raw["--seed"]
-    derandomized = seed is None and ci
-    if seed is None:
-        seed = 0 if ci else random.randrange(1, 2**31)
-    graph = _url(by["--graph-base-url"], raw["--graph-base-url"])
-    if graph and not re.search(r"/(v1\.0|beta)$", graph):
-        raise pytest.UsageError(f"--graph-base-url must end with the API version (/v1.0 or /beta), got {graph!r}")
-    return Settings(
-        pc_base_url=_url(by["--pc-base-url"], raw["--pc-base-url"]),
-        graph_base_url=graph,
-        pc_token=raw["--pc-token"],
-        graph_token=raw["--graph-token"],
-        invoice_id=str(raw["--invoice-id"]),
-        currency=currency,
-        period=period,
-        report_dir=Path(raw["--report-dir"]),
-        strict=bool(raw["--strict"]),
-        max_requests=raw["--max-requests"],
-        thorough=thorough,
-        examples=int(examples),
-        seed=int(seed),
-        derandomized=derandomized,
-        poll_timeout=float(raw["--poll-timeout"]),
-        page_budget=int(raw["--page-budget"]),
-        mock_profile=str(raw["--mock-profile"]),
-        mock_items=int(raw["--mock-items"]),
-    )
-
-
-@dataclass
-class Recorder:
-    """Every finding of the run, one per (test, rule): the last one seen (a shrunk example's).
-
-    Findings travel with each test's report (so they cross pytest-xdist), and are gathered where the
-    reports are logged; request counts and targets come back from xdist workers at their end.
-    """
-
-    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
-    budget: RequestBudget = field(default_factory=RequestBudget)
-    targets: dict[str, str | None] = field(default_factory=dict)
-    started: float = field(default_factory=time.time)
-    worker_requests: int = 0
-    contract_tests: int = 0
-
-    def add(self, findings: Iterable[Finding]) -> None:
-        for f in findings:
-            self.findings[(str(f.extra.get("test", "")), f.rule)] = f
-
-    def all(self) -> list[Finding]:
-        return list(self.findings.values())
-
-    @property
-    def requests_sent(self) -> int:
-        return self.budget.sent + self.worker_requests
-
+            group.addoption(opt.name, action="store", default=None, dest=dest(opt), help=opt.help + default + env)
 
 RECORDER = pytest.StashKey[Recorder]()
 SETTINGS = pytest.StashKey[Settings]()
-ITEM_CONTRACT = pytest.StashKey["Contract"]()
+ITEM_CONTRACT = pytest.StashKey[Contract]()
 
-
-class ContractViolation(AssertionError):
-    """A test saw a breaking finding (or additive drift under --strict)."""
-
-
-class Contract:
-    """What a contract test hands its findings to."""
-
-    def __init__(self, nodeid: str, strict: bool) -> None:
-        self._nodeid = nodeid
-        self.strict = strict
-        self.findings: list[Finding] = []
-
-    def check(self, findings: Iterable[Finding]) -> list[Finding]:
-        """Record findings; raise when any of them fails the gate. Returns them for further use."""
-        found = list(findings)
-        for f in found:
-            f.extra.setdefault("test", self._nodeid)
-        self.findings.extend(found)
-        failing = breaking(found, strict=self.strict)
-        if failing:
-            raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
-        return found
-
-    def latest(self) -> list[Finding]:
-        """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""
-        last: dict[str, Finding] = {}
-        counts: dict[str, int] = {}
-        for f in self.findings:
-            last[f.rule] = f
-            counts[f.rule] = counts.get(f.rule, 0) + 1
-        for rule_id, f in last.items():
-            f.extra["occurrences"] = counts[rule_id]
-        return list(last.values())
 
 
 @dataclass

@@ -1,0 +1,163 @@
+"""The contract suite's options: each has an environment variable; command line, then environment, then default."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    env: str | None
+    help: str
+    default: Any = None
+    kind: type = str
+    flag: bool = False
+    pytest_owned: bool = False  # pytest already defines the flag; we read its value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--pc-base-url", "RECON_PC_BASE_URL", "Partner Center base URL, e.g. https://api.partnercenter.microsoft.com"),
+    Option("--graph-base-url", "RECON_GRAPH_BASE_URL", "Graph base URL with version, e.g. https://graph.microsoft.com/v1.0"),
+    Option("--pc-token", "RECON_PC_TOKEN", "Partner Center bearer token (else client credentials from AZURE_*)"),
+    Option("--graph-token", "RECON_GRAPH_TOKEN", "Graph bearer token (else client credentials from AZURE_*)"),
+    Option("--invoice-id", "RECON_INVOICE_ID", "invoice to export through Graph", "G016907411"),
+    Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
+    Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
+    Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
+    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too; "
+           "pytest's own --strict, so pytest's strictness options come with it", False, bool, True, pytest_owned=True),
+    Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
+    Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
+    Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
+    Option("--seed", "RECON_SEED", "hypothesis seed (default: fixed 0 under CI, random otherwise; always printed)", None, int),
+    Option("--poll-timeout", "RECON_POLL_TIMEOUT", "longest total wait, in seconds, for an export operation", 180.0, float),
+    Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
+    Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
+    Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
+)
+
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+_PERIODS = {"current", "previous"}
+
+
+def dest(option: Option) -> str:
+    name = option.name.lstrip("-").replace("-", "_")
+    return name if option.pytest_owned else "recon_" + name
+
+
+@dataclass
+class Settings:
+    """The resolved options of a run (command line, then environment, then default)."""
+
+    pc_base_url: str | None
+    graph_base_url: str | None
+    pc_token: str | None = field(repr=False)  # bearer tokens: never in a repr
+    graph_token: str | None = field(repr=False)
+    invoice_id: str
+    currency: str
+    period: str
+    report_dir: Path
+    strict: bool
+    max_requests: int | None
+    thorough: bool
+    examples: int
+    seed: int
+    derandomized: bool  # the seed was fixed because the run is under CI (no --seed given)
+    poll_timeout: float
+    page_budget: int
+    mock_profile: str
+    mock_items: int
+
+    @property
+    def embedded(self) -> bool:
+        return not self.pc_base_url and not self.graph_base_url
+
+
+def _raw(config: pytest.Config, opt: Option) -> Any:
+    value = config.getoption(dest(opt))
+    if opt.pytest_owned and value is False:
+        value = None  # not given on the command line: the environment may still set it
+    if value is None and opt.env:
+        env = os.environ.get(opt.env)
+        if env not in (None, ""):
+            value = env.strip().lower() in {"1", "true", "yes", "on"} if opt.flag else env
+    return opt.default if value is None else value
+
+
+def _typed(opt: Option, value: Any) -> Any:
+    if value is None or opt.kind in (str, bool):
+        return value
+    try:
+        number = opt.kind(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{opt.name} expects a number, got {value!r}") from None
+    if not math.isfinite(number):  # nan or inf would make --poll-timeout an endless wait
+        raise pytest.UsageError(f"{opt.name} expects a finite number, got {value!r}")
+    if number < 0 or (number == 0 and opt.name != "--seed"):
+        least = "0 or more" if opt.name == "--seed" else "greater than 0"
+        raise pytest.UsageError(f"{opt.name} must be {least}, got {value!r}")
+    return number
+
+
+def _url(opt: Option, value: str | None) -> str | None:
+    if not value:
+        return None
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise pytest.UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
+    try:
+        urlsplit(value).port  # noqa: B018 - raises on a bad port or a broken IPv6 host
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise pytest.UsageError(f"{opt.name} is not a usable URL ({exc}), got {value!r}") from None
+    return value.rstrip("/")
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    raw = {opt.name: _typed(opt, _raw(config, opt)) for opt in OPTIONS}
+    by = {opt.name: opt for opt in OPTIONS}
+    currency = str(raw["--currency"])
+    if not _CURRENCY.match(currency):
+        raise pytest.UsageError(f"--currency must be a three-letter code such as USD, got {currency!r}")
+    period = str(raw["--period"])
+    if period.lower() not in _PERIODS:
+        raise pytest.UsageError(f"--period must be current or previous, got {period!r}")
+    thorough = bool(raw["--thorough"])
+    examples = raw["--examples"] or (100 if thorough else 12)
+    ci = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+    seed = raw["--seed"]
+    derandomized = seed is None and ci
+    if seed is None:
+        seed = 0 if ci else random.randrange(1, 2**31)
+    graph = _url(by["--graph-base-url"], raw["--graph-base-url"])
+    if graph and not re.search(r"/(v1\.0|beta)$", graph):
+        raise pytest.UsageError(f"--graph-base-url must end with the API version (/v1.0 or /beta), got {graph!r}")
+    return Settings(
+        pc_base_url=_url(by["--pc-base-url"], raw["--pc-base-url"]),
+        graph_base_url=graph,
+        pc_token=raw["--pc-token"],
+        graph_token=raw["--graph-token"],
+        invoice_id=str(raw["--invoice-id"]),
+        currency=currency,
+        period=period,
+        report_dir=Path(raw["--report-dir"]),
+        strict=bool(raw["--strict"]),
+        max_requests=raw["--max-requests"],
+        thorough=thorough,
+        examples=int(examples),
+        seed=int(seed),
+        derandomized=derandomized,
+        poll_timeout=float(raw["--poll-timeout"]),
+        page_budget=int(raw["--page-budget"]),
+        mock_profile=str(raw["--mock-profile"]),
+        mock_items=int(raw["--mock-items"]),
+    )

@@ -1,0 +1,73 @@
+"""Findings of a run: what each contract test records, and what the reports are written from."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .client import RequestBudget
+from .findings import Finding, breaking
+from .redact import REDACTOR
+
+
+@dataclass
+class Recorder:
+    """Every finding of the run, one per (test, rule): the last one seen (a shrunk example's).
+
+    Findings travel with each test's report (so they cross pytest-xdist), and are gathered where the
+    reports are logged; request counts and targets come back from xdist workers at their end.
+    """
+
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    budget: RequestBudget = field(default_factory=RequestBudget)
+    targets: dict[str, str | None] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    worker_requests: int = 0
+    contract_tests: int = 0
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        for f in findings:
+            self.findings[(str(f.extra.get("test", "")), f.rule)] = f
+
+    def all(self) -> list[Finding]:
+        return list(self.findings.values())
+
+    @property
+    def requests_sent(self) -> int:
+        return self.budget.sent + self.worker_requests
+
+
+class ContractViolation(AssertionError):
+    """A test saw a breaking finding (or additive drift under --strict)."""
+
+
+class Contract:
+    """What a contract test hands its findings to."""
+
+    def __init__(self, nodeid: str, strict: bool) -> None:
+        self._nodeid = nodeid
+        self.strict = strict
+        self.findings: list[Finding] = []
+
+    def check(self, findings: Iterable[Finding]) -> list[Finding]:
+        """Record findings; raise when any of them fails the gate. Returns them for further use."""
+        found = list(findings)
+        for f in found:
+            f.extra.setdefault("test", self._nodeid)
+        self.findings.extend(found)
+        failing = breaking(found, strict=self.strict)
+        if failing:
+            raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
+        return found
+
+    def latest(self) -> list[Finding]:
+        """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""
+        last: dict[str, Finding] = {}
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            last[f.rule] = f
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+        for rule_id, f in last.items():
+            f.extra["occurrences"] = counts[rule_id]
+        return list(last.values())
