@@ -39,6 +39,12 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
 
 
+def abridge(texts: list[str], limit: int, separator: str) -> str:
+    """The first ``limit`` texts joined, and how many more there are."""
+    more = f" (+{len(texts) - limit} more)" if len(texts) > limit else ""
+    return separator.join(texts[:limit]) + more
+
+
 def is_client_error(status: int) -> bool:
     return 400 <= status < 500
 
@@ -87,7 +93,7 @@ def check_schema(
     label = f"{where} " if where else ""
     errors = spec.validate(body, schema_name)
     if errors:
-        shown = "; ".join(errors[:5]) + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
+        shown = abridge(errors, 5, "; ")
         found.append(
             finding(
                 rule_id,
@@ -100,7 +106,7 @@ def check_schema(
     if undeclared_rule_id:
         extra = spec.undeclared(body, schema_name)
         if extra:
-            shown = ", ".join(extra[:8]) + (f" (+{len(extra) - 8} more)" if len(extra) > 8 else "")
+            shown = abridge(extra, 8, ", ")
             found.append(
                 finding(
                     undeclared_rule_id,

@@ -258,31 +258,35 @@ def check_charge_types(exchange: Exchange, *, page: int | None = None) -> list[F
             leaked.append((index, value))
         elif not types.is_known(value):
             unknown.append((index, value))
-    found: list[Finding] = []
-    if leaked:
-        index, value = leaked[0]
-        values = sorted({v for _, v in leaked})
-        found.append(finding(
-            "PC-CHARGETYPE-MAPPED",
-            f"{len(leaked)} item(s) carry the unmapped chargeType {', '.join(map(repr, values))}; first at {_where(page, index)}",
-            exchange,
+    return [
+        *_charge_type_finding(
+            "PC-CHARGETYPE-MAPPED", leaked, "the unmapped", exchange, page,
             expected="; ".join(f"{k} reported as {v}" for k, v in types.mapping.items()),
-            actual=f"chargeType {value!r}",
-            count=len(leaked),
-        ))
-    if unknown:
-        index, value = unknown[0]
-        values = sorted({v for _, v in unknown})
-        found.append(finding(
-            "PC-CHARGETYPE-KNOWN",
-            f"{len(unknown)} item(s) carry an undocumented chargeType {', '.join(map(repr, values[:8]))}; first at {_where(page, index)}",
-            exchange,
+        ),
+        *_charge_type_finding(
+            "PC-CHARGETYPE-KNOWN", unknown, "an undocumented", exchange, page,
             expected="one of " + ", ".join(types.known) + " (any letter case)",
-            actual=f"chargeType {value!r}",
-            count=len(unknown),
-            values=values[:50],
-        ))
-    return found
+        ),
+    ]
+
+
+def _charge_type_finding(
+    rule_id: str, hits: list[tuple[int, str]], kind: str, exchange: Exchange, page: int | None, *, expected: str
+) -> list[Finding]:
+    """One finding for all the items of a page whose chargeType breaks ``rule_id`` (none when there are none)."""
+    if not hits:
+        return []
+    index, value = hits[0]
+    values = sorted({v for _, v in hits})
+    return [finding(
+        rule_id,
+        f"{len(hits)} item(s) carry {kind} chargeType {', '.join(map(repr, values[:8]))}; first at {_where(page, index)}",
+        exchange,
+        expected=expected,
+        actual=f"chargeType {value!r}",
+        count=len(hits),
+        values=values[:50],
+    )]
 
 
 def check_item_currency(exchange: Exchange, requested: str, *, page: int | None = None) -> list[Finding]:
