@@ -6,4 +6,4 @@ Options (each also read from its environment variable): --pc-base-url, --graph-b
 See ``pytest --help`` (group "recon-contracts") or README.md.
 """
 
-pytest_plugins = ["recon_contracts.pytest_plugin"]
+pytest_plugins = ["recon_contracts.plugin.hooks"]

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from recon_contracts.mock import PROFILES, MockConfig, serve  # noqa: E402
-from recon_contracts.pytest_plugin import MOCK_TOKEN  # noqa: E402
+from recon_contracts.plugin.hooks import MOCK_TOKEN  # noqa: E402
 
 SPECS = {
     "partner-center": "specs/partner-center-unbilled-lineitems.yaml",

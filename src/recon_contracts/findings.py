@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .redact import REDACTOR
-from .rules import rule
+from .truth.rules import rule
 
 # Request headers whose values never go into a reproduction command; the command names an
 # environment variable instead, so a reader can paste it with their own token.

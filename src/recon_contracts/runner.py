@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from .pytest_plugin import OPTIONS, Option
-from .reports import SUMMARY_FILE, verdict_line
+from .plugin.hooks import OPTIONS, Option
+from .reporting.files import SUMMARY_FILE, verdict_line
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
             f"unrecognized argument {unknown[0]!r}; suite options are listed by --help, pytest options go after --"
         )
 
-    from .resources import project_root
+    from .truth.resources import project_root
 
     try:
         root = project_root()

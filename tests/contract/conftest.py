@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, body_of, next_request, page_items
-from recon_contracts.client import ApiClient, new_request_ids
+from recon_contracts.traffic.client import ApiClient, new_request_ids
 from recon_contracts.findings import Exchange
 
 PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"

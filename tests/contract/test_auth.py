@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recon_contracts.checks.auth import check_requires_token
-from recon_contracts.client import new_request_ids
+from recon_contracts.traffic.client import new_request_ids
 
 PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
 GRAPH_EXPORT = "/reports/partners/billing/reconciliation/billed/export"

@@ -2,7 +2,7 @@
 
 Rules GR-EXPORT-202-LOCATION, GR-EXPORT-QUALIFIED-NAME, GR-EXPORT-BAD-REQUEST-4XX, GR-RESPONSE-SCHEMA,
 GR-RESPONSE-UNDECLARED-PROPERTY, GR-OP-*, GR-MANIFEST-BLOBCOUNT, GR-BLOB-URL, GR-BLOB-GZIP-JSONL and
-GR-EXPORT-BASIC-SUBSET. The tests drive traffic through ``recon_contracts.drive_graph`` and hand the
+GR-EXPORT-BASIC-SUBSET. The tests drive traffic through ``recon_contracts.traffic.graph_driver`` and hand the
 exchanges to the pure checks; the exports they follow are run once per session, side by side.
 """
 
@@ -28,7 +28,7 @@ from recon_contracts.checks.graph_export import (
     check_unknown_operation,
 )
 from recon_contracts.checks.operations import check_polls
-from recon_contracts.drive_graph import EXPORT_PATHS, ExportRun, post_export, run_export
+from recon_contracts.traffic.graph_driver import EXPORT_PATHS, ExportRun, post_export, run_export
 
 NONEXISTENT_INVOICE = "recon-contracts-no-such-invoice"
 VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}

@@ -30,7 +30,7 @@ from recon_contracts.checks.partner_center import (
     check_throttle_retry_after,
     classify_query,
 )
-from recon_contracts.spec import load_spec
+from recon_contracts.truth.spec import load_spec
 
 CASE_INSENSITIVE = case_insensitive()
 

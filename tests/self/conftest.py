@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from recon_contracts.resources import project_root
+from recon_contracts.truth.resources import project_root
 
 SELF_DIR = "self-verification"
 PROFILES_ENV = "RECON_SELF_PROFILES"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from recon_contracts.mock import PROFILES
-from recon_contracts.rules import catalog
+from recon_contracts.truth.rules import catalog
 
 BREAKING = sorted(r.id for r in catalog().values() if r.severity == "breaking")
 DRIFT = sorted(name for name, p in PROFILES.items() if not p.conforming)

@@ -43,8 +43,8 @@ from recon_contracts.checks.operations import (
     check_terminates,
     check_timestamps,
 )
-from recon_contracts.client import ApiClient, RequestBudget
-from recon_contracts.drive_graph import run_export
+from recon_contracts.traffic.client import ApiClient, RequestBudget
+from recon_contracts.traffic.graph_driver import run_export
 from recon_contracts.findings import Exchange, Finding
 from recon_contracts.redact import MASK
 

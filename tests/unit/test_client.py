@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from recon_contracts.auth import StaticToken
-from recon_contracts.client import (
+from recon_contracts.traffic.auth import StaticToken
+from recon_contracts.traffic.client import (
     ApiClient,
     BudgetExhausted,
     Inconclusive,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from recon_contracts.mock import MockConfig, serve
-from recon_contracts.rules import charge_types
+from recon_contracts.truth.rules import charge_types
 
 AUTH = {"Authorization": "Bearer test-token"}
 # The docs' request example 1, verbatim (with its double slash).

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from recon_contracts.mock import PROFILES, MockConfig, Profile, serve
-from recon_contracts.rules import catalog, charge_types, operation_states
+from recon_contracts.truth.rules import catalog, charge_types, operation_states
 
 AUTH = {"Authorization": "Bearer test-token"}
 DOC_QUERY = "provider=onetime&invoicelineitemtype=billinglineitems&currencycode=usd&period=previous"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recon_contracts.mock import MockConfig, serve
-from recon_contracts.resources import project_root
+from recon_contracts.truth.resources import project_root
 
 ROOT = project_root()
 TIMEOUT = 180

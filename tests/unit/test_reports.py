@@ -10,9 +10,9 @@ import pytest
 
 from recon_contracts.findings import Exchange, Finding, finding
 from recon_contracts.redact import REDACTOR
-from recon_contracts.reports import RunResult, summarize, verdict_line, write_reports
+from recon_contracts.reporting.files import RunResult, summarize, verdict_line, write_reports
 from recon_contracts.reporting.excerpt import MAX_LINES, spec_excerpt
-from recon_contracts.rules import rule
+from recon_contracts.truth.rules import rule
 
 TOKEN = "synthetic-report-token-0b5e1d2c7a9f"
 

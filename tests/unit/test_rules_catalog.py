@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from recon_contracts.resources import contracts_dir, project_root
-from recon_contracts.rules import catalog, charge_types, operation_states
+from recon_contracts.truth.resources import contracts_dir, project_root
+from recon_contracts.truth.rules import catalog, charge_types, operation_states
 
 ROOT = project_root()
 

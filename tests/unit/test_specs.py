@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from recon_contracts.spec import SpecDocument, format_path, load_spec
+from recon_contracts.truth.spec import SpecDocument, format_path, load_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "doc-examples"
 PC_PATH = "/v1/invoices/{invoice-id}/lineitems"
@@ -458,7 +458,7 @@ def test_rule_catalog_spec_pointers_resolve() -> None:
     """Every ``spec:`` of contracts/rules.yaml names an existing spec file and JSON pointer."""
     import yaml
 
-    from recon_contracts.resources import contracts_dir
+    from recon_contracts.truth.resources import contracts_dir
 
     by_file = {load_spec(name).path.name: load_spec(name) for name in ("partner-center", "graph")}
     rules = yaml.safe_load((contracts_dir() / "rules.yaml").read_text(encoding="utf-8"))["rules"]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from recon_contracts.auth import GRAPH_SCOPE, AuthError, ClientCredentialsToken, StaticToken
+from recon_contracts.traffic.auth import GRAPH_SCOPE, AuthError, ClientCredentialsToken, StaticToken
 from recon_contracts.redact import REDACTOR
 
 

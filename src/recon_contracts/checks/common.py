@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
-from ..spec import load_spec
+from ..truth.spec import load_spec
 
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$",

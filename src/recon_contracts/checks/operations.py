@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
-from ..rules import operation_states
+from ..truth.rules import operation_states
 from .blobs import redacted
 from .common import check_schema, parse_datetime
 

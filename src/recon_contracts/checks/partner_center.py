@@ -14,8 +14,8 @@ from functools import cache
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
-from ..rules import charge_types
-from ..spec import load_spec
+from ..truth.rules import charge_types
+from ..truth.spec import load_spec
 from .common import check_schema, expect_status, is_client_error, json_body, parse_datetime
 from .paging import CONTINUATION_HEADER, page_items, query_pairs
 

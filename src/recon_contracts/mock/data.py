@@ -25,7 +25,7 @@ from hashlib import blake2b
 from datetime import date
 from functools import cache
 
-from ..rules import charge_types
+from ..truth.rules import charge_types
 
 # ------------------------------------------------------------------ vocabulary
 

@@ -1,4 +1,9 @@
-"""The parts of the run reports: the summary data, the HTML page and spec excerpts.
+"""Reports of a run: ``summary.json`` for machines, ``report.html`` for people (``junit.xml`` is pytest's).
 
-The public entry point is :mod:`recon_contracts.reports`.
+``files`` writes them; ``summary`` builds the data, ``html`` the page, ``excerpt`` the spec excerpts.
 """
+
+from .files import HTML_FILE, JUNIT_FILE, SUMMARY_FILE, write_reports
+from .summary import RunResult, summarize, verdict_line
+
+__all__ = ["RunResult", "summarize", "verdict_line", "write_reports", "SUMMARY_FILE", "HTML_FILE", "JUNIT_FILE"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ..resources import project_root
+from ..truth.resources import project_root
 
 MAX_LINES = 40
 

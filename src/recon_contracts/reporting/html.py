@@ -153,7 +153,7 @@ def _section(summary: dict[str, Any], severity: str, title: str, note: str) -> s
 
 
 def render_html(summary: dict[str, Any]) -> str:
-    """The page for a summary (as built by :func:`~recon_contracts.reports.summary.summarize`)."""
+    """The page for a summary (as built by :func:`~recon_contracts.reporting.files.summary.summarize`)."""
     verdict = "pass" if summary.get("verdict") == "pass" else "fail"
     counts = summary.get("counts", {})
     title = f"recon-contracts: {verdict.upper()} — {counts.get('breaking', 0)} breaking, {counts.get('additive', 0)} additive"

@@ -9,7 +9,7 @@ from typing import Any
 from .. import __version__
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
-from ..rules import SEVERITIES, catalog
+from ..truth.rules import SEVERITIES, catalog
 
 EXIT_MEANINGS = {
     0: "all tests passed",

@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .client import RequestBudget
-from .findings import Finding, breaking
-from .redact import REDACTOR
+from ..traffic.client import RequestBudget
+from ..findings import Finding, breaking
+from ..redact import REDACTOR
 
 
 @dataclass
@@ -25,10 +25,16 @@ class Recorder:
     started: float = field(default_factory=time.time)
     worker_requests: int = 0
     contract_tests: int = 0
+    # the target's answer at each silent point of contracts/silent-points.yaml: point ID -> answers seen
+    observations: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, findings: Iterable[Finding]) -> None:
         for f in findings:
             self.findings[(str(f.extra.get("test", "")), f.rule)] = f
+
+    def observe(self, observations: Iterable[tuple[str, str]]) -> None:
+        for point, answer in observations:
+            self.observations.setdefault(point, set()).add(answer)
 
     def all(self) -> list[Finding]:
         return list(self.findings.values())
@@ -49,6 +55,7 @@ class Contract:
         self._nodeid = nodeid
         self.strict = strict
         self.findings: list[Finding] = []
+        self.observations: list[tuple[str, str]] = []
 
     def check(self, findings: Iterable[Finding]) -> list[Finding]:
         """Record findings; raise when any of them fails the gate. Returns them for further use."""
@@ -60,6 +67,14 @@ class Contract:
         if failing:
             raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
         return found
+
+    def observe(self, point: str, answer: str) -> None:
+        """Record the target's answer at a silent point (an ID of contracts/silent-points.yaml).
+
+        Not a finding: the docs leave the point open, so any answer passes; the answers go into the
+        run's observed behaviour, where a baseline can compare them with an earlier run's.
+        """
+        self.observations.append((point, answer))
 
     def latest(self) -> list[Finding]:
         """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""

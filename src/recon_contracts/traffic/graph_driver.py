@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .checks.blobs import blob_url, manifest_blobs
-from .checks.operations import NAV_LINK, is_terminal, operation_body, status_of
+from ..checks.blobs import blob_url, manifest_blobs
+from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
 from .client import ApiClient, retry_after_seconds
-from .findings import Exchange
-from .redact import REDACTOR
+from ..findings import Exchange
+from ..redact import REDACTOR
 
 EXPORT_PATHS = {
     "short": "/reports/partners/billing/reconciliation/billed/export",

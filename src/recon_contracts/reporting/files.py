@@ -1,6 +1,6 @@
 """Reports of a contract run: ``summary.json`` for machines, ``report.html`` for people.
 
-The pieces live in :mod:`recon_contracts.reporting` (summary data, HTML page, spec excerpts).
+The pieces beside it: summary data, HTML page, spec excerpts.
 
 The pytest plugin calls :func:`write_reports` once per run (``junit.xml`` is pytest's own writer).
 Every byte written passes through :data:`~recon_contracts.redact.REDACTOR`: each field before it is
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .redact import REDACTOR
-from .reporting.html import render_html
-from .reporting.summary import RunResult, summarize, verdict_line
+from ..redact import REDACTOR
+from .html import render_html
+from .summary import RunResult, summarize, verdict_line
 
 SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"

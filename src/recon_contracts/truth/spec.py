@@ -25,7 +25,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from recon_contracts.resources import specs_dir
+from recon_contracts.truth.resources import specs_dir
 
 __all__ = ["SPEC_FILES", "SpecDocument", "format_path", "load_spec"]
 

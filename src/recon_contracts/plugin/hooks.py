@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
-from .auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from .client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
-from .findings import Finding
+from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
+from ..traffic.client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
+from ..findings import Finding
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
-from .redact import REDACTOR
+from ..redact import REDACTOR
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
 
@@ -125,7 +125,7 @@ def _check_run_settings(config: pytest.Config, s: Settings) -> None:
     except OSError as exc:
         raise pytest.UsageError(f"--report-dir {str(s.report_dir)!r} cannot be created: {exc.strerror or exc}") from None
     if s.embedded:
-        from .mock import PROFILES
+        from ..mock import PROFILES
 
         if s.mock_profile not in PROFILES:
             raise pytest.UsageError(
@@ -171,7 +171,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     s = config.stash[SETTINGS]
     recorder = config.stash[RECORDER]
     if s.embedded:
-        from .mock import PROFILES, MockConfig, serve
+        from ..mock import PROFILES, MockConfig, serve
 
         if s.mock_profile not in PROFILES:
             pytest.exit(f"--mock-profile: unknown profile {s.mock_profile!r}; see recon-contracts mock --list-profiles", returncode=4)
@@ -274,9 +274,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if contract is not None and call.when == "call":
         # plain data, so that it crosses pytest-xdist with the report; redacted here, where the secrets
         # this process obtained (tokens from azure-identity, SAS signatures) are known
-        from .reporting.summary import redact_tree
+        from ..reporting.summary import redact_tree
 
         report.recon_findings = [redact_tree(f.to_dict()) for f in contract.latest()]
+        report.recon_observations = [list(o) for o in contract.observations]
     if call.excinfo is None:
         return
     if call.excinfo.errisinstance(Inconclusive):
@@ -298,6 +299,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if recorder is not None:
         recorder.contract_tests += 1
         recorder.add(Finding(**f) for f in findings)
+        recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
 
 
 class _XdistHooks:
@@ -330,7 +332,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not recorder.contract_tests and not _runs_contract_suite(config):
         return
-    from .reports import RunResult, write_reports
+    from ..reporting.files import RunResult, write_reports
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}

@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 import httpx
 
 from .auth import TokenProvider
-from .findings import Exchange
-from .redact import REDACTOR
+from ..findings import Exchange
+from ..redact import REDACTOR
 
 RETRY_STATUSES = frozenset({429, 503})
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None

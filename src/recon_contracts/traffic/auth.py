@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Protocol
 
-from .redact import REDACTOR
+from ..redact import REDACTOR
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/.default"
