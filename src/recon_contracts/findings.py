@@ -51,6 +51,15 @@ class Exchange:
             response_body=response.content,
         )
 
+    @classmethod
+    def from_head(cls, response: httpx.Response, *, api: str, operation: str) -> "Exchange":
+        """The request and the response's status and headers, before (or without) its body."""
+        request = response.request
+        return cls(api=api, operation=operation, method=request.method, url=str(request.url),
+                   request_headers={k: v for k, v in request.headers.items()}, request_body=None,
+                   status=response.status_code, response_headers={k.lower(): v for k, v in response.headers.items()},
+                   response_body=b"")
+
     def __repr__(self) -> str:
         # a blob URL carries the SAS signature: the repr shows it masked
         return (f"Exchange(api={self.api!r}, operation={self.operation!r}, method={self.method!r}, "

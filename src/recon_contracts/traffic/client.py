@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 import time
 import unittest
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -156,6 +157,33 @@ class ApiClient:
             self._sleep(wait)
             waited += wait
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    @contextlib.contextmanager
+    def stream(self, method: str, path_or_url: str, *, operation: str, headers: Mapping[str, str] | None = None,
+               auth: bool = True) -> Iterator[tuple[Exchange, httpx.Response]]:
+        """Send one request and yield its response unread (for bodies too big to hold), with an Exchange of the head.
+
+        The Exchange has no response body. No retry: the caller decides what a 429/503 means.
+        """
+        url = self.url(path_or_url)
+        self.budget.take()
+        request_headers = {"Accept": "application/json", **self._extra, **(headers or {})}
+        if auth and self._token is not None and not any(k.lower() == "authorization" for k in request_headers):
+            request_headers["Authorization"] = f"Bearer {self._token.token()}"
+        try:
+            with self._http.stream(method, url, headers=request_headers) as response:
+                head = Exchange.from_head(response, api=self.api, operation=operation)
+                yield head, response
+        except httpx.LocalProtocolError:
+            raise
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise TargetError(f"{self.api} target URL is not usable: {method} {REDACTOR(_strip_query(url))}: "
+                              f"{REDACTOR(str(exc)) or type(exc).__name__}") from None
+        except httpx.TimeoutException as exc:
+            raise TargetError(f"{self.api} target timed out: {method} {REDACTOR(_strip_query(url))} ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{self.api} target unreachable: {method} {REDACTOR(_strip_query(url))}: "
+                              f"{REDACTOR(str(exc)) or type(exc).__name__}") from None
 
     def _send(self, method: str, url: str, *, params: Params, headers, content, json, auth: bool) -> httpx.Response:
         self.budget.take()

@@ -1,0 +1,244 @@
+"""Reading exported blobs as a stream: bytes in, numbered JSON lines out, memory flat whatever the size.
+
+    HTTP (httpx streaming, SAS only) or a local file -> chunks -> incremental gunzip (zlib.decompressobj,
+    bounded output per step) -> lines -> the caller (the row judge in checks/rows.py)
+
+Nothing here judges a row. What can go wrong while reading is told apart:
+
+* the blob's own bytes are wrong (not gzip, bad gzip, a gzip stream cut off before its end, a line far too
+  long): :class:`BlobFormatError`, which the checks report as GR-BLOB-GZIP-JSONL;
+* the blob inflates past the cap (a gzip bomb, or a blob bigger than this run allows), or the transport broke
+  (connection closed mid-body, a read timed out, the per-blob deadline passed): :class:`BlobUnreadable`, which
+  makes the check inconclusive: that is no evidence about the contract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from ..findings import Exchange
+from ..redact import REDACTOR
+
+GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """Bounds on reading one blob. Every one of them ends the read with a clear message."""
+
+    max_inflated: int = 16 * GiB  # decompressed bytes of one blob
+    max_ratio: float = 1000.0  # inflated/compressed, checked once ``ratio_after`` bytes are inflated (gzip bombs)
+    ratio_after: int = 8 * MiB
+    max_line: int = 16 * MiB  # one JSON line
+    step: int = 4 * MiB  # most bytes inflated per zlib call: one compressed chunk never becomes a huge buffer
+    chunk: int = 256 * 1024  # bytes asked of the transport per read
+    deadline_s: float | None = None  # wall-clock bound of one blob's download (None: the transport's own timeouts)
+
+
+class BlobFormatError(ValueError):
+    """The blob's bytes are not gzip JSON Lines (the contract's business: GR-BLOB-GZIP-JSONL)."""
+
+    def __init__(self, message: str, *, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class BlobUnreadable(RuntimeError):
+    """The blob could not be read to its end for a reason that is no evidence of drift (inconclusive)."""
+
+
+@dataclass
+class ReadStats:
+    compressed: int = 0
+    inflated: int = 0
+    lines: int = 0
+
+
+def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(), stats: ReadStats | None = None
+                 ) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` of gzip JSON Lines arriving in chunks; blank lines are skipped, numbers still count.
+
+    Concatenated gzip members are read as one stream (RFC 1952 allows them); zero padding after the last one is
+    ignored. Raises :class:`BlobFormatError` or :class:`BlobUnreadable` (see the module docstring) where reading
+    cannot go on; the lines before that point have been yielded.
+    """
+    stats = stats if stats is not None else ReadStats()
+    inflater: Any = None
+    head = pending = b""
+    number = 0
+    done = False  # the last gzip member ended and no other has begun
+    max_line, step = limits.max_line, limits.step
+    for chunk in chunks:
+        if not chunk:
+            continue
+        stats.compressed += len(chunk)
+        if inflater is None:
+            head += chunk
+            if len(head) < 2:
+                continue
+            if not head.startswith(GZIP_MAGIC):
+                raise BlobFormatError(f"the blob is not gzip: it starts with {head[:16]!r}, not 1f 8b")
+            inflater, chunk, head = zlib.decompressobj(16 + zlib.MAX_WBITS), head, b""
+        data = chunk
+        while data:
+            if done:
+                if data.startswith(GZIP_MAGIC):
+                    inflater, done = zlib.decompressobj(16 + zlib.MAX_WBITS), False
+                elif not data.strip(b"\x00"):
+                    break
+                else:
+                    raise BlobFormatError(f"bytes that are not gzip follow the end of the gzip stream ({data[:16]!r})",
+                                          line=number + 1)
+            try:
+                out = inflater.decompress(data, step)
+            except zlib.error as exc:
+                raise BlobFormatError(f"the blob is not valid gzip after {stats.inflated:,} inflated bytes: {exc}",
+                                      line=number + 1) from None
+            data = inflater.unconsumed_tail
+            if inflater.eof:
+                data, done = inflater.unused_data + data, True
+            if not out:
+                continue
+            stats.inflated += len(out)
+            if stats.inflated > limits.max_inflated:
+                raise BlobUnreadable(f"the blob inflates past {limits.max_inflated:,} bytes (the cap of this run); "
+                                     "reading stopped")
+            if stats.inflated > limits.ratio_after and stats.inflated > limits.max_ratio * max(stats.compressed, 1):
+                raise BlobUnreadable(
+                    f"the blob inflates more than {limits.max_ratio:g} times ({stats.compressed:,} bytes became "
+                    f"{stats.inflated:,}): a gzip bomb; reading stopped")
+            pieces = (pending + out).split(b"\n")
+            pending = pieces.pop()
+            if len(pending) > max_line:
+                raise BlobFormatError(f"line {number + len(pieces) + 1} is longer than {max_line:,} bytes",
+                                      line=number + len(pieces) + 1)
+            for line in pieces:
+                number += 1
+                if number == 1 and line.startswith(_BOM):
+                    line = line[3:]
+                if line and not line.isspace():
+                    yield number, line
+    if inflater is None:
+        if head:
+            raise BlobFormatError(f"the blob is not gzip: it is {len(head)} byte(s) long ({head!r})")
+        raise BlobFormatError("the blob is empty (0 bytes), not even an empty gzip stream")
+    if not done:
+        raise BlobFormatError(
+            f"the gzip stream is truncated: it ends after {stats.compressed:,} compressed bytes and {number:,} lines, "
+            "before the gzip trailer", line=number + 1)
+    if pending.strip():
+        number += 1
+        yield number, pending
+    stats.lines = number
+
+
+# ------------------------------------------------------------------ sources
+
+
+class BlobSource(Protocol):
+    """One blob to read: a name for findings, and a way to open it as chunks."""
+
+    name: str
+
+    def open(self, limits: StreamLimits) -> contextlib.AbstractContextManager[tuple[Exchange | None, Iterator[bytes]]]:
+        ...
+
+
+@dataclass
+class FileBlob:
+    """A blob already downloaded to a local file."""
+
+    path: Path
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.path.name
+
+    @contextlib.contextmanager
+    def open(self, limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise BlobUnreadable(f"cannot open {self.path}: {exc.strerror or exc}") from None
+        with handle:
+            yield None, iter(lambda: handle.read(limits.chunk), b"")
+
+
+@dataclass
+class HttpBlob:
+    """A blob at ``rootDirectory/name?sasToken``, read with a streaming GET that carries the SAS only."""
+
+    stream: Callable[..., contextlib.AbstractContextManager[tuple[Exchange, httpx.Response]]]
+    url: str = field(repr=False)
+    name: str = ""
+    operation: str = "GET {rootDirectory}/{blob-name}?{sasToken}"
+
+    @contextlib.contextmanager
+    def open(self, limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
+        with self.stream("GET", self.url, operation=self.operation, auth=False, headers={"Accept": "*/*"}) as (head, response):
+            if head.status != 200:
+                yield head, iter(())
+                return
+            yield head, _guarded(response.iter_raw(limits.chunk), self.url, limits.deadline_s)
+
+
+def _guarded(chunks: Iterator[bytes], url: str, deadline_s: float | None) -> Iterator[bytes]:
+    """Transport failures mid-body become :class:`BlobUnreadable` (inconclusive), and so does the deadline."""
+    end = None if deadline_s is None else time.monotonic() + deadline_s
+    where = REDACTOR(url.split("?", 1)[0])
+    try:
+        for chunk in chunks:
+            yield chunk
+            if end is not None and time.monotonic() > end:
+                raise BlobUnreadable(f"the download of {where} took longer than {deadline_s:g} s; reading stopped")
+    except httpx.TimeoutException as exc:
+        raise BlobUnreadable(f"the download of {where} timed out mid-body ({type(exc).__name__})") from None
+    except httpx.HTTPError as exc:
+        raise BlobUnreadable(f"the download of {where} broke off: {REDACTOR(str(exc)) or type(exc).__name__}") from None
+
+
+# ------------------------------------------------------------------ one blob, start to end
+
+
+@dataclass
+class BlobOutcome:
+    """What reading one blob came to. ``exchange`` is the response head (no body) for an HTTP blob."""
+
+    name: str
+    exchange: Exchange | None = None
+    problem: str | None = None  # GR-BLOB-GZIP-JSONL
+    problem_line: int = 0
+    inconclusive: str | None = None
+    stats: ReadStats = field(default_factory=ReadStats)
+
+    @property
+    def downloaded(self) -> bool:
+        return self.exchange is None or self.exchange.status == 200
+
+
+def read_blob(source: BlobSource, consume: Callable[[Iterator[tuple[int, bytes]]], None],
+              limits: StreamLimits = StreamLimits()) -> BlobOutcome:
+    """Open ``source`` and hand its lines to ``consume``; the outcome says how far it got and why it stopped."""
+    outcome = BlobOutcome(name=source.name)
+    try:
+        with source.open(limits) as (head, chunks):
+            outcome.exchange = head
+            if head is not None and head.status != 200:
+                return outcome
+            consume(gunzip_lines(chunks, limits, outcome.stats))
+    except BlobFormatError as exc:
+        outcome.problem, outcome.problem_line = str(exc), exc.line
+    except BlobUnreadable as exc:
+        outcome.inconclusive = str(exc)
+    return outcome
