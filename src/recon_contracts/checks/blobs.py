@@ -6,19 +6,16 @@ GR-BLOB-URL, GR-BLOB-GZIP-JSONL, GR-EXPORT-BASIC-SUBSET.
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
 from ..redact import REDACTOR
+from ..traffic.blob_stream import BlobOutcome
 from .common import check_schema
 
 GRAPH_SPEC = "graph"
-GZIP_MAGIC = b"\x1f\x8b"
-MAX_BLOB_BYTES = 512 * 1024 * 1024  # decompressed; a bigger blob is reported, never held in memory whole
 
 
 def redacted(f: Finding) -> Finding:
@@ -122,64 +119,34 @@ def check_blob_download(exchange: Exchange) -> list[Finding]:
     ]
 
 
-def read_jsonl_gzip(data: bytes, *, limit: int = MAX_BLOB_BYTES) -> tuple[list[dict[str, Any]], str | None]:
-    """The objects of a gzip JSON Lines blob, and why it is not one (None when it is)."""
-    if not data.startswith(GZIP_MAGIC):
-        head = data[:16]
-        return [], f"the blob is not gzip (it starts with {head!r}, not 1f 8b)"
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        raw = inflater.decompress(data, limit + 1)
-        if len(raw) > limit:
-            return [], f"the blob inflates past {limit} bytes"
-        raw += inflater.flush()
-    except zlib.error as exc:
-        return [], f"the blob is not valid gzip: {exc}"
-    if not inflater.eof:
-        return [], "the gzip stream is truncated"
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], f"the inflated blob is not UTF-8: {exc}"
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            return rows, f"line {number} is not JSON ({exc}): {line[:120]!r}"
-        if not isinstance(row, dict):
-            return rows, f"line {number} is a JSON {type(row).__name__}, not an object: {line[:120]!r}"
-        rows.append(row)
-    return rows, None
-
-
-def check_blob_content(exchange: Exchange) -> list[Finding]:
-    """A downloaded blob is gzip holding JSON Lines, one JSON object per line."""
-    if exchange.status != 200:
-        return []  # GR-BLOB-URL reports it
-    _, problem = read_jsonl_gzip(exchange.response_body)
-    if problem is None:
+def check_blob_content(outcome: BlobOutcome) -> list[Finding]:
+    """A blob read to its end is gzip holding JSON Lines (what reading it found; lines that are no object are
+    counted by the row judge under the same rule)."""
+    if outcome.problem is None or not outcome.downloaded:
         return []
+    stats = outcome.stats
     return [
         redacted(
             finding(
                 "GR-BLOB-GZIP-JSONL",
-                problem,
-                exchange,
-                expected="gzip-compressed JSON Lines (one JSON object per line)",
-                actual=f"{len(exchange.response_body)} bytes, Content-Type {exchange.header('content-type') or '(none)'}",
+                f"blob {outcome.name}: {outcome.problem}",
+                outcome.exchange,
+                expected="gzip-compressed JSON Lines (one JSON object per line), read to the gzip trailer",
+                actual=f"{stats.compressed:,} bytes read, {stats.inflated:,} inflated"
+                + (f", Content-Type {outcome.exchange.header('content-type') or '(none)'}" if outcome.exchange else ""),
+                operation=outcome.exchange.operation if outcome.exchange else "validate-export",
+                blob=outcome.name, lines=[outcome.problem_line] if outcome.problem_line else [],
             )
         )
     ]
 
 
-def check_blobs(manifest_exchange: Exchange, manifest: Any, blobs: Sequence[Exchange]) -> list[Finding]:
+def check_blobs(manifest_exchange: Exchange | None, manifest: Any, blobs: Sequence[BlobOutcome]) -> list[Finding]:
     """Every blob the manifest lists was downloaded (200) and is gzip JSON Lines."""
     found: list[Finding] = []
     for blob in blobs:
-        found += check_blob_download(blob)
+        if blob.exchange is not None and not blob.inconclusive:
+            found += check_blob_download(blob.exchange)
         found += check_blob_content(blob)
     listed = len(manifest_blobs(manifest))
     if len(blobs) < listed and not any(f.rule == "GR-BLOB-URL" for f in found):
@@ -196,15 +163,9 @@ def check_blobs(manifest_exchange: Exchange, manifest: Any, blobs: Sequence[Exch
     return found
 
 
-def attributes(blobs: Iterable[Exchange]) -> set[str]:
-    """The union of the keys over every JSON line of every readable blob."""
-    keys: set[str] = set()
-    for blob in blobs:
-        if blob.status == 200:
-            rows, _ = read_jsonl_gzip(blob.response_body)
-            for row in rows:
-                keys.update(row)
-    return keys
+def unreadable(blobs: Iterable[BlobOutcome]) -> list[str]:
+    """Why blobs could not be read to their end for reasons that are no drift (the check is then inconclusive)."""
+    return [f"blob {b.name}: {REDACTOR(b.inconclusive)}" for b in blobs if b.inconclusive]
 
 
 def check_basic_subset(basic: set[str], full: set[str], *, evidence: Exchange | None = None) -> list[Finding]:

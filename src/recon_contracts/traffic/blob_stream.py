@@ -26,6 +26,7 @@ import httpx
 
 from ..findings import Exchange
 from ..redact import REDACTOR
+from .client import TargetError
 
 GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -234,11 +235,15 @@ def read_blob(source: BlobSource, consume: Callable[[Iterator[tuple[int, bytes]]
     try:
         with source.open(limits) as (head, chunks):
             outcome.exchange = head
+            if head is not None and head.status in (429, 503):
+                outcome.inconclusive = (f"the blob download was answered {head.status} (throttled or busy); "
+                                        "that is no drift, so its rows could not be checked")
+                return outcome
             if head is not None and head.status != 200:
                 return outcome
             consume(gunzip_lines(chunks, limits, outcome.stats))
     except BlobFormatError as exc:
         outcome.problem, outcome.problem_line = str(exc), exc.line
-    except BlobUnreadable as exc:
+    except (BlobUnreadable, TargetError) as exc:
         outcome.inconclusive = str(exc)
     return outcome

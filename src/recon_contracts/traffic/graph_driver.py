@@ -1,9 +1,11 @@
 """Drives one Graph billed-reconciliation export end to end and keeps every exchange for the checks.
 
 POST the export, poll the Location honouring Retry-After (each wait and the total bounded), poll once
-more after the terminal state, resolve the manifest (inline or through its navigation link) and
-download every blob from rootDirectory/name?sasToken without Authorization. The driver never judges
-and never raises on drift: when it cannot go on it stops and returns what it has, saying why.
+more after the terminal state, resolve the manifest (inline or through its navigation link), then
+stream every blob from rootDirectory/name?sasToken (the SAS only, never Authorization) through the
+gunzip reader into a row judge (checks/rows.py), so memory stays flat whatever the export's size.
+The driver never judges by itself and never raises on drift: when it cannot go on it stops and
+returns what it has, saying why.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..checks.blobs import blob_url, manifest_blobs
+from ..checks.rows import ExportJudge, RowRules
+from .blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
 from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
 from .client import ApiClient, retry_after_seconds
 from ..findings import Exchange
@@ -41,7 +45,8 @@ class ExportRun:
     polls: list[Exchange] = field(default_factory=list)
     manifest_exchange: Exchange | None = None  # the terminal poll (inline manifest) or the GET of the link
     manifest: Any = field(default=None, repr=False)  # holds the sasToken: never in a repr
-    blobs: list[Exchange] = field(default_factory=list)
+    blobs: list[BlobOutcome] = field(default_factory=list)
+    rows: ExportJudge | None = field(default=None, repr=False)  # the row judge fed by every blob
     stopped: str = ""
     waited_s: float = 0.0
 
@@ -65,7 +70,7 @@ class ExportRun:
         out += self.polls
         if self.manifest_exchange is not None and self.manifest_exchange not in self.polls:
             out.append(self.manifest_exchange)
-        return out + self.blobs
+        return out + [b.exchange for b in self.blobs if b.exchange is not None]
 
 
 def export_operation(spelling: str) -> str:
@@ -103,6 +108,7 @@ def run_export(
     min_sleep: float = 0.1,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    limits: StreamLimits = StreamLimits(),
 ) -> ExportRun:
     """Run one export as far as the target lets it go (see the module docstring)."""
     run = ExportRun(invoice_id=invoice_id, attribute_set=attribute_set, spelling=spelling)
@@ -151,15 +157,26 @@ def run_export(
     if not isinstance(run.manifest, dict):
         return run
     REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
+    stream_blobs(client, run, limits)
+    return run
+
+
+def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits()) -> None:
+    """Read every blob the manifest lists, one after the other, into a fresh row judge (``run.rows``)."""
+    run.rows = ExportJudge(RowRules.load(), invoice_id=run.invoice_id, attribute_set=run.attribute_set)
     for blob in manifest_blobs(run.manifest):
         url = blob_url(run.manifest, blob)
         if not url.startswith(("http://", "https://")):
             run.stopped = f"blob URL is not absolute: {REDACTOR(url)[:200]}"
-            return run
-        exchange = client.request("GET", url, operation=BLOB_OPERATION, auth=False, headers={"Accept": "*/*"})
-        run.blobs.append(replace(exchange, api="blob"))
+            return
+        name = str(blob.get("name") or "")
+        judge = run.rows.blob(name)
+        outcome = read_blob(HttpBlob(stream=client.stream, url=url, name=name), judge.consume, limits)
+        if outcome.exchange is not None:
+            outcome.exchange = replace(outcome.exchange, api="blob")
+        judge.exchange = outcome.exchange
+        run.blobs.append(outcome)
     run.stopped = "done"
-    return run
 
 
 def _wait(delay: float, deadline: float, clock: Callable[[], float], sleep: Callable[[float], None],
