@@ -40,9 +40,11 @@ from .common import parse_datetime
 ROW_SCHEMA = "ExportRow"
 EXAMPLES = 5  # example rows shown per finding
 _NUMBER = re.compile(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
+_M, _D = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
 _DATE = re.compile(
-    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
-    r"|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}(?: [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?: ?[AaPp][Mm])?)?"
+    rf"|[0-9]{{4}}-{_M}-{_D}(?:[T ]{_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
+    r"|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12][0-9]|3[01])/[0-9]{4}(?: [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?(?: ?[AaPp][Mm])?)?"
 )
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?: ([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?: ?([AaPp])[Mm])?)?")
 
@@ -101,13 +103,17 @@ class RowRules:
 class Tally:
     """How many rows of one blob broke one rule, and the first few of them."""
 
-    count: int = 0
+    count: int = 0  # rows (a row counts once however many of its columns break the rule)
     examples: list[tuple[int, str, Any]] = field(default_factory=list)  # (line, column, value)
     columns: dict[str, int] = field(default_factory=dict)  # column -> rows
+    last: int = -1
 
     def add(self, line: int, column: str, value: Any) -> None:
-        self.count += 1
         self.columns[column] = self.columns.get(column, 0) + 1
+        if line == self.last:
+            return
+        self.last = line
+        self.count += 1
         if len(self.examples) < EXAMPLES:
             self.examples.append((line, column, value))
 
@@ -363,16 +369,16 @@ def export_columns(judge: ExportJudge) -> set[str]:
 
 
 _RULE_TEXT = {
-    "GR-BLOB-GZIP-JSONL": ("is not a JSON object", "one JSON object per line"),
-    "GR-ROW-REQUIRED-COLUMNS": ("lacks a key column", "InvoiceNumber, ChargeType, ChargeStartDate and ChargeEndDate in every row"),
-    "GR-ROW-COLUMN-TYPES": ("has a column of the wrong type", "each column typed as ExportRow declares it"),
-    "GR-ROW-DATES": ("has a date that does not parse", "ISO 8601 date-times (zone optional), ISO dates or M/d/yyyy"),
-    "GR-ROW-CHARGE-PERIOD": ("ends its charge before it starts", "ChargeStartDate <= ChargeEndDate"),
-    "GR-ROW-INVOICE": ("belongs to another invoice", "InvoiceNumber == the requested invoiceId"),
-    "GR-ROW-CASING-CONSISTENT": ("spells a column differently from the rest of the export",
+    "GR-BLOB-GZIP-JSONL": ("that are no JSON object", "one JSON object per line"),
+    "GR-ROW-REQUIRED-COLUMNS": ("without a key column", "InvoiceNumber, ChargeType, ChargeStartDate and ChargeEndDate in every row"),
+    "GR-ROW-COLUMN-TYPES": ("with a column of the wrong type", "each column typed as ExportRow declares it"),
+    "GR-ROW-DATES": ("with a date that does not parse", "ISO 8601 date-times (zone optional), ISO dates or M/d/yyyy"),
+    "GR-ROW-CHARGE-PERIOD": ("whose charge ends before it starts", "ChargeStartDate <= ChargeEndDate"),
+    "GR-ROW-INVOICE": ("of another invoice", "InvoiceNumber == the requested invoiceId"),
+    "GR-ROW-CASING-CONSISTENT": ("spelling a column otherwise than the export's first row with it",
                                  "one spelling per column in every row of an export"),
-    "GR-ROW-UNKNOWN-COLUMN": ("carries a column the spec does not declare", "only the columns ExportRow declares"),
-    "GR-ROW-CHARGE-TYPE-UNKNOWN": ("has a ChargeType outside the documented values",
+    "GR-ROW-UNKNOWN-COLUMN": ("with a column the spec does not declare", "only the columns ExportRow declares"),
+    "GR-ROW-CHARGE-TYPE-UNKNOWN": ("with a ChargeType outside the documented values",
                                    "a documented charge type (contracts/charge-types.yaml)"),
 }
 
@@ -408,15 +414,15 @@ def _blob_finding(rule_id: str, tally: Tally, blob: BlobJudge, export: ExportJud
                 for line, column, value in tally.examples]
     noun = "line" if rule_id == "GR-BLOB-GZIP-JSONL" else "row"
     of = f" of {total:,}" if rule_id != "GR-BLOB-GZIP-JSONL" else ""
-    message = (f"{tally.count:,}{of} {noun}{'s' if tally.count != 1 else ''} of blob {blob.name} {what}"
+    message = (f"blob {blob.name}: {tally.count:,}{of} {noun}{'s' if total != 1 or tally.count != 1 else ''} {what}"
                + (f": {column_text}" if column_text else "")
                + f"; first at line{'s' if len(tally.examples) > 1 else ''} "
                + ", ".join(str(e[0]) for e in tally.examples))
     if rule_id == "GR-ROW-INVOICE":
         expected = f"InvoiceNumber == {export.invoice_id!r} (the requested invoiceId)"
     if rule_id == "GR-ROW-CASING-CONSISTENT":
-        expected = "one spelling per column in every row of an export: " + ", ".join(
-            f"{first!r}" for _, _, first in tally.examples[:3])
+        expected = "one spelling per column in every row of an export, as first seen: " + ", ".join(
+            sorted({repr(first) for _, _, first in tally.examples}))
     return _finding(rule_id, message, blob.exchange, expected=expected, actual="; ".join(examples),
                     blob=blob.name, lines=[e[0] for e in tally.examples], column=", ".join(columns),
                     count=tally.count, rows=total)

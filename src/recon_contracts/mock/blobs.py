@@ -1,38 +1,196 @@
-"""The exported blobs: ``{rootDirectory}/{name}?{sasToken}``, gzip JSON Lines built from the line items."""
+"""The exported blobs: ``{rootDirectory}/{name}?{sasToken}``, gzip JSON Lines built from the line items, streamed.
+
+An export of N rows (``--export-rows N``) is generated lazily and sent chunk by chunk, so a million rows cost
+no more memory than forty. Row ``i`` of a blob is ``export_row(line_item(seed, data set, i mod 4096))``: exact
+line items up to 4096 rows, then the same 4096 again. The gzip stream is assembled from raw-deflate segments of
+256 rows, each compressed once after a full flush (so a segment's bytes do not depend on what came before it)
+and kept in a small cache; the CRC-32 is computed as the bytes go out. That keeps the mock several times faster
+than any reader (bench/bench_rows.py measures it alone), so a benchmark measures the reader, not the mock.
+
+Row drift profiles (``gr-row-*``, ``gr-blob-truncated``) and the conforming export alternatives (``export-*``)
+change rows here; see mock/profiles.py.
+"""
 
 from __future__ import annotations
 
-import gzip
 import hmac
-import json
+import math
+import struct
+import zlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from .data import export_row, line_item
 from .responses import storage_error
-from .state import MockState
+from .state import Manifest, MockState
+
+PERIOD = 4096  # distinct rows; row i repeats row i % PERIOD
+SEGMENT = 256  # rows per cached deflate segment (PERIOD is a multiple)
+CHUNK = 256 * 1024  # bytes per body chunk sent
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, unknown OS
+_FINAL_BLOCK = b"\x03\x00"  # an empty final fixed-Huffman block: ends the deflate stream
+_CACHE_SEGMENTS = 64
+
+
+def export_blob_rows(state: MockState, count: int) -> int:
+    """Rows per blob of an export of ``count`` rows (``export-many-blobs`` spreads them over at least 6 blobs)."""
+    rows = state.config.blob_rows
+    if state.has("export-many-blobs"):
+        rows = max(1, min(rows, math.ceil(count / 6) if count else 1))
+    return rows
+
+
+# ------------------------------------------------------------------ rows
+
+
+def _camel(name: str) -> str:
+    if name.startswith("PCToBC"):
+        return "pcToBC" + name[6:]
+    return name[0].lower() + name[1:]
+
+
+_RECON_FILE_NAMES = {"TotalForCustomer": "Total", "ResellerMpnId": "Tier2MpnId", "ReferenceId": "ReferenceID",
+                     "PromotionId": "PromotionID"}
+_NUMERIC = ("ResellerMpnId", "UnitPrice", "EffectiveUnitPrice", "Quantity", "Subtotal", "TaxTotal", "TotalForCustomer",
+            "PCToBCExchangeRate", "BillableQuantity")
+_DATES = ("OrderDate", "ChargeStartDate", "ChargeEndDate", "PCToBCExchangeRateDate", "SubscriptionStartDate",
+          "SubscriptionEndDate")
+
+
+def _us_date(value: object) -> object:
+    """``2024-01-05T…`` -> ``1/5/2024``, the recon file's format."""
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
+        return f"{int(value[5:7])}/{int(value[8:10])}/{value[:4]}"
+    return value
+
+
+def blob_row(state: MockState, m: Manifest, i: int) -> dict:
+    """Row ``i`` of an export as the profile serves it."""
+    cfg = state.config
+    row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set)
+    p = state.profile
+    if p == "undeclared-properties":
+        row["PricingModel"] = "Commitment"
+    elif p == "gr-basic-not-subset" and m.attribute_set == "basic":
+        row["RowVersion"] = 1
+    # ---------------------------------------------------------- row drift (issue 10)
+    elif p == "gr-row-column-renamed":
+        row["SubscriptionGuid"] = row.pop("SubscriptionId", "")
+    elif p == "gr-row-column-dropped":
+        if i % 3 == 1:
+            row.pop("ChargeEndDate", None)
+    elif p == "gr-row-retyped":
+        if i % 5 == 2 and "UnitPrice" in row:
+            row["UnitPrice"] = {"amount": row["UnitPrice"], "currency": m.currency}
+    elif p == "gr-row-bad-dates":
+        if i % 4 == 1:
+            start = str(row.get("ChargeStartDate", ""))
+            row["ChargeStartDate"] = f"{start[8:10]}.{start[5:7]}.{start[:4]}" if len(start) >= 10 else "not a date"
+    elif p == "gr-row-charge-period-reversed":
+        if i % 6 == 3:
+            row["ChargeStartDate"], row["ChargeEndDate"] = row["ChargeEndDate"], row["ChargeStartDate"]
+    elif p == "gr-row-other-invoice":
+        if i % 10 == 7 and "InvoiceNumber" in row:
+            row["InvoiceNumber"] = "G999999999"
+    elif p == "gr-row-mixed-casing":
+        if i % 2 == 1:
+            row = {_camel(k): v for k, v in row.items()}
+    # ---------------------------------------------------------- conforming alternatives (issue 10)
+    elif p == "export-camelcase":
+        row = {_camel(k): v for k, v in row.items()}
+    elif p == "export-numbers-as-strings":
+        for key in _NUMERIC:
+            if key in row and isinstance(row[key], (int, float)):
+                row[key] = repr(row[key]) if isinstance(row[key], float) else str(row[key])
+    elif p == "export-recon-file-style":
+        for key in _DATES:
+            if key in row:
+                row[key] = _us_date(row[key])
+        if isinstance(row.get("ProductQualifiers"), list):
+            row["ProductQualifiers"] = "[" + ",".join(f'"{q}"' for q in row["ProductQualifiers"]) + "]"
+        row = {_RECON_FILE_NAMES.get(k, k): v for k, v in row.items()}
+    return row
 
 
 def blob_bytes(state: MockState, manifest_id: str, index: int) -> bytes:
-    """The JSON lines of one blob (not compressed)."""
-    cfg = state.config
+    """The JSON lines of one blob (not compressed), for tests and small blobs."""
     m = state.manifests[manifest_id]
-    start = index * cfg.blob_rows
-    end = min(start + cfg.blob_rows, m.count)
-    extra: dict = {}
-    if state.has("undeclared-properties"):
-        extra["PricingModel"] = "Commitment"
-    if state.has("gr-basic-not-subset") and m.attribute_set == "basic":
-        extra["RowVersion"] = 1
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    lines = []
-    for i in range(start, end):
-        row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set)
-        if extra:
-            row.update(extra)
-        lines.append(dumps(row))
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+    start, end = blob_range(state, m, index)
+    return b"".join(_raw(state, m, i, min(i + SEGMENT - i % SEGMENT, end)) for i in _segment_starts(start, end))
+
+
+def blob_range(state: MockState, m: Manifest, index: int) -> tuple[int, int]:
+    if state.has("export-empty-blob") and index == len(m.blob_names) - 1:
+        return 0, 0
+    start = index * m.blob_rows
+    return start, max(start, min(start + m.blob_rows, m.count))
+
+
+def _segment_starts(start: int, end: int) -> Iterator[int]:
+    i = start
+    while i < end:
+        yield i
+        i = min(i + SEGMENT - i % SEGMENT, end)
+
+
+_dumps = __import__("json").JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _raw(state: MockState, m: Manifest, start: int, end: int) -> bytes:
+    return "".join(_dumps(blob_row(state, m, i % PERIOD)) + "\n" for i in range(start, end)).encode()
+
+
+class Segments:
+    """Compressed segments, cached by (manifest, start mod PERIOD, length): raw deflate after a full flush."""
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+
+    def get(self, state: MockState, m: Manifest, start: int, end: int) -> tuple[bytes, bytes]:
+        """(deflate bytes, the raw rows)."""
+        key = (m.id, start % PERIOD, end - start)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        raw = _raw(state, m, start, end)
+        deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        value = (deflater.compress(raw) + deflater.flush(zlib.Z_FULL_FLUSH), raw)
+        self._cache[key] = value
+        if len(self._cache) > _CACHE_SEGMENTS:
+            self._cache.popitem(last=False)
+        return value
+
+
+def gzip_chunks(state: MockState, m: Manifest, index: int, segments: Segments) -> Iterator[bytes]:
+    """The gzip stream of one blob, chunk by chunk (``gr-blob-truncated`` breaks off halfway through the first blob,
+    the largest one, with no gzip trailer; the HTTP response itself ends normally)."""
+    start, end = blob_range(state, m, index)
+    cut = None
+    if state.has("gr-blob-truncated") and index == 0:
+        cut = start + max(1, (end - start) // 2)
+    crc, size = 0, 0
+    out = [_GZIP_HEADER]
+    pending = len(_GZIP_HEADER)
+    for i in _segment_starts(start, end):
+        stop = min(i + SEGMENT - i % SEGMENT, end)
+        data, raw = segments.get(state, m, i, stop)
+        if cut is not None and stop > cut:
+            out.append(data[: max(1, len(data) // 2)])  # the stream breaks off inside a deflate segment
+            yield b"".join(out)
+            return
+        crc = zlib.crc32(raw, crc)  # a few GB/s: cheap next to building the rows
+        size += len(raw)
+        out.append(data)
+        pending += len(data)
+        if pending >= CHUNK:
+            yield b"".join(out)
+            out, pending = [], 0
+    out.append(_FINAL_BLOCK + struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+    yield b"".join(out)
 
 
 async def download(request: Request, state: MockState, path: str) -> Response:
@@ -44,8 +202,14 @@ async def download(request: Request, state: MockState, path: str) -> Response:
     if state.has("gr-blob-sas-rejected") or not sig or not hmac.compare_digest(sig.encode(), state.manifests[manifest_id].sig.encode()):
         return storage_error(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the "
                              "value of Authorization header is formed correctly including the signature.")
-    data = blob_bytes(state, manifest_id, index)
-    if not state.has("gr-blob-not-gzip"):
-        data = gzip.compress(data, compresslevel=5, mtime=0)
-    return Response(data, 200, media_type="application/octet-stream",
-                    headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"})
+    headers = {"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"}
+    m = state.manifests[manifest_id]
+    if state.has("gr-blob-not-gzip"):
+        return Response(blob_bytes(state, manifest_id, index), 200, media_type="application/octet-stream", headers=headers)
+    segments = state.segments
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in gzip_chunks(state, m, index, segments):
+            yield chunk
+
+    return StreamingResponse(body(), 200, media_type="application/octet-stream", headers=headers)

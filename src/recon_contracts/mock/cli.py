@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=_seconds, default=0.0,
                    help="an operation also stays running until this many seconds have passed (default 0)")
     p.add_argument("--blob-rows", type=_positive_int, default=5000, help="JSON lines per exported blob (default 5000)")
+    p.add_argument("--export-rows", type=_non_negative_int, default=None, metavar="N",
+                   help="rows of every Graph export, generated lazily and streamed over ceil(N/--blob-rows) blobs "
+                        "(default: --items)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
                    help="uvicorn log level (default warning)")
     p.add_argument("--list-profiles", action="store_true", help="list every profile and the rule it breaks, then exit")
@@ -94,7 +97,8 @@ def main(argv: list[str]) -> int:
             sys.stderr.close()
         return 0
     config = MockConfig(profile=args.profile, seed=args.seed, items=args.items, poll_count=args.poll_count,
-                        retry_after=args.retry_after, poll_seconds=args.poll_seconds, blob_rows=args.blob_rows)
+                        retry_after=args.retry_after, poll_seconds=args.poll_seconds, blob_rows=args.blob_rows,
+                        export_rows=args.export_rows)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -115,7 +119,8 @@ def main(argv: list[str]) -> int:
     profile = PROFILES[config.profile]
     kind = "conforming" if profile.conforming else "drift: breaks " + ", ".join(profile.breaks)
     print(f"recon-contracts mock: profile {config.profile} ({kind}), seed {config.seed}, "
-          f"{config.items} line items per data set")
+          f"{config.items} line items per data set"
+          + (f", {config.export_rows:,} rows per export in blobs of {config.blob_rows:,}" if config.export_rows is not None else ""))
     print(f"  base URL:        {base}")
     print(f"  Partner Center:  {base}/v1/invoices/unbilled/lineitems")
     print(f"  Graph v1.0:      {base}/v1.0/reports/partners/billing")

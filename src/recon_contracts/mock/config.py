@@ -19,6 +19,7 @@ class MockConfig:
     retry_after  seconds sent as Retry-After on a running poll (an integer on the wire; 0 allowed)
     poll_seconds an operation also stays running until this many seconds have passed since the export
     blob_rows    JSON lines per exported blob (more line items make more blobs)
+    export_rows  rows of every export (None: ``items``); generated lazily and streamed, so a million costs no memory
     """
 
     profile: str = "conforming"
@@ -28,6 +29,7 @@ class MockConfig:
     retry_after: float = 1
     poll_seconds: float = 0.0
     blob_rows: int = 5000
+    export_rows: int | None = None
 
     def __post_init__(self) -> None:
         get_profile(self.profile)
@@ -37,6 +39,8 @@ class MockConfig:
             raise ValueError("poll_count must be >= 0")
         if self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
+        if self.export_rows is not None and self.export_rows < 0:
+            raise ValueError("export_rows must be >= 0")
         if self.blob_rows < 1:
             raise ValueError("blob_rows must be >= 1")
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from .data import billing_month, partner_id, stable_guid
 from .responses import (GRAPH_JSON, base_url, bearer_ok, graph_error, graph_headers, iso_7, iso_seconds,
                         json_response, utcnow)
+from .blobs import export_blob_rows
 from .state import Manifest, MockState, Operation
 
 NS = "#microsoft.graph.partners.billing."
@@ -202,7 +203,7 @@ def _operation_response(request: Request, state: MockState, version: str, op: Op
 def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifest:
     cfg = state.config
     assert op.dataset is not None
-    count = cfg.items
+    count = cfg.export_rows if cfg.export_rows is not None else cfg.items
     tenant = partner_id(cfg.seed)
     year, month = billing_month(cfg.seed, op.dataset)
     created = utcnow()
@@ -216,7 +217,8 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
                      f"InvoiceId={op.dataset}/InvoiceVersion={ny}{nm:02d}080713/Fragment={op.attribute_set}/"
                      "PartitionType=default")
     manifest_id = str(uuid.uuid4())
-    n_blobs = math.ceil(count / cfg.blob_rows)
+    rows_per_blob = export_blob_rows(state, count)
+    n_blobs = math.ceil(count / rows_per_blob) + (1 if state.has("export-empty-blob") else 0)
     names = tuple(f"part-{k:05d}-{uuid.uuid4()}.c000.json.gz" for k in range(n_blobs))
     sig = secrets.token_urlsafe(32).replace("-", "+").replace("_", "/") + "="
     stamp = lambda d: quote(iso_seconds(d), safe="")  # noqa: E731
@@ -226,7 +228,7 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
     blobs = [{"name": name, "partitionValue": "default"} for name in names]
     if state.has("undeclared-properties"):
         for k, blob in enumerate(blobs):
-            blob["itemCount"] = min(cfg.blob_rows, count - k * cfg.blob_rows)
+            blob["itemCount"] = max(0, min(rows_per_blob, count - k * rows_per_blob))
     body = {
         "id": manifest_id,
         "schemaVersion": "2",
@@ -243,7 +245,8 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
     if state.has("undeclared-properties"):
         body["dataVersion"] = created.strftime("%Y%m%d%H%M")
     manifest = Manifest(id=manifest_id, body=body, root_path=root_path, sig=sig, dataset=op.dataset,
-                        currency=op.currency, attribute_set=op.attribute_set, count=count, blob_names=names)
+                        currency=op.currency, attribute_set=op.attribute_set, count=count, blob_names=names,
+                        blob_rows=rows_per_blob)
     state.manifests[manifest_id] = manifest
     for k, name in enumerate(names):
         state.blobs[f"{root_path}/{name}"] = (manifest_id, k)

@@ -75,6 +75,21 @@ _ALL: tuple[Profile, ...] = (
     _drift("gr-blob-sas-rejected", "GR-BLOB-URL", "blob downloads answer 403 even with the manifest's sasToken"),
     _drift("gr-blob-not-gzip", "GR-BLOB-GZIP-JSONL", "blobs are plain JSON lines, not gzip"),
     _drift("gr-basic-not-subset", "GR-EXPORT-BASIC-SUBSET", "a basic export carries an attribute (RowVersion) that a full export lacks"),
+    # ------------------------------------------------------------ export rows (issue 10; one block, see mock/blobs.py)
+    _ok("export-camelcase", "export rows use camelCase column names (chargeType, pcToBCExchangeRate), as the v1 REST JSON"),
+    _ok("export-numbers-as-strings", "export rows carry decimals and MPN ids as JSON strings (\"unitPrice\": \"16\")"),
+    _ok("export-recon-file-style", "export rows as the recon file shows them: Total, Tier2MpnId, ReferenceID, M/d/yyyy dates, "
+        "ProductQualifiers as text"),
+    _ok("export-many-blobs", "every export is spread over at least 6 blobs of the same partitionValue"),
+    _ok("export-empty-blob", "every export lists one more blob: a valid gzip stream with no rows"),
+    _drift("gr-row-column-renamed", "GR-ROW-REQUIRED-COLUMNS", "export rows call SubscriptionId SubscriptionGuid"),
+    _drift("gr-row-column-dropped", "GR-ROW-REQUIRED-COLUMNS", "every 3rd export row lacks ChargeEndDate"),
+    _drift("gr-row-retyped", "GR-ROW-COLUMN-TYPES", "every 5th export row has UnitPrice as an object {amount, currency}"),
+    _drift("gr-row-bad-dates", "GR-ROW-DATES", "every 4th export row has ChargeStartDate as dd.MM.yyyy"),
+    _drift("gr-row-charge-period-reversed", "GR-ROW-CHARGE-PERIOD", "every 6th export row has ChargeStartDate and ChargeEndDate swapped"),
+    _drift("gr-row-other-invoice", "GR-ROW-INVOICE", "every 10th export row belongs to invoice G999999999"),
+    _drift("gr-row-mixed-casing", "GR-ROW-CASING-CONSISTENT", "every other export row uses camelCase column names, the rest PascalCase"),
+    _drift("gr-blob-truncated", "GR-BLOB-GZIP-JSONL", "the first (largest) blob's gzip stream breaks off halfway, without its trailer"),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

@@ -36,6 +36,7 @@ class Manifest:
     attribute_set: str
     count: int
     blob_names: tuple[str, ...]
+    blob_rows: int = 5000  # rows per blob (the last one may hold fewer)
 
 
 @dataclass
@@ -52,7 +53,10 @@ class MockState:
     blobs: dict[str, tuple[str, int]] = field(default_factory=dict)  # blob path -> (manifest id, blob index)
 
     def __post_init__(self) -> None:
+        from .blobs import Segments
+
         self.tokens = TokenCodec(self.config.seed)
+        self.segments = Segments()
         self.profile = self.config.profile
 
     def has(self, profile: str) -> bool:
