@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from recon_contracts.checks.blobs import (
-    attributes,
     blob_url,
     check_basic_subset,
     check_blob_content,
@@ -24,8 +23,9 @@ from recon_contracts.checks.blobs import (
     check_blobs,
     check_manifest,
     check_manifest_response,
-    read_jsonl_gzip,
 )
+from recon_contracts.checks.rows import ExportJudge, RowRules, export_columns
+from recon_contracts.traffic.blob_stream import BlobOutcome, FileBlob, read_blob
 from recon_contracts.checks.graph_export import (
     api_version,
     check_export_accepted,
@@ -369,28 +369,51 @@ def blob(status: int = 200, raw: bytes = b"") -> Exchange:
               headers={"Content-Type": "application/octet-stream"})
 
 
-def test_blob_conforming():
-    good = blob(raw=gz_lines({"InvoiceNumber": "G1", "ChargeType": "new"}, {"InvoiceNumber": "G1", "Quantity": 2}))
-    assert check_blobs(ex(200, MANIFEST), MANIFEST, [good]) == []
-    assert attributes([good]) == {"InvoiceNumber", "ChargeType", "Quantity"}
-    assert read_jsonl_gzip(gzip.compress(b""))[1] is None  # an empty blob is still valid JSON lines
+def read(raw: bytes, tmp_path: Path, name: str = "part-00000-x.c000.json.gz") -> tuple[BlobOutcome, ExportJudge]:
+    """Stream a blob's bytes from a file through the reader into a row judge."""
+    path = tmp_path / name
+    path.write_bytes(raw)
+    judge = ExportJudge(RowRules.load(), invoice_id="G1", attribute_set="basic")
+    outcome = read_blob(FileBlob(path), judge.blob(name).consume)
+    return outcome, judge
+
+
+def test_blob_conforming(tmp_path):
+    outcome, judge = read(gz_lines({"InvoiceNumber": "G1", "ChargeType": "new"}, {"InvoiceNumber": "G1", "Quantity": 2}), tmp_path)
+    assert check_blobs(ex(200, MANIFEST), MANIFEST, [outcome]) == []
+    assert export_columns(judge) == {"InvoiceNumber", "ChargeType", "Quantity"} and judge.rows == 2
+    outcome, judge = read(gzip.compress(b""), tmp_path)  # an empty blob is still valid JSON lines
+    assert outcome.problem is None and judge.findings() == []
 
 
 @pytest.mark.parametrize(
     "raw, words",
     [
         (b'{"InvoiceNumber": "G1"}\n', "not gzip"),
-        (gzip.compress(b'{"a": 1}\n[1, 2]\n'), "line 2 is a JSON list"),
-        (gzip.compress(b'{"a": 1}\n{not json\n'), "line 2 is not JSON"),
         (gzip.compress(b'{"a": 1}\n')[:-6], "truncated"),
         (b"\x1f\x8b" + b"garbage" * 4, "not valid gzip"),
+        (b"", "empty"),
+        (gzip.compress(b'{"a": 1}\n') + b"trailing junk", "not gzip follow"),
     ],
-    ids=["plain-jsonl", "json-list-line", "invalid-json-line", "truncated-gzip", "bad-gzip"],
+    ids=["plain-jsonl", "truncated-gzip", "bad-gzip", "zero-bytes", "trailing-junk"],
 )
-def test_blob_not_gzip_jsonl(raw, words):
-    found = check_blob_content(blob(raw=raw))
+def test_blob_not_gzip_jsonl(raw, words, tmp_path):
+    outcome, _ = read(raw, tmp_path)
+    found = check_blob_content(outcome)
     assert rules(found) == ["GR-BLOB-GZIP-JSONL"]
-    assert words in found[0].message
+    assert words in found[0].message and "part-00000-x.c000.json.gz" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [(gzip.compress(b'{"a": 1}\n[1, 2]\n'), "no JSON object"), (gzip.compress(b'{"a": 1}\n{not json\n'), "not JSON")],
+    ids=["json-list-line", "invalid-json-line"],
+)
+def test_blob_lines_that_are_no_object(raw, words, tmp_path):
+    outcome, judge = read(raw, tmp_path)
+    found = [f for f in judge.findings() if f.rule == "GR-BLOB-GZIP-JSONL"]
+    assert outcome.problem is None and len(found) == 1
+    assert "1 line" in found[0].message and found[0].extra["lines"] == [2]
 
 
 def test_blob_refused():
@@ -465,7 +488,8 @@ def test_driver_follows_an_export_to_its_blobs():
     assert run.stopped == "done", run.stopped
     assert [p.json()["status"] for p in run.polls] == ["running", "running", "succeeded", "succeeded"]
     assert clock.sleeps == [3, 3]  # Retry-After honoured
-    assert run.manifest == MANIFEST and len(run.blobs) == 1 and run.blobs[0].api == "blob"
+    assert run.manifest == MANIFEST and len(run.blobs) == 1 and run.blobs[0].exchange.api == "blob"
+    assert run.rows is not None and run.rows.rows == 1 and run.blobs[0].problem is None
     blob_request = script.seen[-1]
     assert "authorization" not in {k.lower() for k in blob_request.headers}  # the SAS is the credential
     assert blob_request.url.query.decode().endswith("sig=" + SIG)

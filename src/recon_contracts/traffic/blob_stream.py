@@ -130,13 +130,14 @@ def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(),
                     line = line[3:]
                 if line and not line.isspace():
                     yield number, line
+            stats.lines = number
     if inflater is None:
         if head:
             raise BlobFormatError(f"the blob is not gzip: it is {len(head)} byte(s) long ({head!r})")
         raise BlobFormatError("the blob is empty (0 bytes), not even an empty gzip stream")
     if not done:
         raise BlobFormatError(
-            f"the gzip stream is truncated: it ends after {stats.compressed:,} compressed bytes and {number:,} lines, "
+            f"the gzip stream is truncated: it ends after {stats.compressed:,} compressed bytes and {number:,} line(s), "
             "before the gzip trailer", line=number + 1)
     if pending.strip():
         number += 1
@@ -191,7 +192,9 @@ class HttpBlob:
             if head.status != 200:
                 yield head, iter(())
                 return
-            yield head, _guarded(response.iter_raw(limits.chunk), self.url, limits.deadline_s)
+            # raw bytes: a Content-Encoding the storage may declare must not be undone behind the reader's back
+            chunks = iter((response.content,)) if response.is_stream_consumed else response.iter_raw(limits.chunk)
+            yield head, _guarded(chunks, self.url, limits.deadline_s)
 
 
 def _guarded(chunks: Iterator[bytes], url: str, deadline_s: float | None) -> Iterator[bytes]:
