@@ -11,7 +11,7 @@ import gzip
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -273,7 +273,7 @@ class Checker:
                 lines = gzip.decompress(r.content).decode().splitlines()
                 parsed = [json.loads(line) for line in lines if line.strip()]
                 ok = all(isinstance(p, dict) for p in parsed)
-            except (OSError, ValueError):
+            except (OSError, EOFError, ValueError):
                 ok, parsed = False, []
             self.flag("GR-BLOB-GZIP-JSONL", ok)
             rows += parsed
@@ -305,8 +305,40 @@ class Checker:
             rows = self.rows(manifest) if manifest else None
             if rows:
                 attributes[attribute_set] = set().union(*(row.keys() for row in rows))
+                if attribute_set == "full":
+                    self.export_rows(rows)
         if len(attributes) == 2:
             self.flag("GR-EXPORT-BASIC-SUBSET", attributes["basic"] < attributes["full"])
+
+
+    def export_rows(self, rows: list[dict]) -> None:
+        """The row rules, checked here independently of checks/rows.py (case-insensitive names, both date styles)."""
+        spellings: dict[str, set[str]] = {}
+        for row in rows:
+            for key in row:
+                spellings.setdefault(key.lower(), set()).add(key)
+        self.flag("GR-ROW-CASING-CONSISTENT", all(len(v) == 1 for v in spellings.values()))
+        folded = [{k.lower(): v for k, v in row.items()} for row in rows]
+        keys = ("invoicenumber", "chargetype", "chargestartdate", "chargeenddate")
+        self.flag("GR-ROW-REQUIRED-COLUMNS", all(all(r.get(k) not in (None, "") for k in keys) for r in folded)
+                  and "subscriptionid" in spellings)
+        self.flag("GR-ROW-COLUMN-TYPES", all(not isinstance(r.get("unitprice"), (dict, list, bool)) for r in folded))
+        self.flag("GR-ROW-INVOICE", all(r.get("invoicenumber") == "G016907411" for r in folded))
+
+        def when(text: object) -> datetime | None:
+            try:
+                return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            except ValueError:
+                try:
+                    return datetime.strptime(str(text), "%m/%d/%Y")
+                except ValueError:
+                    return None
+
+        dates = [(when(r.get("chargestartdate")), when(r.get("chargeenddate"))) for r in folded if "chargeenddate" in r]
+        self.flag("GR-ROW-DATES", all(a is not None and b is not None for a, b in dates))
+        aware = [(a if a.tzinfo else a.replace(tzinfo=timezone.utc), b if b.tzinfo else b.replace(tzinfo=timezone.utc))
+                 for a, b in dates if a is not None and b is not None]
+        self.flag("GR-ROW-CHARGE-PERIOD", all(a <= b for a, b in aware))
 
 
 def observe(cfg: MockConfig) -> set[str]:
