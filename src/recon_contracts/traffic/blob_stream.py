@@ -115,9 +115,10 @@ def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(),
             if stats.inflated > limits.max_inflated:
                 raise BlobUnreadable(f"the blob inflates past {limits.max_inflated:,} bytes (the cap of this run); "
                                      "reading stopped")
-            if stats.inflated > limits.ratio_after and stats.inflated > limits.max_ratio * max(stats.compressed, 1):
+            consumed = max(stats.compressed - len(data), 1)  # compressed bytes inflated so far
+            if stats.inflated > limits.ratio_after and stats.inflated > limits.max_ratio * consumed:
                 raise BlobUnreadable(
-                    f"the blob inflates more than {limits.max_ratio:g} times ({stats.compressed:,} bytes became "
+                    f"the blob inflates more than {limits.max_ratio:g} times ({consumed:,} bytes became "
                     f"{stats.inflated:,}): a gzip bomb; reading stopped")
             pieces = (pending + out).split(b"\n")
             pending = pieces.pop()
