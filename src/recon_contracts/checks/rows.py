@@ -149,86 +149,96 @@ class BlobJudge:
         return t
 
     def consume(self, lines: Iterable[tuple[int, bytes]]) -> None:
-        """Judge every line (the hot loop: keep it lean)."""
+        """Judge every line. The hot loop: a row costs one parse, one look-up of its (keys, value types) signature,
+        a regex per text value that must hold a number or a date, and the cross-column comparisons."""
         export = self.export
-        plans = export.plans
-        plan_for = export.plan_for
+        checks = export.checks
         expected = export.invoice_id
         expected_folded = export.invoice_folded
         ct_known = export.charge_type_known
-        number_ok, date_ok = _NUMBER.fullmatch, _DATE.fullmatch
-        none = None
         rows = 0
+        tally = self.tally
         try:
             for number, line in lines:
                 try:
                     row = _loads(line)
                 except _DecodeError as exc:
-                    self.tally("GR-BLOB-GZIP-JSONL").add(number, "", f"not JSON ({exc}): {line[:120]!r}")
+                    tally("GR-BLOB-GZIP-JSONL").add(number, "", f"not JSON ({exc}): {line[:120]!r}")
                     continue
                 if type(row) is not dict:
-                    self.tally("GR-BLOB-GZIP-JSONL").add(number, "", f"a JSON {type(row).__name__}, not an object")
+                    tally("GR-BLOB-GZIP-JSONL").add(number, "", f"a JSON {type(row).__name__}, not an object")
                     continue
                 rows += 1
-                keys = tuple(row)
-                plan = plans.get(keys)
-                if plan is None:
-                    plan = plan_for(keys, self.name, number)
-                for key, canonical, kind in plan.checks:
-                    value = row[key]
-                    t = type(value)
-                    if t is str:
-                        if kind == "N":
-                            if not number_ok(value):
-                                self.tally("GR-ROW-COLUMN-TYPES").add(number, canonical, value)
-                        elif kind == "D":
-                            if not date_ok(value):
-                                self.tally("GR-ROW-DATES").add(number, canonical, value)
-                        elif kind == "K" and not value:
-                            self.tally("GR-ROW-COLUMN-TYPES").add(number, canonical, value)
-                    elif value is none:
-                        if kind == "K":
-                            self.tally("GR-ROW-REQUIRED-COLUMNS").add(number, canonical, value)
-                    elif t is int or t is float:
-                        if kind != "N" and not (kind == "M" and t is int):
-                            self.tally("GR-ROW-COLUMN-TYPES").add(number, canonical, value)
-                    elif not (kind == "Q" and t is list and all(type(v) is str for v in value)):
-                        self.tally("GR-ROW-COLUMN-TYPES").add(number, canonical, value)
-                if plan.missing:
-                    for column in plan.missing:
-                        self.tally("GR-ROW-REQUIRED-COLUMNS").add(number, column, _ABSENT)
-                if plan.unknown:
-                    for key in plan.unknown:
-                        self.tally("GR-ROW-UNKNOWN-COLUMN").add(number, key, row[key])
-                if plan.casing:
-                    for key, first in plan.casing:
-                        self.tally("GR-ROW-CASING-CONSISTENT").add(number, key, first)
-                if plan.invoice is not None and expected is not None:
-                    value = row[plan.invoice]
-                    if value != expected and type(value) is str and value.strip().casefold() != expected_folded:
-                        self.tally("GR-ROW-INVOICE").add(number, plan.invoice, value)
-                if plan.charge_type is not None:
-                    value = row[plan.charge_type]
+                values = tuple(row.values())
+                signature = (tuple(row), tuple(map(type, values)))
+                c = checks.get(signature)
+                if c is None:
+                    c = export.compile(signature, self.name, number)
+                if c.fixed:  # findings that follow from the signature alone (types, absent or unknown columns)
+                    for rule_id, index, column in c.fixed:
+                        tally(rule_id).add(number, column, _ABSENT if index < 0 else values[index])
+                for index, column, rule_id, match in c.texts:
+                    if not match(values[index]):
+                        tally(rule_id).add(number, column, values[index])
+                if c.invoice >= 0 and expected is not None:
+                    value = values[c.invoice]
+                    if value != expected and value.strip().casefold() != expected_folded:
+                        tally("GR-ROW-INVOICE").add(number, c.invoice_key, value)
+                if c.charge_type >= 0:
+                    value = values[c.charge_type]
                     known = ct_known.get(value)
-                    if known is None and type(value) is str:
+                    if known is None:
                         known = ct_known[value] = value.strip().casefold() in export.rules.known_charge_types
-                    if known is False:
-                        self.tally("GR-ROW-CHARGE-TYPE-UNKNOWN").add(number, plan.charge_type, value)
-                if plan.start is not None and plan.end is not None:
-                    start, end = row[plan.start], row[plan.end]
-                    if type(start) is str and type(end) is str and start and end:
+                    if not known:
+                        tally("GR-ROW-CHARGE-TYPE-UNKNOWN").add(number, c.charge_type_key, value)
+                if c.start >= 0:
+                    start, end = values[c.start], values[c.end]
+                    if start and end:
                         if len(start) == len(end) and start[-6:] == end[-6:] and start[4:5] == "-":
                             later = start > end  # ISO, same length, same zone: text order is time order
                         else:
                             a, b = row_datetime(start), row_datetime(end)
                             later = a is not None and b is not None and a > b
                         if later:
-                            self.tally("GR-ROW-CHARGE-PERIOD").add(number, plan.start, (start, end))
+                            tally("GR-ROW-CHARGE-PERIOD").add(number, c.start_key, (start, end))
         finally:
             self.rows += rows
 
 
+@dataclass
+class _Checks:
+    """What a row with one (keys, value types) signature needs checked: compiled once per signature."""
+
+    fixed: tuple[tuple[str, int, str], ...]  # (rule, value index or -1 when absent, column)
+    texts: tuple[tuple[int, str, str, Any], ...]  # (value index, column, rule, fullmatch) for text values
+    invoice: int = -1
+    invoice_key: str = ""
+    charge_type: int = -1
+    charge_type_key: str = ""
+    start: int = -1
+    end: int = -1
+    start_key: str = ""
+
+
+def _type_ok(kind: str, t: type, value_is_list_of_str: bool | None = None) -> bool:
+    if t is type(None):
+        return kind != "K"
+    if t is str:
+        return True  # its text is checked per row
+    if t is int or t is float:
+        return kind == "N" or (kind == "M" and t is int)
+    return kind == "Q" and t is list
+
+
 _ABSENT = object()
+
+
+def _non_empty(value: str) -> bool:
+    return bool(value.strip())
+
+
+def _strings(value: list) -> bool:
+    return all(type(v) is str for v in value)
 
 
 def row_datetime(value: str) -> datetime | None:
@@ -260,6 +270,8 @@ class ExportJudge:
     attribute_set: str = "full"
     blobs: list[BlobJudge] = field(default_factory=list)
     plans: dict[tuple[str, ...], _Plan] = field(default_factory=dict)
+    checks: dict[tuple, _Checks] = field(default_factory=dict)
+    casing_first: dict[str, str] = field(default_factory=dict)  # re-spelled key -> the spelling first seen
     spelling: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # canonical -> (key, blob, line) first seen
     columns: set[str] = field(default_factory=set)  # canonical columns seen in any row
     unknown_columns: set[str] = field(default_factory=set)
@@ -279,11 +291,15 @@ class ExportJudge:
         return judge
 
     def plan_for(self, keys: tuple[str, ...], blob: str, line: int) -> _Plan:
+        """The columns of a key tuple: canonical names, kinds, absent required ones, unknown and re-spelled keys."""
+        plan = self.plans.get(keys)
+        if plan is not None:
+            return plan
         by_folded, kinds = self.rules.by_folded, self.rules.kinds
         checks, unknown, casing = [], [], []
         seen: dict[str, str] = {}
         for key in keys:
-            canonical = by_folded.get(key.casefold()) if isinstance(key, str) else None
+            canonical = by_folded.get(key.casefold())
             if canonical is None:
                 unknown.append(key)
                 self.unknown_columns.add(key)
@@ -304,6 +320,47 @@ class ExportJudge:
                      start=seen.get("ChargeStartDate"), end=seen.get("ChargeEndDate"))
         self.plans[keys] = plan
         return plan
+
+    def compile(self, signature: tuple[tuple[str, ...], tuple[type, ...]], blob: str, line: int) -> _Checks:
+        """The checks of one (keys, value types) signature (cached: rows of one export share a few)."""
+        keys, types = signature
+        plan = self.plan_for(keys, blob, line)
+        index = {key: i for i, key in enumerate(keys)}
+        fixed: list[tuple[str, int, str]] = []
+        texts: list[tuple[int, str, str, Any]] = []
+        full = self.attribute_set == "full"
+        for key, canonical, kind in plan.checks:
+            i = index[key]
+            t = types[i]
+            if t is str:
+                if kind == "N":
+                    texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _NUMBER.fullmatch))
+                elif kind == "D":
+                    texts.append((i, canonical, "GR-ROW-DATES", _DATE.fullmatch))
+                elif kind == "K":
+                    texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _non_empty))
+            elif t is type(None) and kind == "K":
+                if full:
+                    fixed.append(("GR-ROW-REQUIRED-COLUMNS", i, canonical))
+            elif kind == "Q" and t is list:
+                texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _strings))
+            elif not _type_ok(kind, t):
+                fixed.append(("GR-ROW-COLUMN-TYPES", i, canonical))
+        fixed += [("GR-ROW-REQUIRED-COLUMNS", -1, column) for column in plan.missing]
+        fixed += [("GR-ROW-UNKNOWN-COLUMN", index[key], key) for key in plan.unknown]
+        fixed += [("GR-ROW-CASING-CONSISTENT", -1, key) for key, _first in plan.casing]
+        c = _Checks(fixed=tuple(fixed), texts=tuple(texts))
+        if plan.casing:
+            self.casing_first.update({key: first for key, first in plan.casing})
+        str_at = lambda key: key is not None and types[index[key]] is str  # noqa: E731
+        if str_at(plan.invoice):
+            c.invoice, c.invoice_key = index[plan.invoice], plan.invoice  # type: ignore[index]
+        if str_at(plan.charge_type):
+            c.charge_type, c.charge_type_key = index[plan.charge_type], plan.charge_type  # type: ignore[index]
+        if str_at(plan.start) and str_at(plan.end):
+            c.start, c.end, c.start_key = index[plan.start], index[plan.end], plan.start  # type: ignore[index]
+        self.checks[signature] = c
+        return c
 
     # -------------------------------------------------------------- findings
 
@@ -410,8 +467,12 @@ def _blob_finding(rule_id: str, tally: Tally, blob: BlobJudge, export: ExportJud
     columns = sorted(tally.columns, key=lambda c: -tally.columns[c])
     column_text = ", ".join(f"{c} ({n:,})" if len(columns) > 1 else c for c, n in
                             ((c, tally.columns[c]) for c in columns[:6]) if c)
-    examples = [f"line {line}: {column + ' ' if column else ''}{_show(value)}{_schema_words(rule_id, column, value)}"
-                for line, column, value in tally.examples]
+    if rule_id == "GR-ROW-CASING-CONSISTENT":
+        examples = [f"line {line}: {column!r} where the export first spelled it {export.casing_first.get(column, '?')!r}"
+                    for line, column, _ in tally.examples]
+    else:
+        examples = [f"line {line}: {column + ' ' if column else ''}{_show(value)}{_schema_words(rule_id, column, value)}"
+                    for line, column, value in tally.examples]
     noun = "line" if rule_id == "GR-BLOB-GZIP-JSONL" else "row"
     of = f" of {total:,}" if rule_id != "GR-BLOB-GZIP-JSONL" else ""
     message = (f"blob {blob.name}: {tally.count:,}{of} {noun}{'s' if total != 1 or tally.count != 1 else ''} {what}"
@@ -422,7 +483,7 @@ def _blob_finding(rule_id: str, tally: Tally, blob: BlobJudge, export: ExportJud
         expected = f"InvoiceNumber == {export.invoice_id!r} (the requested invoiceId)"
     if rule_id == "GR-ROW-CASING-CONSISTENT":
         expected = "one spelling per column in every row of an export, as first seen: " + ", ".join(
-            sorted({repr(first) for _, _, first in tally.examples}))
+            sorted({repr(export.casing_first.get(column, "?")) for _, column, _ in tally.examples}))
     return _finding(rule_id, message, blob.exchange, expected=expected, actual="; ".join(examples),
                     blob=blob.name, lines=[e[0] for e in tally.examples], column=", ".join(columns),
                     count=tally.count, rows=total)
