@@ -286,3 +286,16 @@ def test_validate_export_gzip_bomb_is_inconclusive(tmp_path, capsys):
     code = cli_main(["validate-export", str(bomb), "--report-dir", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert code == 2 and "gzip bomb" in out
+
+
+def test_rows_checked_together_still_catch_one_bad_value():
+    """Dates (and numeric texts) of a row are matched in one regex call; a bad one, or one hiding the joiner, is
+    still found and named."""
+    data = [{k: (str(v) if isinstance(v, (int, float)) else v) for k, v in r.items()} for r in rows()]
+    data[3]["OrderDate"] = "2024-01-01\x1f2024-01-02"
+    data[5]["Subtotal"] = "12\x1f5"
+    data[7]["UnitPrice"] = "12,50"
+    found = by_rule(judge(data))
+    assert set(found) == {"GR-ROW-DATES", "GR-ROW-COLUMN-TYPES"}
+    assert found["GR-ROW-DATES"][0].extra["lines"] == [4]
+    assert found["GR-ROW-COLUMN-TYPES"][0].extra["lines"] == [6, 8]

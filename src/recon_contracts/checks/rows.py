@@ -17,6 +17,7 @@ lines and how many rows in all ("312 of 1,000,000 rows"): one finding per rule p
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,13 +40,18 @@ from .common import parse_datetime
 
 ROW_SCHEMA = "ExportRow"
 EXAMPLES = 5  # example rows shown per finding
-_NUMBER = re.compile(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
 _M, _D = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
-_DATE = re.compile(
-    rf"|[0-9]{{4}}-{_M}-{_D}(?:[T ]{_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
-    r"|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12][0-9]|3[01])/[0-9]{4}(?: [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?(?: ?[AaPp][Mm])?)?"
+_DATE_TEXT = (
+    rf"[0-9]{{4}}-{_M}-{_D}(?:[T ]{_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
+    r"|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12][0-9]|3[01])/[0-9]{4}(?: [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?(?: ?[AaPp][Mm])?)?|"
 )
+_DATE = re.compile(_DATE_TEXT)
+_NUMBER_TEXT = r"[ \t]*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t]*"
+_SEP = "\x1f"  # joins a row's dates (or numeric texts) so that one regex call checks them all
+_DATES = re.compile(rf"(?:{_DATE_TEXT})(?:{_SEP}(?:{_DATE_TEXT}))*")
+_NUMBER = re.compile(_NUMBER_TEXT)
+_NUMBERS = re.compile(rf"{_NUMBER_TEXT}(?:{_SEP}{_NUMBER_TEXT})*")
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?: ([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?: ?([AaPp])[Mm])?)?")
 
 # Column kinds: S text, K non-empty text (a key column), N decimal, M MPN id, D date, Q product qualifiers.
@@ -158,6 +164,10 @@ class BlobJudge:
         ct_known = export.charge_type_known
         rows = 0
         tally = self.tally
+        last_keys: tuple = ()
+        last_types: tuple = ()
+        c: _Checks | None = None
+        dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
         try:
             for number, line in lines:
                 try:
@@ -170,13 +180,27 @@ class BlobJudge:
                     continue
                 rows += 1
                 values = tuple(row.values())
-                signature = (tuple(row), tuple(map(type, values)))
-                c = checks.get(signature)
-                if c is None:
-                    c = export.compile(signature, self.name, number)
+                keys, types = tuple(row), tuple(map(type, values))
+                if keys != last_keys or types != last_types:  # rows of an export share a few signatures
+                    c = checks.get((keys, types))
+                    if c is None:
+                        c = export.compile((keys, types), self.name, number)
+                    last_keys, last_types = keys, types
                 if c.fixed:  # findings that follow from the signature alone (types, absent or unknown columns)
                     for rule_id, index, column in c.fixed:
                         tally(rule_id).add(number, column, _ABSENT if index < 0 else values[index])
+                if c.dates is not None:
+                    joined = _SEP.join(c.dates(values))
+                    if not dates_ok(joined) or joined.count(_SEP) != c.date_seps:  # a SEP inside a value: one by one
+                        for index, column in c.date_columns:
+                            if not date_ok(values[index]):
+                                tally("GR-ROW-DATES").add(number, column, values[index])
+                if c.numbers is not None:
+                    joined = _SEP.join(c.numbers(values))
+                    if not numbers_ok(joined) or joined.count(_SEP) != c.number_seps:
+                        for index, column in c.number_columns:
+                            if not number_ok(values[index]):
+                                tally("GR-ROW-COLUMN-TYPES").add(number, column, values[index])
                 for index, column, rule_id, match in c.texts:
                     if not match(values[index]):
                         tally(rule_id).add(number, column, values[index])
@@ -210,7 +234,13 @@ class _Checks:
     """What a row with one (keys, value types) signature needs checked: compiled once per signature."""
 
     fixed: tuple[tuple[str, int, str], ...]  # (rule, value index or -1 when absent, column)
-    texts: tuple[tuple[int, str, str, Any], ...]  # (value index, column, rule, fullmatch) for text values
+    texts: tuple[tuple[int, str, str, Any], ...]  # (value index, column, rule, check) for other text values
+    date_columns: tuple[tuple[int, str], ...] = ()  # text values that must be dates
+    number_columns: tuple[tuple[int, str], ...] = ()  # text values that must be numbers
+    dates: Any = None  # operator.itemgetter of the date texts (always a tuple), or None
+    numbers: Any = None
+    date_seps: int = 0
+    number_seps: int = 0
     invoice: int = -1
     invoice_key: str = ""
     charge_type: int = -1
@@ -231,6 +261,16 @@ def _type_ok(kind: str, t: type, value_is_list_of_str: bool | None = None) -> bo
 
 
 _ABSENT = object()
+
+
+def _getter(indexes: list[int]) -> Any:
+    """A C-level getter of these positions that always returns a tuple; None when there are none."""
+    if not indexes:
+        return None
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda values: (values[only],)
+    return operator.itemgetter(*indexes)
 
 
 def _non_empty(value: str) -> bool:
@@ -328,15 +368,17 @@ class ExportJudge:
         index = {key: i for i, key in enumerate(keys)}
         fixed: list[tuple[str, int, str]] = []
         texts: list[tuple[int, str, str, Any]] = []
+        dates: list[tuple[int, str]] = []
+        numbers: list[tuple[int, str]] = []
         full = self.attribute_set == "full"
         for key, canonical, kind in plan.checks:
             i = index[key]
             t = types[i]
             if t is str:
                 if kind == "N":
-                    texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _NUMBER.fullmatch))
+                    numbers.append((i, canonical))
                 elif kind == "D":
-                    texts.append((i, canonical, "GR-ROW-DATES", _DATE.fullmatch))
+                    dates.append((i, canonical))
                 elif kind == "K":
                     texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _non_empty))
             elif t is type(None) and kind == "K":
@@ -349,7 +391,9 @@ class ExportJudge:
         fixed += [("GR-ROW-REQUIRED-COLUMNS", -1, column) for column in plan.missing]
         fixed += [("GR-ROW-UNKNOWN-COLUMN", index[key], key) for key in plan.unknown]
         fixed += [("GR-ROW-CASING-CONSISTENT", -1, key) for key, _first in plan.casing]
-        c = _Checks(fixed=tuple(fixed), texts=tuple(texts))
+        c = _Checks(fixed=tuple(fixed), texts=tuple(texts), date_columns=tuple(dates), number_columns=tuple(numbers),
+                    dates=_getter([i for i, _ in dates]), numbers=_getter([i for i, _ in numbers]),
+                    date_seps=max(len(dates) - 1, 0), number_seps=max(len(numbers) - 1, 0))
         if plan.casing:
             self.casing_first.update({key: first for key, first in plan.casing})
         str_at = lambda key: key is not None and types[index[key]] is str  # noqa: E731
