@@ -299,3 +299,11 @@ def test_rows_checked_together_still_catch_one_bad_value():
     assert set(found) == {"GR-ROW-DATES", "GR-ROW-COLUMN-TYPES"}
     assert found["GR-ROW-DATES"][0].extra["lines"] == [4]
     assert found["GR-ROW-COLUMN-TYPES"][0].extra["lines"] == [6, 8]
+
+
+def test_empty_key_column_and_non_text_qualifiers_are_type_findings():
+    data = rows()
+    data[2]["ChargeType"] = " "
+    data[4]["ProductQualifiers"] = ["AddOn", 7]
+    found = by_rule(judge(data))
+    assert list(found) == ["GR-ROW-COLUMN-TYPES"] and found["GR-ROW-COLUMN-TYPES"][0].extra["lines"] == [3, 5]

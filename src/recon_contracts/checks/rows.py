@@ -201,9 +201,13 @@ class BlobJudge:
                         for index, column in c.number_columns:
                             if not number_ok(values[index]):
                                 tally("GR-ROW-COLUMN-TYPES").add(number, column, values[index])
-                for index, column, rule_id, match in c.texts:
-                    if not match(values[index]):
-                        tally(rule_id).add(number, column, values[index])
+                for index, column in c.nonempty:
+                    if not values[index] or values[index].isspace():
+                        tally("GR-ROW-COLUMN-TYPES").add(number, column, values[index])
+                for index, column in c.lists:
+                    value = values[index]
+                    if value and not _strings(value):
+                        tally("GR-ROW-COLUMN-TYPES").add(number, column, value)
                 if c.invoice >= 0 and expected is not None:
                     value = values[c.invoice]
                     if value != expected and value.strip().casefold() != expected_folded:
@@ -234,7 +238,8 @@ class _Checks:
     """What a row with one (keys, value types) signature needs checked: compiled once per signature."""
 
     fixed: tuple[tuple[str, int, str], ...]  # (rule, value index or -1 when absent, column)
-    texts: tuple[tuple[int, str, str, Any], ...]  # (value index, column, rule, check) for other text values
+    nonempty: tuple[tuple[int, str], ...] = ()  # key columns whose text must not be empty
+    lists: tuple[tuple[int, str], ...] = ()  # arrays that must hold strings only
     date_columns: tuple[tuple[int, str], ...] = ()  # text values that must be dates
     number_columns: tuple[tuple[int, str], ...] = ()  # text values that must be numbers
     dates: Any = None  # operator.itemgetter of the date texts (always a tuple), or None
@@ -271,10 +276,6 @@ def _getter(indexes: list[int]) -> Any:
         only = indexes[0]
         return lambda values: (values[only],)
     return operator.itemgetter(*indexes)
-
-
-def _non_empty(value: str) -> bool:
-    return bool(value.strip())
 
 
 def _strings(value: list) -> bool:
@@ -367,7 +368,8 @@ class ExportJudge:
         plan = self.plan_for(keys, blob, line)
         index = {key: i for i, key in enumerate(keys)}
         fixed: list[tuple[str, int, str]] = []
-        texts: list[tuple[int, str, str, Any]] = []
+        nonempty: list[tuple[int, str]] = []
+        lists: list[tuple[int, str]] = []
         dates: list[tuple[int, str]] = []
         numbers: list[tuple[int, str]] = []
         full = self.attribute_set == "full"
@@ -380,18 +382,18 @@ class ExportJudge:
                 elif kind == "D":
                     dates.append((i, canonical))
                 elif kind == "K":
-                    texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _non_empty))
+                    nonempty.append((i, canonical))
             elif t is type(None) and kind == "K":
                 if full:
                     fixed.append(("GR-ROW-REQUIRED-COLUMNS", i, canonical))
             elif kind == "Q" and t is list:
-                texts.append((i, canonical, "GR-ROW-COLUMN-TYPES", _strings))
+                lists.append((i, canonical))
             elif not _type_ok(kind, t):
                 fixed.append(("GR-ROW-COLUMN-TYPES", i, canonical))
         fixed += [("GR-ROW-REQUIRED-COLUMNS", -1, column) for column in plan.missing]
         fixed += [("GR-ROW-UNKNOWN-COLUMN", index[key], key) for key in plan.unknown]
         fixed += [("GR-ROW-CASING-CONSISTENT", -1, key) for key, _first in plan.casing]
-        c = _Checks(fixed=tuple(fixed), texts=tuple(texts), date_columns=tuple(dates), number_columns=tuple(numbers),
+        c = _Checks(fixed=tuple(fixed), nonempty=tuple(nonempty), lists=tuple(lists), date_columns=tuple(dates), number_columns=tuple(numbers),
                     dates=_getter([i for i, _ in dates]), numbers=_getter([i for i, _ in numbers]),
                     date_seps=max(len(dates) - 1, 0), number_seps=max(len(numbers) - 1, 0))
         if plan.casing:
