@@ -216,7 +216,8 @@ class BlobJudge:
                     value = values[c.charge_type]
                     known = ct_known.get(value)
                     if known is None:
-                        known = ct_known[value] = value.strip().casefold() in export.rules.known_charge_types
+                        folded = value.strip().casefold()  # an empty one is GR-ROW-COLUMN-TYPES' business
+                        known = ct_known[value] = not folded or folded in export.rules.known_charge_types
                     if not known:
                         tally("GR-ROW-CHARGE-TYPE-UNKNOWN").add(number, c.charge_type_key, value)
                 if c.start >= 0:
