@@ -161,7 +161,8 @@ def main(argv: list[str]) -> int:
             finally:
                 graph.close()
             if exchange.status != 200:
-                return _error(f"{REDACTOR(raw)} answered {exchange.status}: {REDACTOR(exchange.summary(200))}",
+                hint = " (give --graph-token or RECON_GRAPH_TOKEN)" if exchange.status in (401, 403) and not token else ""
+                return _error(f"{REDACTOR(raw)} answered {exchange.status}{hint}: {REDACTOR(exchange.summary(200))}",
                               EXIT_INCONCLUSIVE)
             try:
                 body = exchange.json()
