@@ -1,4 +1,4 @@
-"""The ``recon-contracts`` command: ``mock`` serves the reference mock, ``run`` runs the contract suite."""
+"""The ``recon-contracts`` command: ``mock`` serves the reference mock, ``run`` runs the contract suite, ``check`` checks HAR files."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="recon-contracts",
         description="Contract tests and a reference mock for Microsoft's partner billing reconciliation APIs.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{mock,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{mock,run,check}")
     sub.add_parser("mock", help="serve the reference mock of both APIs", add_help=False)
     sub.add_parser("run", help="run the contract suite and write reports", add_help=False)
+    sub.add_parser("check", help="check recorded traffic (HAR files) against the contract, sending nothing", add_help=False)
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if argv else 2
@@ -27,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         from .runner import main as run_main
 
         return run_main(rest)
+    if command == "check":
+        from .checker import main as check_main
+
+        return check_main(rest)
     parser.print_usage(sys.stderr)
-    print(f"recon-contracts: error: unknown command {command!r} (choose mock or run)", file=sys.stderr)
+    print(f"recon-contracts: error: unknown command {command!r} (choose mock, run or check)", file=sys.stderr)
     return 2
 
 

@@ -84,8 +84,19 @@ def _body(content: Any) -> tuple[bytes, bool]:
             return b"", False
     else:
         body = str(text).encode("utf-8")
-    cut = "truncated" in str(content.get("comment", "")).lower()
-    return body, not cut and (size < 0 or len(body) >= size)
+    if "truncated" in str(content.get("comment", "")).lower():
+        return body, False
+    # shorter than its size: cut by the recorder, or only redacted (a masked SAS signature is shorter); a body that
+    # still parses as JSON was redacted, not cut
+    return body, size < 0 or len(body) >= size or _parses(body)
+
+
+def _parses(body: bytes) -> bool:
+    try:
+        json.loads(body.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _started(entry: dict[str, Any]) -> float:
