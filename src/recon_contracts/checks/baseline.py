@@ -24,6 +24,8 @@ from ..findings import Finding, finding
 from ..observed import COLUMNS, parent_of
 
 MIN_EVIDENCE = 3
+# waited out, or a target too busy: throttling and unavailability are not drift (recorded, never compared)
+NOT_COMPARED = frozenset({"429", "503"})
 BASELINE_TEST = "baseline"
 
 
@@ -123,7 +125,8 @@ def check_against_baseline(baseline: Mapping[str, Any], run: Mapping[str, Any]) 
     for operation in sorted(set(b_ops) & set(r_ops)):
         b_op, r_op = b_ops[operation], r_ops[operation]
         api = str(r_op.get("api") or b_op.get("api") or "")
-        b_statuses, r_statuses = b_op.get("statuses", {}), r_op.get("statuses", {})
+        b_statuses = {k: v for k, v in b_op.get("statuses", {}).items() if k not in NOT_COMPARED}
+        r_statuses = {k: v for k, v in r_op.get("statuses", {}).items() if k not in NOT_COMPARED}
         for code in sorted(set(r_statuses) - set(b_statuses)):
             found.append(_f(
                 "BASELINE-STATUS-NEW",

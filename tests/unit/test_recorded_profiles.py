@@ -1,0 +1,147 @@
+"""Against the mock: baselines of one profile compared with another, and HAR files checked offline.
+
+- A baseline recorded on the conforming profile, compared with a run on another profile, gives exactly
+  the BASELINE-* differences between the two (and none against itself).
+- A run's traffic.har, checked offline (``recon-contracts check``), catches the rule of every drift
+  profile whose rule needs no new request, and passes every conforming profile.
+
+Each run is ``pytest tests/contract`` in a subprocess, small (a dozen line items, 2 examples, fixed
+seed). Drift profiles run only the test of their rule; runs are shared between the tests of a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from recon_contracts.mock import PROFILES
+from recon_contracts.offline import NEEDS_NEW_REQUEST, offline_rules
+from recon_contracts.truth.resources import project_root
+from recon_contracts.truth.rules import catalog
+
+ROOT = project_root()
+SMALL = ["--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15"]
+TIMEOUT = 300
+
+CONFORMING = sorted(n for n, p in PROFILES.items() if p.conforming)
+OFFLINE_DRIFT = sorted(n for n, p in PROFILES.items() if not p.conforming and any(r not in NEEDS_NEW_REQUEST for r in p.breaks))
+# the BASELINE-* differences between the conforming profile and another, as the profiles describe them
+EXPECTED_BASELINE = {
+    "conforming": set(),
+    "numbers-as-strings": {"BASELINE-PROPERTY-RETYPED"},  # numeric line-item fields become strings
+    "lowercase-charge-types": {"BASELINE-ENUM-NEW"},  # new, cancel, renew...: values never seen
+    "undeclared-properties": {"BASELINE-PROPERTY-NEW", "BASELINE-COLUMN-NEW"},  # items, operations, manifests, blobs
+    "manifest-by-link": {"BASELINE-PROPERTY-NEW"},  # resourceLocation@odata.navigationLink instead of inline
+    "pc-item-missing-field": {"BASELINE-PROPERTY-REMOVED"},  # subscriptionId gone from every item
+    "gr-basic-not-subset": {"BASELINE-COLUMN-NEW"},  # RowVersion in basic rows
+    "pc-bad-token-500": {"BASELINE-STATUS-NEW"},  # 500, never answered before
+}
+
+_LOCK = threading.Lock()
+_RUNS: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess[str]]] = {}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    env["CI"] = "true"
+    return env
+
+
+def record(tmp_root: Path, profile: str, *nodes: str, baseline: Path | None = None) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The report dir of a run of ``nodes`` (default: the whole suite) against ``profile`` (one run per key)."""
+    key = (profile, *nodes, str(baseline or ""))
+    with _LOCK:
+        if key in _RUNS:
+            return _RUNS[key]
+    reports = tmp_root / f"{profile}-{len(_RUNS)}-{abs(hash(key)) % 10**8}"
+    args = [sys.executable, "-m", "pytest", *(nodes or ["tests/contract"]), "-q", "-p", "no:cacheprovider",
+            "-p", "no:randomly", "--mock-profile", profile, *SMALL, "--report-dir", str(reports)]
+    if baseline is not None:
+        args += ["--baseline", str(baseline)]
+    proc = subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    with _LOCK:
+        _RUNS[key] = (reports, proc)
+    return reports, proc
+
+
+def check(har: Path, reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", "check", str(har), "--report-dir", str(reports), *extra],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+
+
+def findings(reports: Path) -> list[dict]:
+    return json.loads((reports / "summary.json").read_text(encoding="utf-8"))["findings"]
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("recorded")
+
+
+def test_every_rule_is_either_checked_offline_or_says_why_not():
+    rules = set(catalog())
+    assert set(NEEDS_NEW_REQUEST) <= rules
+    assert all(len(why) > 20 for why in NEEDS_NEW_REQUEST.values())
+    baseline = {r for r in rules if r.startswith("BASELINE-")}
+    assert set(offline_rules()) == rules - set(NEEDS_NEW_REQUEST) - baseline
+
+
+@pytest.mark.parametrize("profile", sorted(EXPECTED_BASELINE))
+def test_baseline_against_profile(profile, runs_root):
+    """A baseline of the conforming profile, and a run on ``profile`` against it: exactly the expected differences."""
+    base_dir, base_proc = record(runs_root, "conforming")
+    assert base_proc.returncode == 0, base_proc.stdout[-3000:]
+    baseline = base_dir / "observed.json"
+    reports, proc = record(runs_root, profile, baseline=baseline)
+    got = {f["rule"] for f in findings(reports) if f["rule"].startswith("BASELINE-")}
+    assert got == EXPECTED_BASELINE[profile], proc.stdout[-3000:]
+    live_breaking = {f["rule"] for f in findings(reports) if f["severity"] == "breaking"}
+    assert proc.returncode == (1 if live_breaking else 0), proc.stdout[-3000:]
+    # the same comparison on the recorded traffic, offline, finds the same differences
+    offline = check(reports / "traffic.har", reports / "offline", "--baseline", str(baseline))
+    got_offline = {f["rule"] for f in findings(reports / "offline") if f["rule"].startswith("BASELINE-")}
+    silent = {r for r in EXPECTED_BASELINE[profile] if r == "BASELINE-SILENT-POINT-CHANGED"}
+    assert got_offline == EXPECTED_BASELINE[profile] - silent, offline.stdout[-3000:]
+
+
+def test_update_baseline_rewrites_the_file_and_prints_the_diff(runs_root, tmp_path):
+    base_dir, _ = record(runs_root, "conforming")
+    baseline = tmp_path / "observed-baseline.json"
+    baseline.write_text((base_dir / "observed.json").read_text(encoding="utf-8"), encoding="utf-8")
+    reports, _ = record(runs_root, "lowercase-charge-types")
+    proc = check(reports / "traffic.har", tmp_path / "r", "--baseline", str(baseline), "--update-baseline")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "updated" in proc.stdout and "+ [BASELINE-ENUM-NEW]" in proc.stdout
+    assert json.loads(baseline.read_text(encoding="utf-8")) == json.loads((tmp_path / "r" / "observed.json").read_text(encoding="utf-8"))
+    again = check(reports / "traffic.har", tmp_path / "r2", "--baseline", str(baseline))
+    assert again.returncode == 0 and not [f for f in findings(tmp_path / "r2") if f["rule"].startswith("BASELINE-")]
+
+
+@pytest.mark.parametrize("profile", CONFORMING)
+def test_har_of_conforming_profile_passes_offline(profile, runs_root):
+    reports, proc = record(runs_root, profile)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    offline = check(reports / "traffic.har", reports / "offline")
+    breaking = [f for f in findings(reports / "offline") if f["severity"] == "breaking"]
+    assert offline.returncode == 0 and not breaking, offline.stdout[-4000:]
+    recorded = json.loads((reports / "offline" / "summary.json").read_text(encoding="utf-8"))["recorded"]
+    assert recorded["checked"] and recorded["ignored_other_hosts"] == {}, recorded
+
+
+@pytest.mark.parametrize("profile", OFFLINE_DRIFT)
+def test_har_of_drift_profile_is_caught_offline(profile, runs_root):
+    """The live run of the rule's test catches the drift, and so does the check of its traffic.har."""
+    rules = [r for r in PROFILES[profile].breaks if r not in NEEDS_NEW_REQUEST]
+    nodes = sorted({catalog()[r].test for r in rules})
+    reports, proc = record(runs_root, profile, *nodes)
+    live = {f["rule"] for f in findings(reports) if f["severity"] == "breaking"}
+    assert set(rules) <= live, proc.stdout[-3000:]
+    offline = check(reports / "traffic.har", reports / "offline")
+    caught = {f["rule"] for f in findings(reports / "offline") if f["severity"] == "breaking"}
+    assert offline.returncode == 1 and set(rules) <= caught, offline.stdout[-4000:]
