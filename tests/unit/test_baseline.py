@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -196,3 +199,47 @@ def test_comparison_is_deterministic():
     assert first == again and len(first) >= 6
     order = {"breaking": 0, "additive": 1, "advisory": 2}
     assert [order[f.severity] for f in found] == sorted(order[f.severity] for f in found)  # breaking first
+
+
+# ------------------------------------------------------------------ end to end, against the embedded mock
+
+
+def _cli(*args: str, cwd) -> "subprocess.CompletedProcess[str]":
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    env["CI"] = "true"
+    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+SMALL = ("--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15")
+
+
+def test_run_with_baseline_end_to_end(tmp_path):
+    """Record a baseline on the conforming mock, then: the same profile passes, a drifted one fails on it, live and offline."""
+    baseline = tmp_path / "contract-baseline.json"
+    first = _cli("run", *SMALL, "--report-dir", str(tmp_path / "a"), "--baseline", str(baseline), "--update-baseline", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert f"baseline {baseline} written (new)" in first.stdout and load(baseline)["operations"]
+
+    again = _cli("run", *SMALL, "--report-dir", str(tmp_path / "b"), "--baseline", str(baseline), cwd=tmp_path)
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text(encoding="utf-8"))
+    assert again.returncode == 0 and not [f for f in summary["findings"] if f["rule"].startswith("BASELINE-")], again.stdout[-3000:]
+
+    drift = _cli("run", *SMALL, "--report-dir", str(tmp_path / "c"), "--baseline", str(baseline),
+                 "--mock-profile", "pc-item-missing-field", "--", "-k", "test_valid_queries_in_any_case", cwd=tmp_path)
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text(encoding="utf-8"))
+    found = {(f["rule"], f["extra"].get("path")) for f in summary["findings"] if f["rule"].startswith("BASELINE-")}
+    assert drift.returncode == 1 and found == {("BASELINE-PROPERTY-REMOVED", "/items/*/subscriptionId")}, drift.stdout[-3000:]
+
+    offline = _cli("check", str(tmp_path / "c" / "traffic.har"), "--report-dir", str(tmp_path / "d"), "--baseline", str(baseline),
+                   cwd=tmp_path)
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text(encoding="utf-8"))
+    assert offline.returncode == 1, offline.stdout[-3000:]
+    assert {f["rule"] for f in summary["findings"]} >= {"BASELINE-PROPERTY-REMOVED", "PC-RESPONSE-SCHEMA"}
+
+
+def test_bad_baseline_options_exit_4(tmp_path):
+    (tmp_path / "b.json").write_text("{}", encoding="utf-8")
+    for args, words in ((("--update-baseline",), "needs --baseline"), (("--baseline", str(tmp_path / "b.json")), "not an observed.json")):
+        proc = _cli("run", *SMALL, "--report-dir", str(tmp_path / "r"), *args, cwd=tmp_path)
+        assert proc.returncode == 4 and words in proc.stdout + proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]

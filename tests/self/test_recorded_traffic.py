@@ -7,6 +7,8 @@
 
 Each run is ``pytest tests/contract`` in a subprocess, small (a dozen line items, 2 examples, fixed
 seed). Drift profiles run only the test of their rule; runs are shared between the tests of a process.
+Part of the self-verification (slow): RECON_SELF_PROFILES narrows the profiles down, as for the rest
+of tests/self. tests/unit/test_baseline.py and tests/unit/test_har.py hold the fast tests.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from recon_contracts.checks.baseline import check_against_baseline
 from recon_contracts.mock import PROFILES
+from recon_contracts.observed import load
 from recon_contracts.offline import NEEDS_NEW_REQUEST, offline_rules
 from recon_contracts.truth.resources import project_root
 from recon_contracts.truth.rules import catalog
@@ -29,8 +33,11 @@ ROOT = project_root()
 SMALL = ["--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15"]
 TIMEOUT = 300
 
-CONFORMING = sorted(n for n, p in PROFILES.items() if p.conforming)
-OFFLINE_DRIFT = sorted(n for n, p in PROFILES.items() if not p.conforming and any(r not in NEEDS_NEW_REQUEST for r in p.breaks))
+_CHOSEN = {n.strip() for n in os.environ.get("RECON_SELF_PROFILES", "").split(",") if n.strip()} or set(PROFILES)
+CONFORMING = sorted(n for n, p in PROFILES.items() if p.conforming and n in _CHOSEN)
+OFFLINE_DRIFT = sorted(n for n, p in PROFILES.items()
+                       if not p.conforming and n in _CHOSEN and any(r not in NEEDS_NEW_REQUEST for r in p.breaks))
+pytestmark = pytest.mark.self
 # the BASELINE-* differences between the conforming profile and another, as the profiles describe them
 EXPECTED_BASELINE = {
     "conforming": set(),
@@ -53,17 +60,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def record(tmp_root: Path, profile: str, *nodes: str, baseline: Path | None = None) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def record(tmp_root: Path, profile: str, *nodes: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """The report dir of a run of ``nodes`` (default: the whole suite) against ``profile`` (one run per key)."""
-    key = (profile, *nodes, str(baseline or ""))
+    key = (profile, *nodes)
     with _LOCK:
         if key in _RUNS:
             return _RUNS[key]
     reports = tmp_root / f"{profile}-{len(_RUNS)}-{abs(hash(key)) % 10**8}"
     args = [sys.executable, "-m", "pytest", *(nodes or ["tests/contract"]), "-q", "-p", "no:cacheprovider",
             "-p", "no:randomly", "--mock-profile", profile, *SMALL, "--report-dir", str(reports)]
-    if baseline is not None:
-        args += ["--baseline", str(baseline)]
     proc = subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
     with _LOCK:
         _RUNS[key] = (reports, proc)
@@ -92,22 +97,23 @@ def test_every_rule_is_either_checked_offline_or_says_why_not():
     assert set(offline_rules()) == rules - set(NEEDS_NEW_REQUEST) - baseline
 
 
-@pytest.mark.parametrize("profile", sorted(EXPECTED_BASELINE))
+@pytest.mark.parametrize("profile", sorted(p for p in EXPECTED_BASELINE if p in _CHOSEN))
 def test_baseline_against_profile(profile, runs_root):
-    """A baseline of the conforming profile, and a run on ``profile`` against it: exactly the expected differences."""
+    """A baseline of the conforming profile, and a run on ``profile``: exactly the expected differences.
+
+    The live run's observed.json is compared with the pure function that ``--baseline`` uses (the live
+    path itself: tests/unit/test_baseline.py), and its traffic.har with ``recon-contracts check --baseline``.
+    """
     base_dir, base_proc = record(runs_root, "conforming")
     assert base_proc.returncode == 0, base_proc.stdout[-3000:]
     baseline = base_dir / "observed.json"
-    reports, proc = record(runs_root, profile, baseline=baseline)
-    got = {f["rule"] for f in findings(reports) if f["rule"].startswith("BASELINE-")}
-    assert got == EXPECTED_BASELINE[profile], proc.stdout[-3000:]
-    live_breaking = {f["rule"] for f in findings(reports) if f["severity"] == "breaking"}
-    assert proc.returncode == (1 if live_breaking else 0), proc.stdout[-3000:]
-    # the same comparison on the recorded traffic, offline, finds the same differences
-    offline = check(reports / "traffic.har", reports / "offline", "--baseline", str(baseline))
-    got_offline = {f["rule"] for f in findings(reports / "offline") if f["rule"].startswith("BASELINE-")}
-    silent = {r for r in EXPECTED_BASELINE[profile] if r == "BASELINE-SILENT-POINT-CHANGED"}
-    assert got_offline == EXPECTED_BASELINE[profile] - silent, offline.stdout[-3000:]
+    reports, proc = record(runs_root, profile)
+    assert (reports / "observed.json").is_file(), proc.stdout[-3000:]
+    found = check_against_baseline(load(baseline), load(reports / "observed.json"))
+    assert {f.rule for f in found} == EXPECTED_BASELINE[profile], "\n".join(str(f) for f in found)
+    offline = check(reports / "traffic.har", reports / "offline-baseline", "--baseline", str(baseline))
+    got_offline = {f["rule"] for f in findings(reports / "offline-baseline") if f["rule"].startswith("BASELINE-")}
+    assert got_offline == EXPECTED_BASELINE[profile], offline.stdout[-3000:]
 
 
 def test_update_baseline_rewrites_the_file_and_prints_the_diff(runs_root, tmp_path):
