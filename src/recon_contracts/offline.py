@@ -108,8 +108,8 @@ def _walks(pages: Sequence[Exchange]) -> list[list[Exchange]]:
     walks = []
     position = {id(e): i for i, e in enumerate(pages)}
     for start in pages:
-        if _token_of(start) or _seeks_next(start) or id(start) in claimed:
-            continue
+        if _token_of(start) or _seeks_next(start) or id(start) in claimed or classify_query(start).invalid:
+            continue  # a walk starts with a valid query (an invalid one served anyway is PC-QUERY-INVALID-4XX's)
         walk = [start]
         claimed.add(id(start))
         while walk[-1].status == 200:
