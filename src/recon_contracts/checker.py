@@ -59,7 +59,8 @@ def help_text() -> str:
     for opt in _options():
         left = opt.name if opt.flag else f"{opt.name} {'FILE' if opt.name == '--baseline' else 'DIR'}"
         env = f" (env {opt.env})" if opt.env else ""
-        rows.append(f"  {left:<24}{opt.help}{env}")
+        what = "fail on additive drift (undeclared properties, unknown values) too" if opt.name == "--strict" else opt.help
+        rows.append(f"  {left:<24}{what}{env}")
     skipped = "\n".join(f"  {rule}: {why}" for rule, why in NEEDS_NEW_REQUEST.items())
     return "\n".join([
         USAGE, "",
@@ -208,7 +209,7 @@ def main(argv: list[str]) -> int:
         print(REDACTOR(str(f)) + "\n")
     ignored = sum(traffic.ignored.values())
     print(f"checked {len(traffic.exchanges)} of {traffic.entries} recorded exchanges"
-          + (f"; {ignored} to other hosts ignored" if ignored else "")
+          + (f"; {ignored} not to either API ignored (by host: {dict(traffic.ignored)})" if ignored else "")
           + (f"; {sum(traffic.truncated.values())} with incomplete bodies skipped" if traffic.truncated else ""))
     print(verdict_line(summary, str(report_dir)))
     return code

@@ -137,7 +137,7 @@ def test_har_of_conforming_profile_passes_offline(profile, runs_root):
     breaking = [f for f in findings(reports / "offline") if f["severity"] == "breaking"]
     assert offline.returncode == 0 and not breaking, offline.stdout[-4000:]
     recorded = json.loads((reports / "offline" / "summary.json").read_text(encoding="utf-8"))["recorded"]
-    assert recorded["checked"] and recorded["ignored_other_hosts"] == {}, recorded
+    assert recorded["checked"] and recorded["ignored_by_host"] == {}, recorded
 
 
 @pytest.mark.parametrize("profile", OFFLINE_DRIFT)

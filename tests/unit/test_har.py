@@ -182,7 +182,7 @@ def test_check_of_traffic_without_either_api_exits_2_with_reports(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "portal.example" in proc.stderr
     summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["recorded"]["ignored_other_hosts"] == {"portal.example": 1}
+    assert summary["recorded"]["ignored_by_host"] == {"portal.example": 1}
     assert {p.name for p in (tmp_path / "r").iterdir()} >= {"junit.xml", "summary.json", "report.html", "observed.json"}
 
 
@@ -193,3 +193,24 @@ def test_har_started_times_are_utc_iso(tmp_path):
     recorder.close()
     started = json.loads((tmp_path / "p.har").read_text())["log"]["entries"][0]["startedDateTime"]
     assert abs((datetime.fromisoformat(started) - before).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("profile, exit_code, rules", [("conforming", 0, set()), ("pc-error-html", 1, {"PC-ERROR-SHAPE"})])
+def test_schemathesis_har_report_is_checked(profile, exit_code, rules, tmp_path):
+    """Traffic recorded elsewhere: Schemathesis' own --report har of a run against the mock."""
+    from recon_contracts.mock import MockConfig, serve
+    from recon_contracts.truth.resources import project_root
+
+    spec = project_root() / "specs" / "partner-center-unbilled-lineitems.yaml"
+    with serve(MockConfig(profile=profile, items=12)) as mock:
+        st = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", str(spec), "--url", mock.pc_base_url,
+                             "-H", "Authorization: Bearer recon-contracts-mock-token", "--max-examples", "3", "--seed", "1",
+                             "--checks", "not_a_server_error", "--report", "har", "--report-dir", str(tmp_path / "st")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    hars = sorted((tmp_path / "st").glob("*"))
+    assert hars, st.stdout[-2000:] + st.stderr[-2000:]
+    proc = check(*map(str, hars), "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["recorded"]["checked"]["partner-center exchanges"] > 0
+    assert proc.returncode == exit_code, proc.stdout[-3000:]
+    assert {f["rule"] for f in summary["findings"] if f["severity"] == "breaking"} == rules

@@ -33,7 +33,7 @@ class RecordedTraffic:
     """The exchanges of one or more HAR files that belong to the two APIs, in time order."""
 
     exchanges: list[Exchange] = field(default_factory=list)
-    ignored: Counter[str] = field(default_factory=Counter)  # host -> entries that belong to neither API
+    ignored: Counter[str] = field(default_factory=Counter)  # host -> entries that are no operation of either API
     truncated: Counter[str] = field(default_factory=Counter)  # operation -> entries without their whole body
     entries: int = 0
 
@@ -41,7 +41,7 @@ class RecordedTraffic:
         return {
             "entries": self.entries,
             "checked": len(self.exchanges),
-            "ignored_other_hosts": dict(sorted(self.ignored.items())),
+            "ignored_by_host": dict(sorted(self.ignored.items())),
             "ignored_incomplete_bodies": dict(sorted(self.truncated.items())),
         }
 
