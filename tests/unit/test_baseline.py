@@ -243,3 +243,31 @@ def test_bad_baseline_options_exit_4(tmp_path):
     for args, words in ((("--update-baseline",), "needs --baseline"), (("--baseline", str(tmp_path / "b.json")), "not an observed.json")):
         proc = _cli("run", *SMALL, "--report-dir", str(tmp_path / "r"), *args, cwd=tmp_path)
         assert proc.returncode == 4 and words in proc.stdout + proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_a_run_merges_its_parts_and_silent_points_into_observed_json_and_compares(tmp_path):
+    """The end of a run: every process's parts and the silent-point answers make observed.json; --baseline compares."""
+    from recon_contracts.plugin.traffic import RunTraffic, finish
+
+    def one_run(name: str, answer: str, *, baseline=None, update=False):
+        parts = tmp_path / f"parts-{name}"
+        for worker in ("gw0", "gw1"):  # two xdist workers, each with its own parts
+            traffic = RunTraffic(parts, worker, body_limit=1 << 20)
+            traffic.record(page([item() for _ in range(MIN_EVIDENCE)]))
+            traffic.close()
+        return finish(parts, tmp_path / name, {"SP-PC-SIZE-MAX": {answer}}, baseline=baseline, update=update)
+
+    baseline = tmp_path / "baseline.json"
+    first = one_run("a", "clamped", baseline=baseline, update=True)
+    assert first.findings == [] and "written (new)" in first.lines[0]
+    data = load(baseline)
+    assert data["silent_points"] == {"SP-PC-SIZE-MAX": ["clamped"]}
+    assert data["operations"]["GET /v1/invoices/{invoice-id}/lineitems"]["statuses"]["200"]["objects"]["/items/*"] == 2 * MIN_EVIDENCE
+    assert json.loads((tmp_path / "a" / "traffic.har").read_text(encoding="utf-8"))["log"]["entries"]
+    assert not (tmp_path / "parts-a").exists()
+
+    second = one_run("b", "rejected-4xx", baseline=baseline)
+    assert [f.rule for f in second.findings] == ["BASELINE-SILENT-POINT-CHANGED"]
+    updated = one_run("c", "rejected-4xx", baseline=baseline, update=True)
+    assert updated.findings == [] and updated.lines[1].startswith("~ [BASELINE-SILENT-POINT-CHANGED]")
+    assert load(baseline)["silent_points"] == {"SP-PC-SIZE-MAX": ["rejected-4xx"]}
