@@ -1,10 +1,19 @@
-"""The ``recon-contracts`` command: ``mock`` serves the reference mock, ``run`` runs the contract suite,
-``validate-export`` checks the rows of export blobs already downloaded (or a manifest)."""
+"""The ``recon-contracts`` command: one subcommand per job, each a module with ``main(argv) -> int``."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# name -> (module whose main(argv) runs it, one line of help); imported only when chosen
+COMMANDS: dict[str, tuple[str, str]] = {
+    "mock": ("recon_contracts.mock.cli", "serve the reference mock of both APIs"),
+    "run": ("recon_contracts.runner", "run the contract suite and write reports"),
+    "check": ("recon_contracts.checker", "check recorded traffic (HAR files) against the contract, sending nothing"),
+    "validate-export": ("recon_contracts.validate_export",
+                        "validate every row of downloaded export blobs, a manifest or its URL"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,30 +22,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="recon-contracts",
         description="Contract tests and a reference mock for Microsoft's partner billing reconciliation APIs.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{mock,run,validate-export}")
-    sub.add_parser("mock", help="serve the reference mock of both APIs", add_help=False)
-    sub.add_parser("run", help="run the contract suite and write reports", add_help=False)
-    sub.add_parser("validate-export", help="validate every row of downloaded export blobs, a manifest or its URL",
-                   add_help=False)
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    for name, (_, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, add_help=False)
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command == "mock":
-        from .mock.cli import main as mock_main
-
-        return mock_main(rest)
-    if command == "run":
-        from .runner import main as run_main
-
-        return run_main(rest)
-    if command == "validate-export":
-        from .validate_export import main as validate_main
-
-        return validate_main(rest)
-    parser.print_usage(sys.stderr)
-    print(f"recon-contracts: error: unknown command {command!r} (choose mock, run or validate-export)", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        parser.print_usage(sys.stderr)
+        print(f"recon-contracts: error: unknown command {command!r} (choose {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    return int(importlib.import_module(COMMANDS[command][0]).main(rest))
 
 
 if __name__ == "__main__":  # pragma: no cover

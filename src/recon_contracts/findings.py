@@ -34,6 +34,7 @@ class Exchange:
     status: int
     response_headers: dict[str, str] = field(repr=False)  # keys lower-cased
     response_body: bytes = field(repr=False)
+    elapsed_ms: float = field(default=0.0, repr=False, compare=False)  # request sent to response read (HAR timings)
 
     @classmethod
     def from_response(cls, response: httpx.Response, *, api: str, operation: str) -> "Exchange":
@@ -49,6 +50,7 @@ class Exchange:
             status=response.status_code,
             response_headers={k.lower(): v for k, v in response.headers.items()},
             response_body=response.content,
+            elapsed_ms=_elapsed_ms(response),
         )
 
     @classmethod
@@ -100,6 +102,13 @@ class Exchange:
         if len(text) > limit:
             text = text[:limit] + f"... ({len(self.response_body)} bytes)"
         return f"{self.status} {text}".strip()
+
+
+def _elapsed_ms(response: httpx.Response) -> float:
+    try:
+        return response.elapsed.total_seconds() * 1000.0
+    except RuntimeError:  # a response built by hand (tests) was never sent
+        return 0.0
 
 
 @dataclass

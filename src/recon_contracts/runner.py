@@ -34,6 +34,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _metavar(opt: Option) -> str:
+    if opt.name == "--baseline":
+        return "FILE"
     if opt.name.endswith("-url"):
         return "URL"
     if opt.kind is int:

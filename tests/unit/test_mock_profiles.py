@@ -357,7 +357,8 @@ def test_profile_breaks_exactly_what_it_declares(name: str) -> None:
 
 
 def test_every_breaking_rule_has_a_drift_profile() -> None:
-    breaking = {r.id for r in catalog().values() if r.severity == "breaking"}
+    # BASELINE-* rules are broken by a pair of runs, not by one profile (tests/self/test_recorded_traffic.py)
+    breaking = {r.id for r in catalog().values() if r.severity == "breaking" and not r.id.startswith("BASELINE-")}
     covered = {rule_id for p in PROFILES.values() for rule_id in p.breaks}
     assert breaking <= covered, f"no drift profile for {sorted(breaking - covered)}"
 

@@ -21,9 +21,10 @@ from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
 from ..traffic.client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
-from ..findings import Finding
+from ..findings import Finding, breaking
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
+from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
@@ -46,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 RECORDER = pytest.StashKey[Recorder]()
 SETTINGS = pytest.StashKey[Settings]()
 ITEM_CONTRACT = pytest.StashKey[Contract]()
+TRAFFIC_DIR = pytest.StashKey[Path]()
+TRAFFIC = pytest.StashKey[RunTraffic]()
 
 
 
@@ -87,8 +90,10 @@ def pytest_configure(config: pytest.Config) -> None:
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
     config.stash[RECORDER] = recorder
     _RECORDERS["current"] = recorder
+    workerinput = getattr(config, "workerinput", {})
+    config.stash[TRAFFIC_DIR] = Path(workerinput.get("recon_traffic_dir") or new_parts_dir(settings_.report_dir))
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistHooks(recorder), "recon-contracts-xdist")
+        config.pluginmanager.register(_XdistHooks(recorder, config.stash[TRAFFIC_DIR]), "recon-contracts-xdist")
     for token in (settings_.pc_token, settings_.graph_token):
         REDACTOR.add(token)
     settings.register_profile(
@@ -124,6 +129,15 @@ def _check_run_settings(config: pytest.Config, s: Settings) -> None:
         s.report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise pytest.UsageError(f"--report-dir {str(s.report_dir)!r} cannot be created: {exc.strerror or exc}") from None
+    if s.update_baseline and s.baseline is None:
+        raise pytest.UsageError("--update-baseline needs --baseline FILE (the file to write)")
+    if s.baseline is not None and not s.update_baseline:
+        from ..observed import BaselineError, load
+
+        try:
+            load(s.baseline)
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--baseline: {exc}") from None
     if s.embedded:
         from ..mock import PROFILES
 
@@ -207,11 +221,20 @@ def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterato
     except AuthError as exc:
         pytest.exit(f"recon-contracts: {exc}", returncode=4)
     client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy())
+    client.observers.append(_traffic(request.config).record)
     try:
         _preflight(client, target)
         yield client
     finally:
         client.close()
+
+
+def _traffic(config: pytest.Config) -> RunTraffic:
+    """This process's recording of the run's traffic (traffic.har, observed.json), started on first use."""
+    if TRAFFIC not in config.stash:
+        s = config.stash[SETTINGS]
+        config.stash[TRAFFIC] = RunTraffic(config.stash[TRAFFIC_DIR], worker_name(), body_limit=s.har_body_limit)
+    return config.stash[TRAFFIC]
 
 
 def _preflight(client: ApiClient, target: Target) -> None:
@@ -305,8 +328,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 class _XdistHooks:
     """Request counts and targets from xdist workers (registered only when xdist is present)."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, traffic_dir: Path) -> None:
         self.recorder = recorder
+        self.traffic_dir = traffic_dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["recon_traffic_dir"] = str(self.traffic_dir)  # workers write their parts there
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -326,6 +354,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     s = config.stash[SETTINGS]
     recorder = config.stash[RECORDER]
+    if TRAFFIC in config.stash:
+        config.stash[TRAFFIC].close()
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand counts to the controller, which writes the reports
         workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets)}
@@ -336,8 +366,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}
+    outcome = finish_traffic(config.stash[TRAFFIC_DIR], s.report_dir, recorder.observations,
+                             baseline=s.baseline, update=s.update_baseline)
+    if reporter is not None and outcome.lines:
+        reporter.write_sep("-", "recon-contracts baseline")
+        for line in outcome.lines:
+            reporter.write_line(REDACTOR(line))
     result = RunResult(
-        findings=recorder.all(),
+        findings=recorder.all() + outcome.findings,
         targets=dict(recorder.targets),
         seed=s.seed,
         derandomized=s.derandomized,
@@ -349,3 +385,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         duration_s=time.time() - recorder.started,
     )
     write_reports(s.report_dir, result)
+    if session.exitstatus == 0 and breaking(outcome.findings, strict=s.strict):
+        session.exitstatus = 1  # a baseline difference that fails the gate

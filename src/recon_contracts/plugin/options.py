@@ -44,6 +44,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
     Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
     Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
+    Option("--baseline", "RECON_BASELINE", "compare the run's observed behaviour with this committed observed.json "
+           "(BASELINE-* findings: removed or retyped properties and columns fail, new ones are reported)"),
+    Option("--update-baseline", "RECON_UPDATE_BASELINE", "write this run's observed behaviour to the --baseline file "
+           "and print what changed (no BASELINE-* findings)", False, bool, True),
+    Option("--har-body-limit", "RECON_HAR_BODY_LIMIT", "largest body, in bytes, that traffic.har records whole "
+           "(larger ones are cut, their size noted)", 1048576, int),
 )
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -77,6 +83,9 @@ class Settings:
     page_budget: int
     mock_profile: str
     mock_items: int
+    baseline: Path | None = None
+    update_baseline: bool = False
+    har_body_limit: int = 1048576
 
     @property
     def embedded(self) -> bool:
@@ -160,4 +169,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         page_budget=int(raw["--page-budget"]),
         mock_profile=str(raw["--mock-profile"]),
         mock_items=int(raw["--mock-items"]),
+        baseline=Path(raw["--baseline"]) if raw["--baseline"] else None,
+        update_baseline=bool(raw["--update-baseline"]),
+        har_body_limit=int(raw["--har-body-limit"]),
     )

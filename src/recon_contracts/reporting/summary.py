@@ -35,6 +35,7 @@ class RunResult:
     tests: dict[str, int] = field(default_factory=dict)  # passed, failed, skipped, error
     started: float = field(default_factory=time.time)  # epoch seconds
     duration_s: float = 0.0
+    recorded: dict[str, Any] | None = None  # recon-contracts check: what the HAR files held and what was ignored
 
 
 def _rule_info(rule_id: str) -> dict[str, Any]:
@@ -126,6 +127,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "duration_s": round(float(result.duration_s), 3),
         "findings": [_finding_dict(f, result.strict) for f in findings],
     }
+    if result.recorded is not None:
+        summary["recorded"] = result.recorded
     return redact_tree(summary)
 
 

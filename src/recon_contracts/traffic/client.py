@@ -112,6 +112,8 @@ class ApiClient:
             headers={"User-Agent": "recon-contracts"},
         )
         self.retried: list[Exchange] = []  # 429/503 answers that were waited out (not drift)
+        # called with the final exchange of every request, retried ones included (traffic.har, observed.json)
+        self.observers: list[Callable[[Exchange], None]] = []
 
     def close(self) -> None:
         self._http.close()
@@ -143,6 +145,8 @@ class ApiClient:
         for attempt in range(self.retry.max_retries + 1):
             response = self._send(method, url, params=params, headers=headers, content=content, json=json, auth=auth)
             exchange = Exchange.from_response(response, api=self.api, operation=operation)
+            for observe in self.observers:
+                observe(exchange)
             if not retry or response.status_code not in RETRY_STATUSES:
                 return exchange
             wait = retry_after_seconds(response.headers.get("retry-after"))

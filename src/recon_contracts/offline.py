@@ -1,0 +1,350 @@
+"""Checks of recorded traffic: every rule that needs no new request, run over exchanges read from HAR files.
+
+The exchanges are regrouped the way the live suite produced them (paging walks by their
+continuation tokens, export operations by their Location, manifests and blobs by their links) and
+handed to the same pure check functions of :mod:`recon_contracts.checks`. Nothing here judges on its
+own. Rules that need a request the recording cannot be trusted to hold are listed in
+:data:`NEEDS_NEW_REQUEST`, with the reason; every other rule of the catalog is checked offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from .checks.blobs import attributes, check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
+from .checks.graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
+from .checks.operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
+from .checks.paging import (
+    CONTINUATION_HEADER,
+    body_of,
+    check_bad_token_rejected,
+    check_page,
+    check_pages_match,
+    check_walk_terminates,
+    continuation_token,
+    first_per_rule,
+    next_link,
+    next_request,
+    page_items,
+    query_pairs,
+    requested_size,
+)
+from .checks.partner_center import (
+    check_charge_types,
+    check_collection,
+    check_error_shape,
+    check_headers_echoed,
+    check_item_currency,
+    check_item_dates,
+    check_no_server_error,
+    check_query_accepted,
+    check_query_rejected,
+    check_throttle_retry_after,
+    classify_query,
+)
+from .findings import Exchange, Finding
+from .traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
+from .truth.rules import catalog
+
+# Rules that a recording cannot settle, and why: their check needs a request made for the purpose.
+NEEDS_NEW_REQUEST: dict[str, str] = {
+    "PC-AUTH-401": "needs a request sent without a token; a recording may have had its Authorization header "
+                   "removed (devtools' sanitized export), so a 200 to an apparently bare request proves nothing",
+    "GR-AUTH-401": "needs a request sent without a token; a recording may have had its Authorization header removed",
+    "GR-OP-TERMINATES": "needs polling until the operation ends; a recording may stop before it does",
+    "GR-OP-UNKNOWN-404": "needs an operation id known never to have been issued; a recording cannot tell",
+}
+OFFLINE_SOURCE = "recorded traffic"
+VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}
+RETRIED = frozenset({429, 503})
+
+
+def offline_rules() -> list[str]:
+    """Catalog rules checked on recorded traffic: all but BASELINE-* (given --baseline) and NEEDS_NEW_REQUEST."""
+    return [r for r in catalog() if r not in NEEDS_NEW_REQUEST and not r.startswith("BASELINE-")]
+
+
+@dataclass
+class OfflineResult:
+    findings: list[Finding] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)  # what was checked: operations, walks, exports...
+
+
+def _tag(found: list[Finding], test: str) -> list[Finding]:
+    for f in found:
+        f.extra.setdefault("test", test)
+    return found
+
+
+# ------------------------------------------------------------------ Partner Center
+
+
+def _origin_base(exchange: Exchange) -> str:
+    shape = classify(exchange.method, exchange.url)
+    return shape.base_url if shape else ""
+
+
+def _query_key(url: str, *, drop: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """The query, names and values case-folded and sorted, without ``drop``: what makes two requests alike."""
+    return tuple(sorted((k.casefold(), v.casefold()) for k, v in query_pairs(url) if k.casefold() not in drop))
+
+
+def _seeks_next(exchange: Exchange) -> bool:
+    return any(k.casefold() == "seekoperation" and v.strip().casefold() == "next" for k, v in query_pairs(exchange.url))
+
+
+def _token_of(exchange: Exchange) -> str:
+    return (exchange.request_header(CONTINUATION_HEADER) or "").strip()
+
+
+def _walks(pages: Sequence[Exchange]) -> list[list[Exchange]]:
+    """Paging walks: a first page (no token) followed, link by link, by the request that used its next link."""
+    claimed: set[int] = set()
+    walks = []
+    position = {id(e): i for i, e in enumerate(pages)}
+    for start in pages:
+        if _token_of(start) or _seeks_next(start) or id(start) in claimed or classify_query(start).invalid:
+            continue  # a walk starts with a valid query (an invalid one served anyway is PC-QUERY-INVALID-4XX's)
+        walk = [start]
+        claimed.add(id(start))
+        while walk[-1].status == 200:
+            body = body_of(walk[-1])
+            step = next_request(body, _origin_base(walk[-1])) if body is not None else None
+            if step is None:
+                break
+            after = position[id(walk[-1])]
+            follow = next((e for e in pages[after + 1:] if id(e) not in claimed and _token_of(e) == step.token
+                           and _query_key(e.url) == _query_key(step.url)), None)
+            if follow is None:
+                break
+            claimed.add(id(follow))
+            walk.append(follow)
+        walks.append(walk)
+    return walks
+
+
+def _complete(walk: list[Exchange]) -> bool:
+    last = walk[-1]
+    return all(p.status == 200 for p in walk) and body_of(last) is not None and next_link(body_of(last)) is None
+
+
+def check_partner_center(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str, int]]:
+    pc = [e for e in exchanges if e.operation == PC_LINEITEMS]
+    found: list[Finding] = []
+    by_spelling: dict[tuple[tuple[str, str], ...], list[Exchange]] = defaultdict(list)
+    for e in pc:
+        item: list[Finding] = []
+        if e.status >= 400 and e.status not in (401, 403, 429):
+            item += check_error_shape(e)
+        if e.status == 200:
+            item += check_collection(e) + check_headers_echoed(e) + check_charge_types(e) + check_item_dates(e)
+            currency = next((v for k, v in query_pairs(e.url) if k.casefold() == "currencycode"), None)
+            if currency:
+                item += check_item_currency(e, currency)
+        if _seeks_next(e) and not _token_of(e):
+            item += check_bad_token_rejected(e, f"seekOperation=Next without {CONTINUATION_HEADER}")
+        elif not _token_of(e) and e.status not in (401, 403, 429, 503):
+            verdict = classify_query(e)
+            if verdict.invalid:
+                item += check_query_rejected(e, "; ".join(verdict.problems))
+            else:
+                item += check_no_server_error(e, "a query the spec allows")
+                if not verdict.doubts:
+                    by_spelling[_query_key(e.url)].append(e)
+        found += _tag(item, "recorded: partner-center responses")
+    # PC-QUERY-CASE-INSENSITIVE: the same valid query, spelled differently, served once and refused another time
+    case = []
+    for group in by_spelling.values():
+        if any(e.status == 200 for e in group):
+            case += [f for e in group if 400 <= e.status < 500 for f in check_query_accepted(e)]
+    found += _tag(case, "recorded: partner-center query spellings")
+
+    walks = _walks(pc)
+    paging: list[Finding] = []
+    for walk in walks:
+        if walk[0].status != 200:
+            continue
+        size_given = any(k.casefold() == "size" for k, _ in query_pairs(walk[0].url))
+        size = requested_size(walk[0]) if size_given else None
+        per_page = []
+        for index, page in enumerate(walk):
+            per_page += check_page(page, _origin_base(page), size=size, page=index, walk_url=walk[0].url)
+        paging += first_per_rule(per_page)
+        paging += check_walk_terminates(walk, budget=10**9)  # a recording may stop early: the budget is not judged
+    complete = [w for w in walks if _complete(w)]
+    singles: dict[tuple[tuple[str, str], ...], list[Exchange]] = {}
+    for walk in complete:
+        if len(walk) == 1 and len(page_items(body_of(walk[0]))) < 2000:
+            singles.setdefault(_query_key(walk[0].url, drop=("seekoperation", "size")), walk)
+    for walk in complete:
+        reference = singles.get(_query_key(walk[0].url, drop=("seekoperation", "size")))
+        if reference is None or walk is reference or len(walk) == 1:
+            continue
+        paging += check_pages_match(page_items(body_of(reference[0])), walk, size=requested_size(walk[0]))
+    found += _tag(_first_per_message(paging), "recorded: partner-center paging walks")
+    return found, {"partner-center exchanges": len(pc), "paging walks": len(walks), "complete walks": len(complete)}
+
+
+def _first_per_message(found: list[Finding]) -> list[Finding]:
+    """The same finding from walks that repeat each other (one per process of a parallel run) once."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in found:
+        if (f.rule, f.message) not in seen:
+            seen.add((f.rule, f.message))
+            out.append(f)
+    return out
+
+
+# ------------------------------------------------------------------ Graph
+
+
+def _export_body(exchange: Exchange) -> tuple[dict[str, Any] | None, str | None]:
+    """The export request's body, and why it is invalid (None when valid, "" when it cannot be judged)."""
+    ctype = (exchange.request_header("content-type") or "").split(";")[0].strip().casefold()
+    raw = exchange.request_body or b""
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return None, "a body that is not JSON"
+    if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        return None, f"Content-Type {ctype}"
+    if not isinstance(body, dict):
+        return None, "a body that is not a JSON object" if raw else ""
+    invoice, attribute_set = body.get("invoiceId"), body.get("attributeSet")
+    if "invoiceId" not in body:
+        return body, "a missing invoiceId"
+    if not isinstance(invoice, str):
+        return body, f"invoiceId {json.dumps(invoice)[:40]} (not a string)"
+    if attribute_set is None:
+        return body, ""  # no attributeSet: the docs do not say what a target must do
+    if not isinstance(attribute_set, str):
+        return body, f"attributeSet {json.dumps(attribute_set)[:40]} (not a string)"
+    if attribute_set.isdigit():
+        return body, ""  # OData may read digits as the enum's values
+    if attribute_set.casefold() not in VALID_ATTRIBUTE_SETS:
+        return body, f'an unknown attributeSet "{attribute_set}"'
+    return body, None
+
+
+@dataclass
+class _Export:
+    post: Exchange | None
+    body: dict[str, Any] | None
+    polls: list[Exchange] = field(default_factory=list)
+
+
+def _operation_path(url: str) -> str:
+    return urlsplit(url).path.rstrip("/").casefold()
+
+
+def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str, int]]:
+    found: list[Finding] = []
+    posts = [e for e in exchanges if e.operation in (GRAPH_EXPORT_SHORT, GRAPH_EXPORT_QUALIFIED)]
+    accepted_bodies: set[str] = set()
+    exports: dict[str, _Export] = {}
+    for e in posts:
+        body, problem = _export_body(e)
+        base = _origin_base(e)
+        if problem:
+            found += _tag(check_export_rejected(e, case=problem), "recorded: graph export requests")
+        elif problem is None:
+            found += _tag(check_export_of_unknown_invoice(e, graph_base_url=base), "recorded: graph export requests")
+            if e.status == 202:
+                accepted_bodies.add(json.dumps(body, sort_keys=True))
+                location = (e.header("location") or "").strip()
+                if location:
+                    exports.setdefault(_operation_path(urljoin(e.url, location)), _Export(e, body))
+    for e in posts:  # GR-EXPORT-QUALIFIED-NAME: the qualified spelling refused a body the short one accepted
+        body, problem = _export_body(e)
+        if e.operation == GRAPH_EXPORT_QUALIFIED and problem is None and e.status != 202 \
+                and json.dumps(body, sort_keys=True) in accepted_bodies:
+            found += _tag(check_export_spelling(e, spelling="qualified", graph_base_url=_origin_base(e)),
+                          "recorded: graph export requests")
+
+    for e in exchanges:
+        if e.operation == GRAPH_OPERATION:
+            key = _operation_path(e.url)
+            if key in exports or operation_body(e) is not None:
+                exports.setdefault(key, _Export(None, None)).polls.append(e)
+    manifests_by_url = {_operation_path(e.url): e for e in exchanges if e.operation == GRAPH_MANIFEST}
+    blobs = [e for e in exchanges if e.operation == BLOB]
+    succeeded: dict[tuple[str, str], list[Exchange]] = {}
+    lifecycle: list[Finding] = []
+    data: list[Finding] = []
+    for export in exports.values():
+        polls = export.polls
+        if not polls:
+            continue
+        seen: set[tuple[str, str]] = set()
+        for poll in polls:
+            for f in check_operation(poll):
+                if (f.rule, f.message) not in seen:
+                    seen.add((f.rule, f.message))
+                    lifecycle.append(redacted(f))
+        lifecycle += [redacted(f) for f in check_status_monotonic(polls) + check_terminal_absorbing(polls)]
+        terminal = next((p for p in polls if is_terminal(status_of(p))), None)
+        if terminal is None or status_of(terminal) not in ("succeeded", "completed"):
+            continue
+        manifest_exchange, manifest = _manifest(terminal, manifests_by_url)
+        if manifest_exchange is None:
+            continue
+        if manifest_exchange is terminal:
+            data += check_manifest(terminal, manifest, schema=False)
+        else:
+            data += check_manifest_response(manifest_exchange)
+        if not isinstance(manifest, dict):
+            continue
+        root = str(manifest.get("rootDirectory") or "").rstrip("/")
+        mine = [b for b in blobs if root and b.url.split("?", 1)[0].startswith(root + "/")]
+        for blob in mine:
+            data += check_blob_download(blob) + check_blob_content(blob)
+        if export.body and mine:
+            key = (str(export.body.get("invoiceId")), str(export.body.get("attributeSet", "")).casefold())
+            succeeded.setdefault(key, mine)
+    found += _tag(_first_per_message(lifecycle), "recorded: graph operations")
+    found += _tag(_first_per_message(data), "recorded: graph manifests and blobs")
+    subset: list[Finding] = []
+    for (invoice, attribute_set), basic_blobs in succeeded.items():
+        full_blobs = succeeded.get((invoice, "full"))
+        if attribute_set == "basic" and full_blobs:
+            basic_keys, full_keys = attributes(basic_blobs), attributes(full_blobs)
+            if basic_keys and full_keys:
+                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blobs[0])
+    found += _tag(subset, "recorded: graph attribute sets")
+    return found, {"graph exchanges": len(posts) + sum(len(x.polls) for x in exports.values()),
+                   "export operations": sum(1 for x in exports.values() if x.polls), "blobs": len(blobs)}
+
+
+def _manifest(terminal: Exchange, manifests: dict[str, Exchange]) -> tuple[Exchange | None, Any]:
+    body = operation_body(terminal) or {}
+    inline = body.get("resourceLocation")
+    if isinstance(inline, dict) and inline:
+        return terminal, inline
+    link = body.get(NAV_LINK)
+    if not isinstance(link, str) or not link.strip():
+        return None, None  # GR-OP-RESOURCE-IFF-SUCCEEDED reports it
+    exchange = manifests.get(_operation_path(urljoin(terminal.url, link.strip())))
+    if exchange is None:
+        return None, None  # not recorded
+    return exchange, body_of(exchange)
+
+
+def check_recorded(exchanges: Sequence[Exchange]) -> OfflineResult:
+    """Every offline rule over recorded exchanges of both APIs (labelled by :func:`traffic.shapes.classify`).
+
+    429 and 503 answers are judged only by the throttling rule: the live client waits them out and
+    retries, so they are not the answer a check is about (a recording holds the retry after them).
+    """
+    answered = [e for e in exchanges if e.status not in RETRIED]
+    pc_found, pc_counts = check_partner_center(answered)
+    pc_found += _tag(check_throttle_retry_after([e for e in exchanges if e.operation == PC_LINEITEMS]),
+                     "recorded: partner-center throttling")
+    graph_found, graph_counts = check_graph(answered)
+    counts = {**pc_counts, **graph_counts, "429/503 answers (waited out, not judged)": len(exchanges) - len(answered)}
+    return OfflineResult(findings=pc_found + graph_found, checked=counts)

@@ -1,0 +1,160 @@
+"""Against the mock: baselines of one profile compared with another, and HAR files checked offline.
+
+- A baseline recorded on the conforming profile, compared with a run on another profile, gives exactly
+  the BASELINE-* differences between the two (and none against itself).
+- A run's traffic.har, checked offline (``recon-contracts check``), catches the rule of every drift
+  profile whose rule needs no new request, and passes every conforming profile.
+
+Each run is ``pytest tests/contract`` in a subprocess, small (a dozen line items, 2 examples, fixed
+seed). Drift profiles run the tests of their rule's API; runs are shared between the tests of a process.
+Part of the self-verification (slow): RECON_SELF_PROFILES narrows the profiles down, as for the rest
+of tests/self. tests/unit/test_baseline.py and tests/unit/test_har.py hold the fast tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from recon_contracts.checks.baseline import check_against_baseline
+from recon_contracts.mock import PROFILES
+from recon_contracts.observed import load
+from recon_contracts.offline import NEEDS_NEW_REQUEST, offline_rules
+from recon_contracts.truth.resources import project_root
+from recon_contracts.truth.rules import catalog
+
+ROOT = project_root()
+SMALL = ["--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15"]
+TIMEOUT = 300
+
+_CHOSEN = {n.strip() for n in os.environ.get("RECON_SELF_PROFILES", "").split(",") if n.strip()} or set(PROFILES)
+CONFORMING = sorted(n for n, p in PROFILES.items() if p.conforming and n in _CHOSEN)
+OFFLINE_DRIFT = sorted(n for n, p in PROFILES.items()
+                       if not p.conforming and n in _CHOSEN and any(r not in NEEDS_NEW_REQUEST for r in p.breaks))
+pytestmark = pytest.mark.self
+# the BASELINE-* differences between the conforming profile and another, as the profiles describe them
+EXPECTED_BASELINE = {
+    "conforming": set(),
+    "numbers-as-strings": {"BASELINE-PROPERTY-RETYPED"},  # numeric line-item fields become strings
+    "lowercase-charge-types": {"BASELINE-ENUM-NEW"},  # new, cancel, renew...: values never seen
+    "undeclared-properties": {"BASELINE-PROPERTY-NEW", "BASELINE-COLUMN-NEW"},  # items, operations, manifests, blobs
+    "manifest-by-link": {"BASELINE-PROPERTY-NEW"},  # resourceLocation@odata.navigationLink instead of inline
+    "pc-item-missing-field": {"BASELINE-PROPERTY-REMOVED"},  # subscriptionId gone from every item
+    "gr-basic-not-subset": {"BASELINE-COLUMN-NEW"},  # RowVersion in basic rows
+    "pc-bad-token-500": {"BASELINE-STATUS-NEW"},  # 500, never answered before
+}
+
+_LOCK = threading.Lock()
+_RUNS: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess[str]]] = {}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    env["CI"] = "true"
+    return env
+
+
+def record(tmp_root: Path, profile: str, *nodes: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The report dir of a run of ``nodes`` (default: the whole suite) against ``profile`` (one run per key)."""
+    key = (profile, *nodes)
+    with _LOCK:
+        if key in _RUNS:
+            return _RUNS[key]
+    reports = tmp_root / f"{profile}-{len(_RUNS)}-{abs(hash(key)) % 10**8}"
+    args = [sys.executable, "-m", "pytest", *(nodes or ["tests/contract"]), "-q", "-p", "no:cacheprovider",
+            "-p", "no:randomly", "--mock-profile", profile, *SMALL, "--report-dir", str(reports)]
+    proc = subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    with _LOCK:
+        _RUNS[key] = (reports, proc)
+    return reports, proc
+
+
+def check(har: Path, reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", "check", str(har), "--report-dir", str(reports), *extra],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+
+
+def findings(reports: Path) -> list[dict]:
+    return json.loads((reports / "summary.json").read_text(encoding="utf-8"))["findings"]
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("recorded")
+
+
+def test_every_rule_is_either_checked_offline_or_says_why_not():
+    rules = set(catalog())
+    assert set(NEEDS_NEW_REQUEST) <= rules
+    assert all(len(why) > 20 for why in NEEDS_NEW_REQUEST.values())
+    baseline = {r for r in rules if r.startswith("BASELINE-")}
+    assert set(offline_rules()) == rules - set(NEEDS_NEW_REQUEST) - baseline
+
+
+@pytest.mark.parametrize("profile", sorted(p for p in EXPECTED_BASELINE if p in _CHOSEN))
+def test_baseline_against_profile(profile, runs_root):
+    """A baseline of the conforming profile, and a run on ``profile``: exactly the expected differences.
+
+    The live run's observed.json is compared with the pure function that ``--baseline`` uses (the live
+    path itself: tests/unit/test_baseline.py), and its traffic.har with ``recon-contracts check --baseline``.
+    """
+    base_dir, base_proc = record(runs_root, "conforming")
+    assert base_proc.returncode == 0, base_proc.stdout[-3000:]
+    baseline = base_dir / "observed.json"
+    reports, proc = record(runs_root, profile)
+    assert (reports / "observed.json").is_file(), proc.stdout[-3000:]
+    found = check_against_baseline(load(baseline), load(reports / "observed.json"))
+    assert {f.rule for f in found} == EXPECTED_BASELINE[profile], "\n".join(str(f) for f in found)
+    offline = check(reports / "traffic.har", reports / "offline-baseline", "--baseline", str(baseline))
+    got_offline = {f["rule"] for f in findings(reports / "offline-baseline") if f["rule"].startswith("BASELINE-")}
+    assert got_offline == EXPECTED_BASELINE[profile], offline.stdout[-3000:]
+
+
+def test_update_baseline_rewrites_the_file_and_prints_the_diff(runs_root, tmp_path):
+    base_dir, _ = record(runs_root, "conforming")
+    baseline = tmp_path / "observed-baseline.json"
+    baseline.write_text((base_dir / "observed.json").read_text(encoding="utf-8"), encoding="utf-8")
+    reports, _ = record(runs_root, "lowercase-charge-types")
+    proc = check(reports / "traffic.har", tmp_path / "r", "--baseline", str(baseline), "--update-baseline")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "updated" in proc.stdout and "+ [BASELINE-ENUM-NEW]" in proc.stdout
+    assert json.loads(baseline.read_text(encoding="utf-8")) == json.loads((tmp_path / "r" / "observed.json").read_text(encoding="utf-8"))
+    again = check(reports / "traffic.har", tmp_path / "r2", "--baseline", str(baseline))
+    assert again.returncode == 0 and not [f for f in findings(tmp_path / "r2") if f["rule"].startswith("BASELINE-")]
+
+
+@pytest.mark.parametrize("profile", CONFORMING)
+def test_har_of_conforming_profile_passes_offline(profile, runs_root):
+    reports, proc = record(runs_root, profile)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    offline = check(reports / "traffic.har", reports / "offline")
+    breaking = [f for f in findings(reports / "offline") if f["severity"] == "breaking"]
+    assert offline.returncode == 0 and not breaking, offline.stdout[-4000:]
+    recorded = json.loads((reports / "offline" / "summary.json").read_text(encoding="utf-8"))["recorded"]
+    assert recorded["checked"] and recorded["ignored_by_host"] == {}, recorded
+
+
+@pytest.mark.parametrize("profile", OFFLINE_DRIFT)
+def test_har_of_drift_profile_is_caught_offline(profile, runs_root):
+    """The live run catches the drift, and so does the check of its traffic.har.
+
+    The run is the suite's tests of the rule's API (``-m partner_center`` or ``-m graph``): offline checks
+    judge the traffic as a whole, e.g. the same query served in one letter case and refused in another.
+    """
+    rules = [r for r in PROFILES[profile].breaks if r not in NEEDS_NEW_REQUEST]
+    apis = sorted({catalog()[r].api for r in rules})
+    marker = " or ".join("partner_center" if api == "partner-center" else "graph" for api in apis)
+    reports, proc = record(runs_root, profile, "tests/contract", "-m", marker)
+    live = {f["rule"] for f in findings(reports) if f["severity"] == "breaking"}
+    assert set(rules) <= live, proc.stdout[-3000:]
+    offline = check(reports / "traffic.har", reports / "offline")
+    caught = {f["rule"] for f in findings(reports / "offline") if f["severity"] == "breaking"}
+    assert offline.returncode == 1 and set(rules) <= caught, offline.stdout[-4000:]
+    # what the offline check reports beyond the profile's rules, the live run reported too
+    assert caught <= live | set(rules), (caught - live, offline.stdout[-4000:])
