@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .checks.blobs import read_jsonl_gzip
+from .traffic.blob_stream import BlobFormatError, BlobUnreadable, StreamLimits, gunzip_lines
 from .findings import Exchange
 from .redact import REDACTOR
 from .traffic.shapes import BLOB, classify
@@ -111,6 +111,28 @@ def _merge_shape(into: dict[str, Any], other: Mapping[str, Any]) -> None:
         into["values"][path] = merged if len(merged) <= MAX_VALUES else None
 
 
+# the columns of a recorded blob are sampled from its first rows: types do not need every row
+_SAMPLE_ROWS = 2000
+
+
+def _rows(body: bytes) -> list[dict[str, Any]]:
+    """The first JSON-object lines of a recorded gzip JSON Lines blob (none when it is not one)."""
+    rows: list[dict[str, Any]] = []
+    try:
+        for _, line in gunzip_lines([body], StreamLimits(max_inflated=256 * 1024 * 1024)):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+            if len(rows) >= _SAMPLE_ROWS:
+                break
+    except (BlobFormatError, BlobUnreadable):
+        pass  # GR-BLOB-GZIP-JSONL says why; no columns to observe
+    return rows
+
+
 class Observed:
     """Accumulates the observed behaviour of the exchanges it is given (thread-safe, mergeable)."""
 
@@ -131,8 +153,8 @@ class Observed:
         body: Any = None
         rows: list[dict[str, Any]] = []
         if api == "blob":
-            if exchange.status == 200:
-                rows, _ = read_jsonl_gzip(exchange.response_body)
+            if exchange.status == 200 and exchange.response_body:
+                rows = _rows(exchange.response_body)
         else:
             try:
                 body = exchange.json()

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .checks.blobs import attributes, check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
+from .checks.blobs import check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
+from .checks.rows import ExportJudge, RowRules, export_columns
+from .traffic.blob_stream import RecordedBlob, read_blob
 from .checks.graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
 from .checks.operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
 from .checks.paging import (
@@ -302,20 +304,28 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
             continue
         root = str(manifest.get("rootDirectory") or "").rstrip("/")
         mine = [b for b in blobs if root and b.url.split("?", 1)[0].startswith(root + "/")]
+        body = export.body or {}
+        judge = ExportJudge(RowRules.load(), invoice_id=str(body["invoiceId"]) if body.get("invoiceId") else None,
+                            attribute_set=str(body.get("attributeSet") or "full"))
         for blob in mine:
-            data += check_blob_download(blob) + check_blob_content(blob)
+            data += check_blob_download(blob)
+            if blob.status == 200:
+                outcome = read_blob(RecordedBlob(blob), judge.blob(RecordedBlob(blob).name).consume)
+                data += check_blob_content(outcome)
+        if mine:
+            data += judge.findings()
         if export.body and mine:
             key = (str(export.body.get("invoiceId")), str(export.body.get("attributeSet", "")).casefold())
-            succeeded.setdefault(key, mine)
+            succeeded.setdefault(key, (mine[0], judge))
     found += _tag(_first_per_message(lifecycle), "recorded: graph operations")
     found += _tag(_first_per_message(data), "recorded: graph manifests and blobs")
     subset: list[Finding] = []
-    for (invoice, attribute_set), basic_blobs in succeeded.items():
-        full_blobs = succeeded.get((invoice, "full"))
-        if attribute_set == "basic" and full_blobs:
-            basic_keys, full_keys = attributes(basic_blobs), attributes(full_blobs)
+    for (invoice, attribute_set), (basic_blob, basic_judge) in succeeded.items():
+        full = succeeded.get((invoice, "full"))
+        if attribute_set == "basic" and full:
+            basic_keys, full_keys = export_columns(basic_judge), export_columns(full[1])
             if basic_keys and full_keys:
-                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blobs[0])
+                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blob)
     found += _tag(subset, "recorded: graph attribute sets")
     return found, {"graph exchanges": len(posts) + sum(len(x.polls) for x in exports.values()),
                    "export operations": sum(1 for x in exports.values() if x.polls), "blobs": len(blobs)}

@@ -187,6 +187,22 @@ class FileBlob:
 
 
 @dataclass
+class RecordedBlob:
+    """A blob whose download was recorded whole (a HAR entry): its exchange, body included."""
+
+    exchange: Exchange
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.exchange.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+    @contextlib.contextmanager
+    def open(self, limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
+        body = self.exchange.response_body
+        yield self.exchange, (body[i:i + limits.chunk] for i in range(0, len(body), limits.chunk))
+
+
+@dataclass
 class HttpBlob:
     """A blob at ``rootDirectory/name?sasToken``, read with a streaming GET that carries the SAS only."""
 
