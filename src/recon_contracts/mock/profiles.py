@@ -7,38 +7,114 @@ behaves like ``conforming``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .knobs import DEFAULT, Knobs
+
+EXPECTS = ("pass", "fail", "inconclusive")
 
 
 @dataclass(frozen=True)
 class Profile:
+    """A named behaviour of the mock.
+
+    knobs      the silent-point answers it serves (``knobs.py``; register ``contracts/silent-points.yaml``)
+    breaks     rule IDs it breaks (drift profiles only)
+    expect     the verdict the suite must reach: ``pass`` (exit 0), ``fail`` (exit 1, with a breaking finding
+               per rule of ``breaks``) or ``inconclusive`` (exit 2: the target kept the suite from checking)
+    """
+
     name: str
     description: str
     breaks: tuple[str, ...] = ()
     conforming: bool = True
+    knobs: Knobs = field(default=DEFAULT)
+    expect: str = "pass"
+
+    def __post_init__(self) -> None:
+        if self.expect not in EXPECTS:
+            raise ValueError(f"profile {self.name}: expect must be one of {EXPECTS}")
 
 
-def _ok(name: str, description: str) -> Profile:
-    return Profile(name=name, description=description, breaks=(), conforming=True)
+def _ok(name: str, description: str, **knobs: str) -> Profile:
+    return Profile(name=name, description=description, knobs=Knobs(**knobs))
 
 
-def _drift(name: str, rule_id: str, description: str) -> Profile:
-    return Profile(name=name, description=description, breaks=(rule_id,), conforming=False)
+def _unproven(name: str, description: str, **knobs: str) -> Profile:
+    """A docs-following server that keeps the suite from proving anything: the verdict is inconclusive."""
+    return Profile(name=name, description=description, knobs=Knobs(**knobs), expect="inconclusive")
+
+
+def _drift(name: str, rule_id: str, description: str, **knobs: str) -> Profile:
+    return Profile(name=name, description=description, breaks=(rule_id,), conforming=False, knobs=Knobs(**knobs),
+                   expect="fail")
 
 
 _ALL: tuple[Profile, ...] = (
     # ------------------------------------------------------------ conforming variations
     _ok("conforming", "the documented behaviour of both APIs (default)"),
-    _ok("throttled", "the 5th and then every 25th authenticated Partner Center request, and the first Graph poll, answer 429 with Retry-After: 1"),
-    _ok("unavailable-once", "the first request to each API answers 503 with Retry-After: 1"),
-    _ok("slow-operation", "export operations stay running for 5 more polls than configured"),
-    _ok("empty", "no line items: Partner Center returns empty pages; every export fails with code 5000 'No data available'"),
-    _ok("numbers-as-strings", "numeric line-item fields are JSON strings, as in the 2021 docs example"),
-    _ok("lowercase-charge-types", "chargeType values in lower case (new, cancel, renew, ...)"),
-    _ok("manifest-by-link", "a succeeded operation carries only resourceLocation@odata.navigationLink to the manifest"),
-    _ok("offsetless-created", "operation createdDateTime without an offset (2023-03-09T08:12:53), as in every doc example"),
-    _ok("undeclared-properties", "line items, operations, manifests and blobs carry new undeclared properties"),
-    _ok("v1-links", "links.self and links.next uris carry the /v1 prefix (/v1/invoices/...)"),
+    _ok("throttled", "the 5th and then every 25th authenticated Partner Center request, and the first Graph poll, "
+        "answer 429 with Retry-After: 1", throttling="intermittent"),
+    _ok("unavailable-once", "the first request to each API answers 503 with Retry-After: 1", unavailable="once"),
+    _ok("slow-operation", "export operations stay running for 5 more polls than configured", op_duration="slow"),
+    _ok("empty", "no line items: Partner Center returns empty pages; every export fails with code 5000 "
+        "'No data available'", data_volume="none"),
+    _ok("numbers-as-strings", "numeric line-item fields are JSON strings, as in the 2021 docs example",
+        number_encoding="string"),
+    _ok("lowercase-charge-types", "chargeType values in lower case (new, cancel, renew, ...)", charge_type_case="lower"),
+    _ok("manifest-by-link", "a succeeded operation carries only resourceLocation@odata.navigationLink to the manifest",
+        resource_location="navigation-link"),
+    _ok("offsetless-created", "operation createdDateTime without an offset (2023-03-09T08:12:53), as in every doc "
+        "example", created_offset="none"),
+    _ok("undeclared-properties", "line items, operations, manifests and blobs carry new undeclared properties",
+        extra_properties="present"),
+    _ok("v1-links", "links.self and links.next uris carry the /v1 prefix (/v1/invoices/...)", link_form="v1-prefixed"),
+    # ------------------------------------------------------------ register alternatives (contracts/silent-points.yaml)
+    _ok("pc-token-unbound", "a continuation token is honoured whatever period or currencycode comes with it",
+        token_query_binding="accepted"),
+    _ok("pc-empty-param-ignored", "an empty optional parameter (seekOperation=, size=, hasPartnerEarnedCredit=) is "
+        "ignored", empty_param="ignored"),
+    _ok("pc-size-clamped", "a size above 2000 is served as 2000", size_max="clamped"),
+    _ok("pc-size-served", "any size is served (no maximum)", size_max="served"),
+    _ok("pc-token-field-null", "the last page carries \"continuationToken\": null and \"next\": null",
+        continuation_token_field="null", last_page_next="null"),
+    _ok("pc-token-field-empty", "the last page carries \"continuationToken\": \"\"", continuation_token_field="empty"),
+    _ok("pc-token-field-absent", "no top-level continuationToken: the token travels only in links.next.headers, as in "
+        "the unbilled docs example", continuation_token_field="absent"),
+    _ok("pc-query-first-wins", "a repeated query parameter takes its first value; an unknown parameter is refused "
+        "(400)", repeated_param="first-wins", unknown_param="rejected-4xx"),
+    _ok("pc-query-last-wins", "a repeated query parameter takes its last value", repeated_param="last-wins"),
+    _ok("pc-optional-null", "empty optional item fields are null instead of \"\"", optional_values="null"),
+    _ok("pc-optional-absent", "empty optional item fields are left out", optional_values="absent"),
+    _ok("pc-short-pages", "pages hold at most a few items whatever size asks; links are absolute URLs with the query "
+        "in canonical spelling", page_fill="short", link_form="absolute", next_query="canonical"),
+    _ok("pc-thousands", "2500 line items per data set: the default walk has two pages of up to 2000",
+        data_volume="thousands"),
+    _ok("transport-variants", "429s as on 'throttled' with Retry-After as an HTTP-date and an ApiFault body; every "
+        "response closes the connection; Partner Center's Content-Type has no charset", throttling="intermittent",
+        retry_after_format="http-date", pc_throttle_body="api-fault", connection="close", pc_content_type="json"),
+    _ok("gr-operation-variants", "the export 202 carries a runningOperation body and Retry-After; operations start "
+        "running (never notStarted); no @odata.context; the OData Content-Type", export_202_body="operation-json",
+        export_202_retry_after="present", op_progression="running-only", odata_context="absent",
+        graph_content_type="odata-json"),
+    _ok("gr-completed-at-once", "the first poll is terminal; success is spelled 'completed' (the resource docs' word) "
+        "and carries both the inline manifest and its navigation link", op_progression="immediate",
+        success_status="completed", resource_location="both"),
+    _ok("gr-lenient-export", "export body keys and values are matched case-insensitively (the MS sample's "
+        "{\"InvoiceId\", \"AttributeSet\": \"Full\"}); attributeSet unknownFutureValue is served as full; a wrong "
+        "Content-Type answers 400", export_body_case="case-insensitive", attribute_set_future="accepted",
+        bad_content_type_status="400"),
+    _ok("gr-manifest-doc-values", "manifests as the resource docs word them: dataFormat compressedJSONLines, "
+        "schemaVersion 1, partitionType Default; the SAS lives 1 h", manifest_data_format="compressedJSONLines",
+        manifest_schema_version="1", manifest_partition_type="Default", sas_lifetime="1h"),
+    _ok("gr-many-blobs", "exports split into many small blobs; rows have camelCase keys and no final newline",
+        blob_layout="many-blobs", row_key_case="camel", row_final_newline="absent"),
+    _ok("empty-succeeds", "no line items: an export succeeds with a manifest of zero blobs",
+        data_volume="none", empty_export="succeeded-no-blobs"),
+    # ------------------------------------------------------------ the target keeps the suite from proving anything
+    _unproven("unavailable-forever", "every request answers 503 with Retry-After: 1", unavailable="forever"),
+    _unproven("throttled-forever", "every authenticated request answers 429 with Retry-After: 1",
+              throttling="forever"),
     # ------------------------------------------------------------ Partner Center drift
     _drift("pc-no-auth", "PC-AUTH-401", "line items are served without a bearer token"),
     _drift("pc-case-sensitive", "PC-QUERY-CASE-INSENSITIVE",
@@ -56,6 +132,22 @@ _ALL: tuple[Profile, ...] = (
     _drift("pc-charge-type-leak", "PC-CHARGETYPE-MAPPED", "Purchase and Refund are reported unmapped"),
     _drift("pc-wrong-currency", "PC-ITEM-CURRENCY", "items are in EUR (in USD when EUR is requested)"),
     _drift("pc-dates-reversed", "PC-ITEM-DATES", "every 4th item has chargeEndDate before chargeStartDate"),
+    # ------------------------------------------------------------ Partner Center drift on a later page, in other spellings
+    _drift("pc-purchase-late-page", "PC-CHARGETYPE-MAPPED", "short pages; only the last item reports chargeType "
+           "'purchase' (lower case)", page_fill="short"),
+    _drift("pc-refund-among-thousands", "PC-CHARGETYPE-MAPPED", "2500 items; item 2345 (page 2 of the default walk) "
+           "reports chargeType 'REFUND'", data_volume="thousands"),
+    _drift("pc-missing-field-late-page", "PC-RESPONSE-SCHEMA", "short pages; only the last item lacks subscriptionId",
+           page_fill="short"),
+    _drift("pc-currency-late-page", "PC-ITEM-CURRENCY", "short pages; only the last item is in another currency",
+           page_fill="short"),
+    _drift("pc-dates-late-page", "PC-ITEM-DATES", "short pages; only the last item has chargeEndDate before "
+           "chargeStartDate", page_fill="short"),
+    _drift("pc-totalcount-late-page", "PC-PAGING-TOTALCOUNT", "short pages; totalCount is wrong on every page but the "
+           "first", page_fill="short"),
+    _drift("pc-page-exceeds-size-late", "PC-PAGING-PAGE-SIZE", "every page but the first holds size+1 items"),
+    _drift("pc-page-array-late", "PC-RESPONSE-SCHEMA", "short pages; the second page is a bare JSON array of its "
+           "items (200)", page_fill="short"),
     # ------------------------------------------------------------ Graph drift
     _drift("gr-no-auth", "GR-AUTH-401", "exports and polls are served without a bearer token"),
     _drift("gr-location-missing", "GR-EXPORT-202-LOCATION", "the export 202 has no Location header"),
@@ -74,6 +166,8 @@ _ALL: tuple[Profile, ...] = (
     _drift("gr-blobcount-wrong", "GR-MANIFEST-BLOBCOUNT", "manifest blobCount is one more than the blobs listed"),
     _drift("gr-blob-sas-rejected", "GR-BLOB-URL", "blob downloads answer 403 even with the manifest's sasToken"),
     _drift("gr-blob-not-gzip", "GR-BLOB-GZIP-JSONL", "blobs are plain JSON lines, not gzip"),
+    _drift("gr-last-blob-not-gzip", "GR-BLOB-GZIP-JSONL", "many small blobs; only the last one is plain JSON lines",
+           blob_layout="many-blobs"),
     _drift("gr-basic-not-subset", "GR-EXPORT-BASIC-SUBSET", "a basic export carries an attribute (RowVersion) that a full export lacks"),
 )
 
@@ -90,9 +184,14 @@ def get_profile(name: str) -> Profile:
 def profiles_table() -> str:
     """A plain-text table of every profile (``--list-profiles``)."""
     width = max(len(p.name) for p in _ALL)
-    lines = [f"{'PROFILE':<{width}}  {'KIND':<10}  {'BREAKS':<28}  WHAT IT CHANGES"]
+    lines = [f"{'PROFILE':<{width}}  {'KIND':<12}  {'BREAKS':<28}  WHAT IT CHANGES"]
     for p in _ALL:
-        kind = "conforming" if p.conforming else "drift"
+        kind = kind_of(p)
         breaks = ", ".join(p.breaks) or "-"
-        lines.append(f"{p.name:<{width}}  {kind:<10}  {breaks:<28}  {p.description}")
+        lines.append(f"{p.name:<{width}}  {kind:<12}  {breaks:<28}  {p.description}")
     return "\n".join(lines)
+
+
+def kind_of(profile: Profile) -> str:
+    """conforming (expect pass), drift (expect fail) or inconclusive (expect exit 2)."""
+    return {"pass": "conforming", "fail": "drift", "inconclusive": "inconclusive"}[profile.expect]
