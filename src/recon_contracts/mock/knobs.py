@@ -62,6 +62,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "row_final_newline": ("present", "absent"),
 }
 
+# Knobs that change both APIs (the transport, and data the exports are built from); every other knob
+# changes only the API its silent point names.
+BOTH_APIS = frozenset({"throttling", "unavailable", "retry_after_format", "connection", "extra_properties",
+                       "data_volume"})
+
 
 @dataclass(frozen=True)
 class Knobs:

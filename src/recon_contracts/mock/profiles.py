@@ -30,6 +30,7 @@ class Profile:
     conforming: bool = True
     knobs: Knobs = field(default=DEFAULT)
     expect: str = "pass"
+    also: tuple[str, ...] = ()  # rules the drift necessarily breaks as well (a consequence, not another drift)
 
     def __post_init__(self) -> None:
         if self.expect not in EXPECTS:
@@ -45,9 +46,9 @@ def _unproven(name: str, description: str, **knobs: str) -> Profile:
     return Profile(name=name, description=description, knobs=Knobs(**knobs), expect="inconclusive")
 
 
-def _drift(name: str, rule_id: str, description: str, **knobs: str) -> Profile:
+def _drift(name: str, rule_id: str, description: str, also: tuple[str, ...] = (), **knobs: str) -> Profile:
     return Profile(name=name, description=description, breaks=(rule_id,), conforming=False, knobs=Knobs(**knobs),
-                   expect="fail")
+                   expect="fail", also=also)
 
 
 _ALL: tuple[Profile, ...] = (
@@ -123,7 +124,8 @@ _ALL: tuple[Profile, ...] = (
     _drift("pc-error-html", "PC-ERROR-SHAPE", "Partner Center 4xx bodies are text/html pages"),
     _drift("pc-item-missing-field", "PC-RESPONSE-SCHEMA", "line items lack subscriptionId"),
     _drift("pc-next-drops-query", "PC-PAGING-NEXT-QUERY", "links.next drops currencycode and seekOperation"),
-    _drift("pc-next-without-token", "PC-PAGING-NEXT-TOKEN", "links.next has no MS-ContinuationToken header (the token is still accepted)"),
+    _drift("pc-next-without-token", "PC-PAGING-NEXT-TOKEN", "links.next has no MS-ContinuationToken header (the token is still accepted)",
+           also=("PC-PAGING-CONSISTENT",)),
     _drift("pc-page-exceeds-size", "PC-PAGING-PAGE-SIZE", "pages hold size+1 items"),
     _drift("pc-grand-totalcount", "PC-PAGING-TOTALCOUNT", "totalCount is the number of all items, not of the page"),
     _drift("pc-endless-paging", "PC-PAGING-TERMINATES", "after the data ends, empty pages keep linking to a next page"),
@@ -158,8 +160,10 @@ _ALL: tuple[Profile, ...] = (
     _drift("gr-odata-type-mismatch", "GR-OP-ODATA-TYPE", "a succeeded operation is labelled #...runningOperation"),
     _drift("gr-status-backwards", "GR-OP-STATUS-MONOTONIC", "the status goes running -> notStarted -> running -> succeeded"),
     _drift("gr-terminal-not-absorbing", "GR-OP-TERMINAL-ABSORBING", "the poll after the terminal one says running, then terminal again"),
-    _drift("gr-failed-without-error", "GR-OP-ERROR-IFF-FAILED", "a failed operation has no error"),
-    _drift("gr-success-without-manifest", "GR-OP-RESOURCE-IFF-SUCCEEDED", "a succeeded operation has no resourceLocation"),
+    _drift("gr-failed-without-error", "GR-OP-ERROR-IFF-FAILED", "a failed operation has no error",
+           also=("GR-RESPONSE-SCHEMA",)),
+    _drift("gr-success-without-manifest", "GR-OP-RESOURCE-IFF-SUCCEEDED", "a succeeded operation has no resourceLocation",
+           also=("GR-RESPONSE-SCHEMA",)),
     _drift("gr-timestamps-reversed", "GR-OP-TIMESTAMPS", "lastActionDateTime is an hour before createdDateTime"),
     _drift("gr-never-finishes", "GR-OP-TERMINATES", "operations stay running forever (with Retry-After)"),
     _drift("gr-unknown-operation-200", "GR-OP-UNKNOWN-404", "an unknown operation id answers 200 with a runningOperation"),
@@ -190,6 +194,25 @@ def profiles_table() -> str:
         breaks = ", ".join(p.breaks) or "-"
         lines.append(f"{p.name:<{width}}  {kind:<12}  {breaks:<28}  {p.description}")
     return "\n".join(lines)
+
+
+def apis_of(profile: Profile) -> frozenset[str]:
+    """The APIs whose behaviour the profile changes ("partner-center", "graph"): what a suite run must cover."""
+    from ..truth.silent_points import silent_points  # the register says which API each knob belongs to
+    from .knobs import BOTH_APIS
+
+    both = frozenset({"partner-center", "graph"})
+    if profile.name == "conforming":
+        return both
+    apis: set[str] = set()
+    for rule_id in profile.breaks + profile.also:
+        apis.add("partner-center" if rule_id.startswith("PC-") else "graph")
+    by_knob = {p.knob: p.api for p in silent_points().values()}
+    for knob in profile.knobs.changed():
+        if knob in BOTH_APIS:
+            return both
+        apis.add(by_knob[knob])
+    return frozenset(apis) or both
 
 
 def kind_of(profile: Profile) -> str:
