@@ -69,11 +69,12 @@ TAIL_LINES = 60
 # 15 s lets it finish with room to spare; gr-never-finishes never ends, and every lifecycle test
 # waits out the whole timeout on it, so that one gets the smallest timeout that still proves the
 # rule. Every other profile gets a bound too, so that no run can wait the default 180 s.
-POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "unavailable-forever": 4.0, "throttled-forever": 4.0}
+POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "unavailable-forever": 4.0, "throttled-forever": 4.0,
+                "unavailable-after-start": 4.0, "throttled-after-start": 4.0}
 DEFAULT_POLL_TIMEOUT = 15.0
 
 # Run the slowest profiles first, so that under xdist they do not end up last on one worker.
-SLOW_FIRST = ("gr-never-finishes", "unavailable-forever", "throttled-forever", "slow-operation", "throttled",
+SLOW_FIRST = ("gr-never-finishes", "unavailable-after-start", "throttled-after-start", "slow-operation", "throttled",
               "transport-variants", "pc-thousands", "pc-refund-among-thousands", "unavailable-once")
 
 # Skips the data explain (too few or too many items for a comparison, no data to export): they keep a

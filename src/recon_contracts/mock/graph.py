@@ -19,6 +19,7 @@ from .data import billing_month, partner_id, stable_guid
 from .knobs import MANY_BLOBS_ROWS
 from .responses import (GRAPH_JSON, base_url, bearer_ok, graph_error, graph_headers, iso_7, iso_seconds,
                         json_response, retry_after, utcnow)
+from .responses import wait_seconds as _wait
 from .state import Manifest, MockState, Operation
 
 NS = "#microsoft.graph.partners.billing."
@@ -43,16 +44,17 @@ def gate(request: Request, state: MockState) -> Response | None:
     """Checks every Graph request passes first: the transient 503 and the bearer token."""
     knobs = state.knobs
     state.graph_requests += 1
-    if knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.graph_requests == 1):
+    if (knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.graph_requests == 1)
+            or (knobs.unavailable == "after-first" and state.graph_requests > 1)):
         return graph_error(request, 503, "serviceNotAvailable", "The service is temporarily unavailable.",
-                           {"Retry-After": retry_after(1, knobs.retry_after_format)})
+                           {"Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
     if not bearer_ok(request) and not state.has("gr-no-auth"):
         return graph_error(request, 401, "InvalidAuthenticationToken", "Access token is empty.",
                            {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
                             'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'})
-    if knobs.throttling == "forever":
-        return graph_error(request, 429, "TooManyRequests", "Too many requests. Retry after 1 seconds.",
-                           {"Retry-After": retry_after(1, knobs.retry_after_format)})
+    if knobs.throttling == "forever" or (knobs.throttling == "after-first" and state.graph_requests > 1):
+        return graph_error(request, 429, "TooManyRequests", "Too many requests.",
+                           {"Retry-After": retry_after(_wait(knobs.throttling), knobs.retry_after_format)})
     return None
 
 

@@ -34,8 +34,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "extra_properties": ("none", "present"),
     "data_volume": ("configured", "none", "thousands"),
     # ------------------------------------------------------------ both APIs: the transport
-    "throttling": ("none", "intermittent", "forever"),
-    "unavailable": ("none", "once", "forever"),
+    "throttling": ("none", "intermittent", "after-first", "forever"),
+    "unavailable": ("none", "once", "after-first", "forever"),
     "retry_after_format": ("delta-seconds", "http-date"),
     "connection": ("keep-alive", "close"),
     # ------------------------------------------------------------ Graph export request and operation

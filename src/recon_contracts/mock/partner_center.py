@@ -13,6 +13,7 @@ from starlette.responses import Response
 from .data import NUMERIC_FIELDS, OPTIONAL_FIELDS, line_item, raw_charge_type, report_charge_type
 from .knobs import SHORT_PAGE_CAP
 from .responses import PC_JSON, base_url, bearer_ok, pc_fault, retry_after, throttle_body
+from .responses import wait_seconds as _wait
 
 # under the throttled profile: the 5th authenticated request, then every 25th, answers 429
 THROTTLE_EVERY = 25
@@ -58,15 +59,17 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
 
     knobs = state.knobs
     state.pc_requests += 1
-    if knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.pc_requests == 1):
+    if (knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.pc_requests == 1)
+            or (knobs.unavailable == "after-first" and state.pc_requests > 1)):
         return pc_fault(503, "The service is temporarily unavailable. Try again later.",
-                        headers={**echo, "Retry-After": retry_after(1, knobs.retry_after_format)})
+                        headers={**echo, "Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
     if not bearer_ok(request) and not state.has("pc-no-auth"):
         return pc_fault(401, "Authorization header is missing or is not a bearer token.",
                         headers={**echo, "WWW-Authenticate": "OAuth realm=urn:cpsvc:cpid:mock"}, html=html)
     state.pc_authorised += 1
-    if knobs.throttling == "forever" or (knobs.throttling == "intermittent" and state.pc_authorised % THROTTLE_EVERY == 5):
-        wait = {**echo, "Retry-After": retry_after(1, knobs.retry_after_format)}
+    if (knobs.throttling == "forever" or (knobs.throttling == "after-first" and state.pc_authorised > 1)
+            or (knobs.throttling == "intermittent" and state.pc_authorised % THROTTLE_EVERY == 5)):
+        wait = {**echo, "Retry-After": retry_after(_wait(knobs.throttling), knobs.retry_after_format)}
         if knobs.pc_throttle_body == "api-fault":
             return pc_fault(429, "Rate limit is exceeded. Try again in 1 seconds.", headers=wait)
         body = json.dumps(throttle_body(1)).encode()

@@ -113,9 +113,13 @@ _ALL: tuple[Profile, ...] = (
     _ok("empty-succeeds", "no line items: an export succeeds with a manifest of zero blobs",
         data_volume="none", empty_export="succeeded-no-blobs"),
     # ------------------------------------------------------------ the target keeps the suite from proving anything
-    _unproven("unavailable-forever", "every request answers 503 with Retry-After: 1", unavailable="forever"),
-    _unproven("throttled-forever", "every authenticated request answers 429 with Retry-After: 1",
+    _unproven("unavailable-forever", "every request answers 503 with Retry-After: 0", unavailable="forever"),
+    _unproven("throttled-forever", "every authenticated request answers 429 with Retry-After: 0",
               throttling="forever"),
+    _unproven("unavailable-after-start", "the first request to each API is served; every later one answers 503 "
+              "with Retry-After: 0", unavailable="after-first"),
+    _unproven("throttled-after-start", "the first authenticated request to each API is served; every later one "
+              "answers 429 with Retry-After: 0", throttling="after-first"),
     # ------------------------------------------------------------ Partner Center drift
     _drift("pc-no-auth", "PC-AUTH-401", "line items are served without a bearer token"),
     _drift("pc-case-sensitive", "PC-QUERY-CASE-INSENSITIVE",

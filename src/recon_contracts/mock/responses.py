@@ -111,6 +111,11 @@ def retry_after(seconds: int, form: str) -> str:
     return str(seconds)
 
 
+def wait_seconds(mode: str) -> int:
+    """Retry-After seconds for a throttling/unavailable knob: 1 when a retry gets through, 0 when none ever will."""
+    return 0 if mode in ("after-first", "forever") else 1
+
+
 def finish(response: Response, connection: str) -> Response:
     """Apply the connection knob: ``close`` ends every connection after its response."""
     if connection == "close":
