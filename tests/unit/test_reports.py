@@ -163,6 +163,10 @@ def test_summary_findings_carry_evidence_and_rule_text():
         assert {"rule", "severity", "api", "operation", "message", "curl", "expected", "actual", "test", "statement", "source"} <= set(f)
 
 
+UNPROVEN = {"test": "tests/contract/test_pc_items.py::test_item_dates", "rules": ["PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"],
+            "reason": "partner-center target still answered 503 to GET /v1/invoices/{invoice-id}/lineitems after 5 retries"}
+
+
 @pytest.mark.parametrize(
     "changes, verdict",
     [
@@ -182,10 +186,6 @@ def test_summary_findings_carry_evidence_and_rule_text():
 )
 def test_verdict(changes, verdict):
     assert summarize(_result(**changes))["verdict"] == verdict
-
-
-UNPROVEN = {"test": "tests/contract/test_pc_items.py::test_item_dates", "rules": ["PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"],
-            "reason": "partner-center target still answered 503 to GET /v1/invoices/{invoice-id}/lineitems after 5 retries"}
 
 
 def test_inconclusive_summary_names_the_unproven_rules(tmp_path):
