@@ -242,15 +242,51 @@ def check_error_shape(exchange: Exchange) -> list[Finding]:
 # ------------------------------------------------------------------ response
 
 
-def check_collection(exchange: Exchange) -> list[Finding]:
-    """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection."""
+def check_collection(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection.
+
+    A 200 that is not JSON, or JSON that is not an object (an array), is a PC-RESPONSE-SCHEMA finding too.
+    """
     if exchange.status != 200:
         return []
-    body, found = json_body(exchange, "PC-RESPONSE-SCHEMA")
+    label = f"page {page + 1}" if page is not None else "response"
+    body, found = json_body(exchange, "PC-RESPONSE-SCHEMA", what=label)
     if found:
         return found
     return check_schema(exchange, body, spec_name=SPEC, schema_name=COLLECTION_SCHEMA, rule_id="PC-RESPONSE-SCHEMA",
-                        undeclared_rule_id="PC-RESPONSE-UNDECLARED-PROPERTY")
+                        undeclared_rule_id="PC-RESPONSE-UNDECLARED-PROPERTY",
+                        where=f"page {page + 1}" if page is not None else "")
+
+
+def continuation_token_field(exchange: Exchange) -> str | None:
+    """How a 200 page spells its top-level continuationToken (silent point SP-PC-CONTINUATION-TOKEN-FIELD):
+    absent, null, empty or string; None when the page is no JSON object."""
+    body = _body(exchange)
+    if exchange.status != 200 or not isinstance(body, dict):
+        return None
+    if "continuationToken" not in body:
+        return "absent"
+    value = body["continuationToken"]
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "empty" if not value.strip() else "string"
+    return "other"
+
+
+def check_every_page(pages: Sequence[Exchange], *, currency: str) -> list[Finding]:
+    """Every page- and item-level rule on every page of a walk: the collection schema and undeclared
+    properties, charge types, currency and dates. Each finding names its page; a 200 page that is not a
+    JSON object (the walk stops there) is a PC-RESPONSE-SCHEMA finding, not the silent end of the walk."""
+    found: list[Finding] = []
+    for index, exchange in enumerate(pages):
+        if exchange.status != 200:
+            continue
+        found += check_collection(exchange, page=index)
+        found += check_charge_types(exchange, page=index)
+        found += check_item_currency(exchange, currency, page=index)
+        found += check_item_dates(exchange, page=index)
+    return found
 
 
 def check_headers_echoed(exchange: Exchange) -> list[Finding]:
