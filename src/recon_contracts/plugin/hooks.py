@@ -270,6 +270,9 @@ def contract(request: pytest.FixtureRequest) -> Contract:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    # pytest's unittest support turns a unittest.SkipTest (our Inconclusive) into its own Skipped exception
+    # while the report is made: keep the original to tell an unproven check from a skip the user asked for
+    excinfo = call.excinfo
     outcome = yield
     report = outcome.get_result()
     contract = item.stash.get(ITEM_CONTRACT, None)
@@ -282,26 +285,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.recon_observations = [list(o) for o in contract.observations]
         if contract.unproven_marks:
             report.recon_unproven = [redact_tree(m) for m in contract.unproven_marks]
-    if call.excinfo is None:
+    if excinfo is None:
         return
-    if call.excinfo.errisinstance(Unproven):
+    if excinfo.errisinstance(Unproven):
         # the target kept the test from checking its rules: a skip that does not pass (verdict inconclusive)
         from ..reporting.summary import redact_tree
         from ..truth.rules import rules_enforced_by
 
-        reason = REDACTOR(str(call.excinfo.value))
+        reason = REDACTOR(str(excinfo.value))
         marks = list(getattr(report, "recon_unproven", []))
         marks.append({"test": item.nodeid, "rules": rules_enforced_by(item.nodeid), "reason": reason})
         report.recon_unproven = [redact_tree(m) for m in marks]
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped (unproven): {reason}")
-    elif call.excinfo.errisinstance(Inconclusive):
+    elif excinfo.errisinstance(Inconclusive):
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
-    elif call.excinfo.errisinstance((TargetError, AuthError)):
-        report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
-    elif call.excinfo.errisinstance(ContractViolation):
-        report.longrepr = REDACTOR(str(call.excinfo.value))
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {excinfo.value}")
+    elif excinfo.errisinstance((TargetError, AuthError)):
+        report.longrepr = f"recon-contracts: {REDACTOR(str(excinfo.value))}"
+    elif excinfo.errisinstance(ContractViolation):
+        report.longrepr = REDACTOR(str(excinfo.value))
     elif report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR(str(report.longrepr))
 
