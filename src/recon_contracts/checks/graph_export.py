@@ -31,7 +31,8 @@ def _origin(url: str) -> tuple[str, str]:
 def check_export_accepted(
     exchange: Exchange, *, graph_base_url: str, rule_id: str = "GR-EXPORT-202-LOCATION"
 ) -> list[Finding]:
-    """An export answers 202 with an absolute Location on the target's host and the same API version.
+    """GR-EXPORT-202-LOCATION: an export answers 202 with a non-empty Location; its form (absolute, host,
+    version) is GR-EXPORT-LOCATION-FORM, advisory.
 
     A body or a Content-Type on the 202 is tolerated and ignored (the unbilled-usage doc example sends
     Content-Type with no body). ``rule_id`` is GR-EXPORT-QUALIFIED-NAME for the qualified spelling.
@@ -57,6 +58,20 @@ def check_export_accepted(
             )
         ]
     return check_location_form(exchange, graph_base_url=graph_base_url)
+
+
+def location_form(exchange: Exchange, *, graph_base_url: str) -> str:
+    """How the export's Location is written (silent point SP-GR-LOCATION-FORM): absolute-same-version,
+    absolute-other-version, other-host, relative or absent."""
+    location = (exchange.header("location") or "").strip()
+    if not location:
+        return "absent"
+    scheme, netloc = _origin(location)
+    if scheme not in ("http", "https") or not netloc:
+        return "relative"
+    if (scheme, netloc) != _origin(graph_base_url):
+        return "other-host"
+    return "absolute-same-version" if api_version(location) == api_version(graph_base_url) else "absolute-other-version"
 
 
 def check_location_form(exchange: Exchange, *, graph_base_url: str) -> list[Finding]:
