@@ -182,3 +182,36 @@ def test_rules_enforced_by_a_test_node():
     assert "PC-QUERY-NO-5XX" in rules_enforced_by("tests/contract/test_pc_query.py::test_invalid_queries_rejected[case3]")
     assert rules_enforced_by("tests/contract/test_auth.py::test_graph_requires_token") == ["GR-AUTH-401"]
     assert rules_enforced_by("tests/contract/test_auth.py::test_nothing") == []
+
+
+# ------------------------------------------------------------------ docs/rules.md
+
+
+def test_docs_rules_md_is_generated_from_the_catalog():
+    from recon_contracts.truth.render_rules import docs_path, render_rules
+
+    assert docs_path().is_file(), "docs/rules.md is missing: python -m recon_contracts.truth.render_rules"
+    assert docs_path().read_text(encoding="utf-8") == render_rules(), (
+        "docs/rules.md is out of date with contracts/rules.yaml: run python -m recon_contracts.truth.render_rules")
+
+
+def test_rendered_rules_show_every_rule_with_its_evidence():
+    from recon_contracts.truth.render_rules import main, render_rules
+
+    text = render_rules()
+    for r in catalog().values():
+        assert f"### {r.id}" in text and f"**{r.severity}**" in text and r.test in text
+        for e in r.evidence:
+            assert " ".join(e.quote.split()) in text, (r.id, e.quote)
+        if r.reasoning:
+            assert " ".join(r.reasoning.split()).replace("|", "\\|")[:60] in text
+    assert main(["--check"]) == 0
+
+
+def test_render_check_fails_on_a_stale_file(tmp_path):
+    from recon_contracts.truth.render_rules import main
+
+    stale = tmp_path / "rules.md"
+    stale.write_text("# Rules\n", encoding="utf-8")
+    assert main(["--check", "--output", str(stale)]) == 1
+    assert main(["--output", str(stale)]) == 0 and main(["--check", "--output", str(stale)]) == 0
