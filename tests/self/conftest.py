@@ -69,7 +69,7 @@ TAIL_LINES = 60
 # 15 s lets it finish with room to spare; gr-never-finishes never ends, and every lifecycle test
 # waits out the whole timeout on it, so that one gets the smallest timeout that still proves the
 # rule. Every other profile gets a bound too, so that no run can wait the default 180 s.
-POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "unavailable-forever": 4.0, "throttled-forever": 4.0,
+POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "pc-unavailable-forever": 4.0, "throttled-forever": 4.0,
                 "unavailable-after-start": 4.0, "throttled-after-start": 4.0}
 DEFAULT_POLL_TIMEOUT = 15.0
 
@@ -451,7 +451,19 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
     skips = run.skips()
     unexplained_skips = unexplained(skips, profile)
     verdict = str((run.summary or {}).get("verdict", ""))
-    if drift:
+    if inconclusive:
+        # the target keeps the suite from checking: exit 2, verdict inconclusive, the declared rules unproven
+        summary = run.summary or {}
+        if run.exit_code != 2:
+            problems.append(f"expected exit 2 (inconclusive), got {_exit_text(run.exit_code)}")
+        if summary.get("verdict") != "inconclusive":
+            problems.append(f"expected verdict inconclusive, got {summary.get('verdict')!r}")
+        not_listed = [r for r in getattr(profile, "unproves", ()) if r not in (summary.get("unproven_rules") or [])]
+        if not_listed:
+            problems.append(f"not reported as unproven: {', '.join(not_listed)}")
+        if breaking_found:
+            problems.append(f"breaking finding(s) on a target that is only slow or unavailable: {', '.join(breaking_found)}")
+    elif drift:
         if run.exit_code != 1:
             problems.append(f"expected exit 1, got {_exit_text(run.exit_code)}")
         if missing:
@@ -460,11 +472,6 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             problems.append(f"breaking finding(s) for rules the profile does not break: {', '.join(unexpected)}")
         if not breaks:
             problems.append("a drift profile that declares no rule")
-    elif inconclusive:
-        if run.exit_code != 2:
-            problems.append(f"expected exit 2 (inconclusive), got {_exit_text(run.exit_code)}")
-        if breaking_found:
-            problems.append(f"breaking finding(s) on a target that only asked to retry later: {', '.join(breaking_found)}")
     else:
         if run.exit_code != 0:
             problems.append(f"expected exit 0, got {_exit_text(run.exit_code)}")
@@ -475,8 +482,8 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
                             + "; ".join(unexplained_skips))
     if run.timed_out:
         got = "timeout"
-    elif run.exit_code == 2 and not breaking_found:
-        got = "inconclusive"
+    elif run.exit_code == 2 and (run.summary or {}).get("verdict") == "inconclusive":
+        got = "inconclusive: " + ", ".join((run.summary or {}).get("unproven_rules") or [])
     elif run.exit_code == 0 and not breaking_found:
         got = f"pass ({len(skips)} skipped)" if skips else "pass"
     elif run.exit_code in (0, 1):
@@ -493,7 +500,8 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
         profile=profile.name,
         kind="drift" if drift else "inconclusive" if inconclusive else "conforming",
         breaks=breaks,
-        expected=expected_text(breaks, expect),
+        expected=("inconclusive: " + ", ".join(profile.unproves)) if inconclusive and getattr(profile, "unproves", ())
+        else expected_text(breaks, expect),
         got=got,
         ok=not problems,
         seconds=round(run.seconds, 1),

@@ -250,9 +250,20 @@ def test_pages_match_duplicate_extra_and_order():
 
 def test_bad_token_rejected():
     assert pg.check_bad_token_rejected(exchange({"code": "400", "description": "bad token"}, status=400), "garbage") == []
-    for status in (200, 500):
+    # served instead of refused: the docs do not say, so worth knowing only
+    (found,) = pg.check_bad_token_rejected(exchange(page_of([]), status=200), "a garbage token")
+    assert found.rule == "PC-PAGING-BAD-TOKEN-4XX" and found.severity == "advisory" and "answered 200" in found.message
+    # a 5xx is wrong whatever the server decides about the token
+    for status in (500, 503):
         (found,) = pg.check_bad_token_rejected(exchange(page_of([]), status=status), "a garbage token")
-        assert found.rule == "PC-PAGING-BAD-TOKEN-4XX" and f"answered {status}" in found.message
+        assert found.rule == "PC-PAGING-BAD-TOKEN-NO-5XX" and found.severity == "breaking"
+        assert f"answered {status}" in found.message
+
+
+def test_replayed_token_may_be_served_or_refused_never_5xx():
+    assert pg.check_bad_token_no_server_error(exchange(page_of([]), status=200), "a replayed token") == []
+    assert pg.check_bad_token_no_server_error(exchange({"code": "400", "description": "x"}, status=400), "r") == []
+    assert rules(pg.check_bad_token_no_server_error(exchange({}, status=500), "r")) == ["PC-PAGING-BAD-TOKEN-NO-5XX"]
 
 
 # ------------------------------------------------------------------ query handling
@@ -261,20 +272,40 @@ def test_bad_token_rejected():
 def test_query_accepted():
     assert pc.check_query_accepted(exchange(page_of([]))) == []
     (found,) = pc.check_query_accepted(exchange({"code": "400", "description": "x"}, status=400), "currencyCode=usd")
-    assert found.rule == "PC-QUERY-CASE-INSENSITIVE" and "'currencyCode=usd' was answered 400" in found.message
+    assert found.rule == "PC-QUERY-CASE-INSENSITIVE" and found.severity == "breaking"
+    assert "'currencyCode=usd')" in found.message and "answered 400" in found.message
+    (found,) = pc.check_query_accepted(exchange({"code": "400", "description": "x"}, status=400), "CURRENCYCODE=usd",
+                                       documented=False)
+    assert found.rule == "PC-QUERY-ANY-CASE" and found.severity == "advisory"
+
+
+@pytest.mark.parametrize("pairs, documented", [
+    ([("provider", "onetime"), ("invoicelineitemtype", "billinglineitems"), ("currencycode", "usd"), ("period", "previous")], True),
+    ([("provider", "onetime"), ("invoiceLineItemType", "billinglineitems"), ("currencyCode", "usd"), ("period", "previous"),
+      ("size", "2000"), ("seekoperation", "next")], True),  # request example 2
+    ([("provider", "OneTime"), ("invoicelineitemtype", "BillingLineItems"), ("currencycode", "USD")], True),  # the table
+    ([("PROVIDER", "onetime")], False),
+    ([("provider", "ONETIME")], False),
+    ([("currencycode", "Usd")], False),
+    ([("Size", "7")], False),
+])
+def test_documented_spellings(pairs, documented):
+    assert pc.documented_spelling(pairs) is documented
 
 
 def test_query_rejected():
     assert pc.check_query_rejected(exchange({}, status=400), "size=0") == []
-    for status in (200, 500):
-        (found,) = pc.check_query_rejected(exchange({}, status=status), "size=0")
-        assert found.rule == "PC-QUERY-INVALID-4XX" and f"size=0 was answered {status}" in found.message
+    # served: size=2001 clamped, seekOperation= ignored... the docs do not say a server must refuse
+    (found,) = pc.check_query_rejected(exchange({}, status=200), "size=2001")
+    assert found.rule == "PC-QUERY-INVALID-4XX" and found.severity == "advisory" and "size=2001 was answered 200" in found.message
+    (found,) = pc.check_query_rejected(exchange({}, status=500), "size=0")
+    assert found.rule == "PC-QUERY-NO-5XX" and found.severity == "breaking" and "size=0 was answered 500" in found.message
 
 
 def test_no_server_error():
     assert pc.check_no_server_error(exchange({}, status=200), "q") == []
     assert pc.check_no_server_error(exchange({}, status=404), "q") == []
-    assert rules(pc.check_no_server_error(exchange({}, status=502), "q")) == ["PC-QUERY-INVALID-4XX"]
+    assert rules(pc.check_no_server_error(exchange({}, status=502), "q")) == ["PC-QUERY-NO-5XX"]
 
 
 @pytest.mark.parametrize("fixture", ["pc-apifault-404-600074.json", "pc-apifault-600061.json",
@@ -399,10 +430,11 @@ def test_item_dates(page):
     assert pc.check_item_dates(exchange(page)) == []
     page["items"][0]["chargeEndDate"] = "2019-02-01T00:00:00Z"
     (found,) = pc.check_item_dates(exchange(page))
-    assert found.rule == "PC-ITEM-DATES" and "is after chargeEndDate" in found.message
+    assert found.rule == "PC-ITEM-DATE-ORDER" and found.severity == "advisory" and "is after chargeEndDate" in found.message
     page["items"][0]["chargeEndDate"] = "2019-03-03T09:22:40.1767993-08:00"
     page["items"][1]["orderDate"] = "yesterday"
     (found,) = pc.check_item_dates(exchange(page))
+    assert found.rule == "PC-ITEM-DATES" and found.severity == "breaking"
     assert "orderDate 'yesterday' is not a date-time" in found.message and "item 2" in found.message
 
 

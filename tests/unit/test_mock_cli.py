@@ -15,7 +15,6 @@ import pytest
 
 from recon_contracts.mock import PROFILES
 from recon_contracts.mock.cli import main
-from recon_contracts.mock.profiles import kind_of
 
 CMD = [sys.executable, "-m", "recon_contracts.cli", "mock"]
 
@@ -26,7 +25,7 @@ def test_list_profiles(capsys) -> None:
     for profile in PROFILES.values():
         line = next(line for line in out.splitlines() if line.split()[0] == profile.name)
         assert profile.description in line
-        assert kind_of(profile) in line
+        assert profile.kind in line
         for rule_id in profile.breaks:
             assert rule_id in line
 

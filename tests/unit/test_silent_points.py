@@ -111,10 +111,18 @@ def test_conforming_profile_knobs_are_in_the_register(name: str) -> None:
     assert not outside, f"profile {name} sets knobs the register does not list as an answer: {outside}"
 
 
+@pytest.mark.parametrize("name", [n for n, p in PROFILES.items() if p.expect != "fail" and n != "conforming"])
+def test_every_other_conforming_profile_takes_a_register_answer(name: str) -> None:
+    """A conforming or inconclusive profile is described by the register: it sets at least one knob."""
+    assert PROFILES[name].knobs.changed(), (
+        f"profile {name} sets no knob: add the silent point it answers to contracts/silent-points.yaml and a knob "
+        "to mock/knobs.py, or make it a drift profile")
+
+
 @pytest.mark.parametrize("name", [n for n, p in PROFILES.items() if p.expect == "inconclusive"])
 def test_inconclusive_profiles_serve_a_forever_answer(name: str) -> None:
     changed = PROFILES[name].knobs.changed()
-    assert {"forever", "after-first"} & set(changed.values()), f"{name}: an inconclusive profile should keep the target from answering"
+    assert {"forever", "after-first", "never"} & set(changed.values()), f"{name}: an inconclusive profile should keep the target from answering"
 
 
 def test_register_doc_is_current() -> None:

@@ -64,10 +64,12 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     if qualified and state.has("gr-qualified-name-404"):
         return graph_error(request, 404, "BadRequest",
                            "Resource not found for the segment 'microsoft.graph.partners.billing.export'.")
-    lenient = state.has("gr-accepts-bad-request")
+    lenient = state.knobs.bad_export_request == "accepted"
     try:
         dataset, currency, attribute_set, invoice_id = await _read_export(request, kind, state)
     except BadExport as exc:
+        if state.has("gr-bad-request-500"):
+            return graph_error(request, 500, "InternalServerError", "An unexpected error occurred.")
         if not lenient:
             return graph_error(request, exc.status, exc.code, exc.message)
         dataset, currency, attribute_set, invoice_id = None, "USD", "full", None
@@ -78,7 +80,9 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     state.operations[op.id] = op
     headers = graph_headers(request)
     if not state.has("gr-location-missing"):
-        headers["Location"] = f"{base_url(request)}/{version}/reports/partners/billing/operations/{op.id}"
+        where = version if state.knobs.location_form == "absolute-same-version" else (
+            "beta" if version == "v1.0" else "v1.0")  # the v1.0 unbilled page's own example points to /beta
+        headers["Location"] = f"{base_url(request)}/{where}/reports/partners/billing/operations/{op.id}"
     if state.knobs.export_202_retry_after == "present":
         headers["Retry-After"] = retry_after(math.ceil(state.config.retry_after), state.knobs.retry_after_format)
     if state.knobs.export_202_body == "operation-json":
@@ -150,25 +154,25 @@ def _terminal_status(op: Operation, state: MockState) -> str:
 
 def _advance(op: Operation, state: MockState) -> str:
     cfg = state.config
+    knobs = state.knobs
     op.polls += 1
     n = op.polls
     if op.terminal_polls:
         op.terminal_polls += 1
-        if state.has("gr-terminal-not-absorbing") and op.terminal_polls == 2:
+        if knobs.op_terminal == "flapping" and op.terminal_polls == 2:
             return "running"
         return op.status
-    knobs = state.knobs
     pending = cfg.poll_count + (5 if knobs.op_duration == "slow" else 0)
     if knobs.op_progression == "immediate":
         pending = 0
-    if state.has("gr-status-backwards"):
+    if knobs.op_status_order == "backwards":
         pending = max(pending, 3)
     elapsed = time.monotonic() - op.started
-    ready = n > pending and elapsed >= cfg.poll_seconds and not state.has("gr-never-finishes")
+    ready = n > pending and elapsed >= cfg.poll_seconds and knobs.op_duration != "never"
     if ready:
         op.terminal_polls = 1
         return _terminal_status(op, state)
-    if state.has("gr-status-backwards"):
+    if knobs.op_status_order == "backwards":
         return "notStarted" if n == 2 else "running"
     return "notStarted" if n == 1 and knobs.op_progression == "notstarted-running" else "running"
 
@@ -176,7 +180,7 @@ def _advance(op: Operation, state: MockState) -> str:
 async def get_operation(request: Request, state: MockState, version: str, op_id: str) -> Response:
     op = state.operations.get(op_id.lower())
     if op is None:
-        if not state.has("gr-unknown-operation-200"):
+        if state.knobs.unknown_operation == "404":
             return graph_error(request, 404, "itemNotFound", f"The operation '{op_id}' was not found.")
         now = utcnow()
         op = Operation(id=op_id, created=now.replace(microsecond=0), last_action=now, dataset=None,
@@ -209,7 +213,7 @@ def _operation_body(request: Request, state: MockState, version: str, op: Operat
     knobs = state.knobs
     created = iso_seconds(op.created, "" if knobs.created_offset == "none" else "Z")
     last = op.last_action
-    if state.has("gr-timestamps-reversed"):
+    if knobs.op_timestamp_order == "reversed":
         last = op.created - timedelta(hours=1)
     succeeded = status in ("succeeded", "completed")
     kind = "exportSuccessOperation" if succeeded else "failedOperation" if status == "failed" else "runningOperation"

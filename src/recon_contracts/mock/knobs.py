@@ -14,6 +14,8 @@ from typing import Any
 # knob -> its values, the default first
 CHOICES: dict[str, tuple[str, ...]] = {
     # ------------------------------------------------------------ Partner Center query
+    "invalid_query": ("rejected-4xx", "served"),
+    "bad_token": ("rejected-4xx", "served-from-start"),
     "token_query_binding": ("rejected-4xx", "accepted"),
     "empty_param": ("rejected-4xx", "ignored"),
     "size_max": ("rejected-4xx", "clamped", "served"),
@@ -27,10 +29,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "page_fill": ("full", "short"),
     "pc_content_type": ("json-charset", "json"),
     "pc_throttle_body": ("apim", "api-fault"),
+    "total_count": ("page", "grand-total"),
     # ------------------------------------------------------------ Partner Center items
     "optional_values": ("empty-string", "null", "absent"),
     "number_encoding": ("number", "string"),
     "charge_type_case": ("as-documented", "lower"),
+    "charge_date_order": ("ordered", "some-reversed"),
     "extra_properties": ("none", "present"),
     "data_volume": ("configured", "none", "thousands"),
     # ------------------------------------------------------------ both APIs: the transport
@@ -44,8 +48,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "export_body_case": ("exact", "case-insensitive"),
     "attribute_set_future": ("rejected-4xx", "accepted"),
     "bad_content_type_status": ("415", "400"),
+    "bad_export_request": ("rejected-4xx", "accepted"),
     "op_progression": ("notstarted-running", "running-only", "immediate"),
-    "op_duration": ("seconds", "slow"),
+    "op_status_order": ("monotonic", "backwards"),
+    "op_terminal": ("absorbing", "flapping"),
+    "op_timestamp_order": ("ordered", "reversed"),
+    "op_duration": ("seconds", "slow", "never"),
+    "unknown_operation": ("404", "200"),
+    "location_form": ("absolute-same-version", "absolute-other-version"),
     "success_status": ("succeeded", "completed"),
     "resource_location": ("inline", "navigation-link", "both"),
     "created_offset": ("z", "none"),
@@ -72,6 +82,8 @@ BOTH_APIS = frozenset({"throttling", "unavailable", "retry_after_format", "conne
 class Knobs:
     """One value per knob (every field defaults to the mock's default answer)."""
 
+    invalid_query: str = "rejected-4xx"
+    bad_token: str = "rejected-4xx"
     token_query_binding: str = "rejected-4xx"
     empty_param: str = "rejected-4xx"
     size_max: str = "rejected-4xx"
@@ -84,9 +96,11 @@ class Knobs:
     page_fill: str = "full"
     pc_content_type: str = "json-charset"
     pc_throttle_body: str = "apim"
+    total_count: str = "page"
     optional_values: str = "empty-string"
     number_encoding: str = "number"
     charge_type_case: str = "as-documented"
+    charge_date_order: str = "ordered"
     extra_properties: str = "none"
     data_volume: str = "configured"
     throttling: str = "none"
@@ -98,8 +112,14 @@ class Knobs:
     export_body_case: str = "exact"
     attribute_set_future: str = "rejected-4xx"
     bad_content_type_status: str = "415"
+    bad_export_request: str = "rejected-4xx"
     op_progression: str = "notstarted-running"
+    op_status_order: str = "monotonic"
+    op_terminal: str = "absorbing"
+    op_timestamp_order: str = "ordered"
     op_duration: str = "seconds"
+    unknown_operation: str = "404"
+    location_form: str = "absolute-same-version"
     success_status: str = "succeeded"
     resource_location: str = "inline"
     created_offset: str = "z"

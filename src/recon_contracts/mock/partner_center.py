@@ -111,7 +111,7 @@ _OPTIONAL = ("size", "seekoperation", "haspartnerearnedcredit")
 
 def _normalise(params: dict[str, str], state: MockState) -> dict[str, str]:
     """Validate the query; return it normalised (lower-case names, canonical values)."""
-    lenient = state.has("pc-accepts-invalid")
+    lenient = state.knobs.invalid_query == "served"
     strict_case = state.has("pc-case-sensitive")
     out: dict[str, str] = {}
 
@@ -168,7 +168,12 @@ def _binding(q: dict[str, str], invoice_id: str) -> str:
 
 def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, str]) -> Response:
     cfg = state.config
-    params, pairs = _parse_query(request, state)
+    try:
+        params, pairs = _parse_query(request, state)
+    except BadQuery as exc:
+        if state.has("pc-invalid-query-500"):
+            exc.status = 500
+        raise
     token = request.headers.get("ms-continuationtoken")
     if state.has("pc-next-drops-query") and token and "currencycode" not in params:
         # Lenient to clients that follow this profile's broken link: take the query the token was issued for.
@@ -177,17 +182,27 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             params = {**state.query_by_fingerprint.get(fp, {}), **params, "seekoperation": "Next"}
         except TokenError:
             pass
-    q = _normalise(params, state)
+    try:
+        q = _normalise(params, state)
+    except BadQuery as exc:
+        if state.has("pc-invalid-query-500"):
+            exc.status = 500
+        raise
     fingerprint = state.tokens.fingerprint(_binding(q, invoice_id))
     bad_token_status = 500 if state.has("pc-bad-token-500") else 400
     offset = 0
     if q["seekoperation"]:
+        lenient_token = state.knobs.bad_token == "served-from-start"
+        bound = fingerprint
         if not token or not token.strip():
-            raise BadQuery("seekOperation=Next needs the MS-ContinuationToken header.", bad_token_status)
-        try:
-            offset, bound = state.tokens.decode(token)
-        except TokenError as exc:
-            raise BadQuery(f"{exc}.", bad_token_status) from None
+            if not lenient_token:
+                raise BadQuery("seekOperation=Next needs the MS-ContinuationToken header.", bad_token_status)
+        else:
+            try:
+                offset, bound = state.tokens.decode(token)
+            except TokenError as exc:
+                if not lenient_token:
+                    raise BadQuery(f"{exc}.", bad_token_status) from None
         if bound != fingerprint and state.knobs.token_query_binding == "rejected-4xx":
             raise BadQuery("The continuation token was issued for another query.", bad_token_status)
     elif len(state.query_by_fingerprint) < 10_000:
@@ -219,7 +234,7 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     links: dict[str, dict] = {"self": {"uri": f"{path}?{raw_query}" if raw_query else path, "method": "GET",
                                        "headers": []}}
     count = len(items)
-    if state.has("pc-grand-totalcount") or (state.has("pc-totalcount-late-page") and offset > 0):
+    if knobs.total_count == "grand-total":
         count = total
     body: dict = {"totalCount": count, "items": items}
     if has_next:
@@ -236,7 +251,8 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             keep.append(part)
         if not state.has("pc-next-drops-query"):
             keep.append("seekOperation=Next")
-        headers = [] if state.has("pc-next-without-token") else [{"key": "MS-ContinuationToken", "value": next_token}]
+        drop = state.has("pc-next-without-token") or (state.has("pc-next-without-token-late") and offset > 0)
+        headers = [] if drop else [{"key": "MS-ContinuationToken", "value": next_token}]
         links["next"] = {"uri": f"{path}?{'&'.join(keep)}", "method": "GET", "headers": headers}
         body["links"] = links
         if knobs.continuation_token_field != "absent":
@@ -259,9 +275,11 @@ def _canonical_query(q: dict[str, str]) -> str:
     return "&".join(f"{DOC_NAMES[k]}={v}" for k, v in q.items() if v and k != "seekoperation")
 
 
-def _apply_knobs(items: list[dict], state: MockState) -> None:
+def _apply_knobs(items: list[dict], offset: int, state: MockState) -> None:
     knobs = state.knobs
-    for item in items:
+    for n, item in enumerate(items):
+        if knobs.charge_date_order == "some-reversed" and (offset + n) % 4 == 1:
+            item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]
         if knobs.number_encoding == "string":
             for f in NUMERIC_FIELDS:
                 item[f] = _number_text(item[f])
@@ -285,7 +303,7 @@ _LATE_PROFILES = ("pc-purchase-late-page", "pc-missing-field-late-page", "pc-cur
 def _apply_profile(items: list[dict], offset: int, state: MockState, currency: str, total: int) -> None:
     if not items:
         return
-    _apply_knobs(items, state)
+    _apply_knobs(items, offset, state)
     p = state.profile
     if p in _LATE_PROFILES or p == "pc-refund-among-thousands":
         target = 2345 if p == "pc-refund-among-thousands" else total - 1
@@ -300,7 +318,7 @@ def _apply_profile(items: list[dict], offset: int, state: MockState, currency: s
             elif p == "pc-currency-late-page":
                 item["currency"] = "EUR" if currency != "EUR" else "USD"
             else:
-                item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]
+                item["chargeEndDate"] = "03/03/2019 09:22"  # not a date-time
         return
     seed = state.config.seed
     for n, item in enumerate(items):
@@ -313,8 +331,8 @@ def _apply_profile(items: list[dict], offset: int, state: MockState, currency: s
                 item["chargeType"] = raw
         elif p == "pc-wrong-currency":
             item["currency"] = "EUR" if currency != "EUR" else "USD"
-        elif p == "pc-dates-reversed":
+        elif p == "pc-dates-unparsable":
             if i % 4 == 1:
-                item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]
+                item["chargeEndDate"] = "03/03/2019 09:22"
         else:
             return

@@ -1,8 +1,11 @@
-"""Mock profiles: conforming variations of the documented behaviour, and drift profiles.
+"""Mock profiles: conforming variations of the documented behaviour, drift profiles, inconclusive profiles.
 
-A conforming profile stays inside what Microsoft's documents show (``breaks`` is empty); a drift
-profile breaks exactly the rules it declares (rule IDs of ``contracts/rules.yaml``) and otherwise
-behaves like ``conforming``.
+A profile combines knobs (``knobs.py``: one per silent point of ``contracts/silent-points.yaml``).
+A conforming profile stays inside what Microsoft's documents allow (``breaks`` is empty); a drift
+profile breaks exactly the breaking rules it declares (rule IDs of ``contracts/rules.yaml``) and
+otherwise behaves as its knobs say; an inconclusive profile keeps the suite from checking the rules it
+declares in ``unproves`` (a target that is unavailable or too slow), so a run against it must end
+inconclusive (exit 2), neither pass nor fail.
 """
 
 from __future__ import annotations
@@ -30,20 +33,27 @@ class Profile:
     conforming: bool = True
     knobs: Knobs = field(default=DEFAULT)
     expect: str = "pass"
-    also: tuple[str, ...] = ()  # rules the drift necessarily breaks as well (a consequence, not another drift)
+    also: tuple[str, ...] = ()  # rules the drift may break as well (a consequence, not another drift)
+    unproves: tuple[str, ...] = ()  # inconclusive profiles: rules the run must report as unproven
 
     def __post_init__(self) -> None:
         if self.expect not in EXPECTS:
             raise ValueError(f"profile {self.name}: expect must be one of {EXPECTS}")
+
+    @property
+    def kind(self) -> str:
+        """conforming (expect pass), drift (expect fail) or inconclusive (expect exit 2)."""
+        return kind_of(self)
 
 
 def _ok(name: str, description: str, **knobs: str) -> Profile:
     return Profile(name=name, description=description, knobs=Knobs(**knobs))
 
 
-def _unproven(name: str, description: str, **knobs: str) -> Profile:
-    """A docs-following server that keeps the suite from proving anything: the verdict is inconclusive."""
-    return Profile(name=name, description=description, knobs=Knobs(**knobs), expect="inconclusive")
+def _unproven(name: str, unproves: tuple[str, ...], description: str, **knobs: str) -> Profile:
+    """A docs-following server that keeps the suite from proving ``unproves``: the verdict is inconclusive."""
+    return Profile(name=name, description=description, knobs=Knobs(**knobs), conforming=False,
+                   expect="inconclusive", unproves=unproves)
 
 
 def _drift(name: str, rule_id: str, description: str, also: tuple[str, ...] = (), **knobs: str) -> Profile:
@@ -112,32 +122,59 @@ _ALL: tuple[Profile, ...] = (
         blob_layout="many-blobs", row_key_case="camel", row_final_newline="absent"),
     _ok("empty-succeeds", "no line items: an export succeeds with a manifest of zero blobs",
         data_volume="none", empty_export="succeeded-no-blobs"),
-    # ------------------------------------------------------------ the target keeps the suite from proving anything
-    _unproven("unavailable-forever", "every request answers 503 with Retry-After: 0", unavailable="forever"),
-    _unproven("throttled-forever", "every authenticated request answers 429 with Retry-After: 0",
-              throttling="forever"),
-    _unproven("unavailable-after-start", "the first request to each API is served; every later one answers 503 "
-              "with Retry-After: 0", unavailable="after-first"),
-    _unproven("throttled-after-start", "the first authenticated request to each API is served; every later one "
-              "answers 429 with Retry-After: 0", throttling="after-first"),
+    # ------------------------------------------------------------ advisory rules: answers the docs leave open
+    _ok("pc-accepts-invalid", "missing or invalid provider, invoicelineitemtype, period and size are ignored (200); "
+        "the docs do not say a server must refuse them", invalid_query="served"),
+    _ok("pc-grand-totalcount", "totalCount is the number of all items, not of the page (advisory "
+        "PC-PAGING-TOTALCOUNT: no document defines it)", total_count="grand-total"),
+    _ok("pc-dates-reversed", "every 4th item has chargeEndDate before chargeStartDate (advisory PC-ITEM-DATE-ORDER)",
+        charge_date_order="some-reversed"),
+    _ok("gr-accepts-bad-request", "a missing invoiceId, an unknown attributeSet, a body that is not JSON or a wrong "
+        "content type is accepted (202) (advisory GR-EXPORT-BAD-REQUEST-4XX)", bad_export_request="accepted"),
+    _ok("gr-status-backwards", "the status goes running -> notStarted -> running -> succeeded (advisory "
+        "GR-OP-STATUS-MONOTONIC)", op_status_order="backwards"),
+    _ok("gr-terminal-not-absorbing", "the poll after the terminal one says running, then terminal again (advisory "
+        "GR-OP-TERMINAL-ABSORBING)", op_terminal="flapping"),
+    _ok("gr-timestamps-reversed", "lastActionDateTime is an hour before createdDateTime (advisory GR-OP-TIMESTAMPS)",
+        op_timestamp_order="reversed"),
+    _ok("gr-unknown-operation-200", "an unknown operation id answers 200 with a runningOperation (advisory "
+        "GR-OP-UNKNOWN-404)", unknown_operation="200"),
+    _ok("pc-bad-token-served", "a continuation token the server never issued (or none) with seekOperation=Next is "
+        "served the first page (advisory PC-PAGING-BAD-TOKEN-4XX)", bad_token="served-from-start"),
+    _ok("gr-location-other-version", "the export's Location points to the other API version (/beta for /v1.0), as "
+        "the v1.0 unbilled export page's own example does", location_form="absolute-other-version"),
+    # ------------------------------------------------------------ the target keeps the suite from checking
+    _unproven("pc-unavailable-forever", ("PC-RESPONSE-SCHEMA", "PC-PAGING-TERMINATES", "PC-CHARGETYPE-MAPPED"),
+              "every request answers 503 with Retry-After: 0, from the first one on", unavailable="forever"),
+    _unproven("throttled-forever", ("PC-RESPONSE-SCHEMA", "PC-CHARGETYPE-MAPPED"),
+              "every authenticated request answers 429 with Retry-After: 0", throttling="forever"),
+    _unproven("unavailable-after-start", ("PC-RESPONSE-SCHEMA", "PC-CHARGETYPE-MAPPED"),
+              "the first request to each API is served; every later one answers 503 with Retry-After: 0",
+              unavailable="after-first"),
+    _unproven("throttled-after-start", ("PC-RESPONSE-SCHEMA", "PC-CHARGETYPE-MAPPED"),
+              "the first authenticated request to each API is served; every later one answers 429 with "
+              "Retry-After: 0", throttling="after-first"),
+    _unproven("gr-never-finishes", ("GR-OP-RESOURCE-IFF-SUCCEEDED", "GR-MANIFEST-BLOBCOUNT", "GR-BLOB-URL",
+                                    "GR-BLOB-GZIP-JSONL", "GR-EXPORT-BASIC-SUBSET"),
+              "operations stay running forever (with Retry-After): slow is not broken, the data rules stay unproven",
+              op_duration="never"),
     # ------------------------------------------------------------ Partner Center drift
     _drift("pc-no-auth", "PC-AUTH-401", "line items are served without a bearer token"),
     _drift("pc-case-sensitive", "PC-QUERY-CASE-INSENSITIVE",
            "400 unless query names and enum values are spelled exactly as in the docs (provider=onetime, invoicelineitemtype=billinglineitems, ...)"),
-    _drift("pc-accepts-invalid", "PC-QUERY-INVALID-4XX", "missing or invalid provider, invoicelineitemtype, period and size are ignored (200)"),
     _drift("pc-error-html", "PC-ERROR-SHAPE", "Partner Center 4xx bodies are text/html pages"),
     _drift("pc-item-missing-field", "PC-RESPONSE-SCHEMA", "line items lack subscriptionId"),
     _drift("pc-next-drops-query", "PC-PAGING-NEXT-QUERY", "links.next drops currencycode and seekOperation"),
     _drift("pc-next-without-token", "PC-PAGING-NEXT-TOKEN", "links.next has no MS-ContinuationToken header (the token is still accepted)",
            also=("PC-PAGING-CONSISTENT",)),
     _drift("pc-page-exceeds-size", "PC-PAGING-PAGE-SIZE", "pages hold size+1 items"),
-    _drift("pc-grand-totalcount", "PC-PAGING-TOTALCOUNT", "totalCount is the number of all items, not of the page"),
     _drift("pc-endless-paging", "PC-PAGING-TERMINATES", "after the data ends, empty pages keep linking to a next page"),
     _drift("pc-paging-skips-item", "PC-PAGING-CONSISTENT", "every next page skips one item"),
-    _drift("pc-bad-token-500", "PC-PAGING-BAD-TOKEN-4XX", "a garbage, missing or replayed continuation token answers 500"),
+    _drift("pc-bad-token-500", "PC-PAGING-BAD-TOKEN-NO-5XX", "a garbage, missing or replayed continuation token answers 500"),
+    _drift("pc-invalid-query-500", "PC-QUERY-NO-5XX", "a missing or invalid query parameter answers 500 instead of 400"),
+    _drift("pc-dates-unparsable", "PC-ITEM-DATES", "every 4th item has a chargeEndDate that is no date-time (03/03/2019 09:22)"),
     _drift("pc-charge-type-leak", "PC-CHARGETYPE-MAPPED", "Purchase and Refund are reported unmapped"),
     _drift("pc-wrong-currency", "PC-ITEM-CURRENCY", "items are in EUR (in USD when EUR is requested)"),
-    _drift("pc-dates-reversed", "PC-ITEM-DATES", "every 4th item has chargeEndDate before chargeStartDate"),
     # ------------------------------------------------------------ Partner Center drift on a later page, in other spellings
     _drift("pc-purchase-late-page", "PC-CHARGETYPE-MAPPED", "short pages; only the last item reports chargeType "
            "'purchase' (lower case)", page_fill="short"),
@@ -147,10 +184,11 @@ _ALL: tuple[Profile, ...] = (
            page_fill="short"),
     _drift("pc-currency-late-page", "PC-ITEM-CURRENCY", "short pages; only the last item is in another currency",
            page_fill="short"),
-    _drift("pc-dates-late-page", "PC-ITEM-DATES", "short pages; only the last item has chargeEndDate before "
-           "chargeStartDate", page_fill="short"),
-    _drift("pc-totalcount-late-page", "PC-PAGING-TOTALCOUNT", "short pages; totalCount is wrong on every page but the "
-           "first", page_fill="short"),
+    _drift("pc-dates-late-page", "PC-ITEM-DATES", "short pages; only the last item has a chargeEndDate that is no "
+           "date-time", page_fill="short"),
+    _drift("pc-next-without-token-late", "PC-PAGING-NEXT-TOKEN", "short pages; links.next of every page but the "
+           "first has no MS-ContinuationToken header (the top-level token still works)", also=("PC-PAGING-CONSISTENT",),
+           page_fill="short"),
     _drift("pc-page-exceeds-size-late", "PC-PAGING-PAGE-SIZE", "every page but the first holds size+1 items"),
     _drift("pc-page-array-late", "PC-RESPONSE-SCHEMA", "short pages; the second page is a bare JSON array of its "
            "items (200)", page_fill="short"),
@@ -158,19 +196,13 @@ _ALL: tuple[Profile, ...] = (
     _drift("gr-no-auth", "GR-AUTH-401", "exports and polls are served without a bearer token"),
     _drift("gr-location-missing", "GR-EXPORT-202-LOCATION", "the export 202 has no Location header"),
     _drift("gr-qualified-name-404", "GR-EXPORT-QUALIFIED-NAME", "the namespace-qualified export spelling answers 404"),
-    _drift("gr-accepts-bad-request", "GR-EXPORT-BAD-REQUEST-4XX",
-           "a missing invoiceId, an unknown attributeSet, a body that is not JSON or a wrong content type is accepted (202)"),
+    _drift("gr-bad-request-500", "GR-EXPORT-BAD-REQUEST-NO-5XX", "a missing invoiceId, an unknown attributeSet or a body that is not JSON answers 500"),
     _drift("gr-operation-missing-fields", "GR-RESPONSE-SCHEMA", "operations lack createdDateTime"),
     _drift("gr-odata-type-mismatch", "GR-OP-ODATA-TYPE", "a succeeded operation is labelled #...runningOperation"),
-    _drift("gr-status-backwards", "GR-OP-STATUS-MONOTONIC", "the status goes running -> notStarted -> running -> succeeded"),
-    _drift("gr-terminal-not-absorbing", "GR-OP-TERMINAL-ABSORBING", "the poll after the terminal one says running, then terminal again"),
     _drift("gr-failed-without-error", "GR-OP-ERROR-IFF-FAILED", "a failed operation has no error",
            also=("GR-RESPONSE-SCHEMA",)),
     _drift("gr-success-without-manifest", "GR-OP-RESOURCE-IFF-SUCCEEDED", "a succeeded operation has no resourceLocation",
            also=("GR-RESPONSE-SCHEMA",)),
-    _drift("gr-timestamps-reversed", "GR-OP-TIMESTAMPS", "lastActionDateTime is an hour before createdDateTime"),
-    _drift("gr-never-finishes", "GR-OP-TERMINATES", "operations stay running forever (with Retry-After)"),
-    _drift("gr-unknown-operation-200", "GR-OP-UNKNOWN-404", "an unknown operation id answers 200 with a runningOperation"),
     _drift("gr-blobcount-wrong", "GR-MANIFEST-BLOBCOUNT", "manifest blobCount is one more than the blobs listed"),
     _drift("gr-blob-sas-rejected", "GR-BLOB-URL", "blob downloads answer 403 even with the manifest's sasToken"),
     _drift("gr-blob-not-gzip", "GR-BLOB-GZIP-JSONL", "blobs are plain JSON lines, not gzip"),
@@ -195,7 +227,7 @@ def profiles_table() -> str:
     lines = [f"{'PROFILE':<{width}}  {'KIND':<12}  {'BREAKS':<28}  WHAT IT CHANGES"]
     for p in _ALL:
         kind = kind_of(p)
-        breaks = ", ".join(p.breaks) or "-"
+        breaks = ", ".join(p.breaks) or ("unproves " + ", ".join(p.unproves) if p.unproves else "-")
         lines.append(f"{p.name:<{width}}  {kind:<12}  {breaks:<28}  {p.description}")
     return "\n".join(lines)
 
