@@ -95,7 +95,10 @@ def test_pages_match_single_page(lineitems, contract, size):
         pytest.skip(f"the target has more than 2000 line items ({len(reference)}+); the data do not fit one page")
     size = max(size, lineitems.smallest_size(len(reference)))
     pages = lineitems.cached_walk(lineitems.query(size=size))
-    contract.check(check_pages_match(reference, pages, size=size))
+    # every page of every walk gets every page- and item-level check, whichever test walked it
+    every = first_per_rule(check_every_page(single, currency=lineitems.target.currency)
+                           + check_every_page(pages, currency=lineitems.target.currency))
+    contract.check(check_pages_match(reference, pages, size=size) + every)
 
 
 def _answer(exchange) -> str:
