@@ -65,8 +65,8 @@ class LineItems:
         """Fetch the first page and follow links.next (with the link's own headers) to the last page.
 
         Stops at the last page, at a page that is not a 200 JSON page, at a next link without a
-        continuation token, at a repeated token or page, at an empty page that links on, or after
-        ``budget`` pages. The checks of ``paging.py`` then judge the list.
+        continuation token, at a repeated token or page, or after ``budget`` pages. The checks of
+        ``paging.py`` and ``partner_center.py`` then judge the list, every page of it.
         """
         budget = budget or self.target.page_budget
         pages = [self.get(query)]
@@ -82,10 +82,11 @@ class LineItems:
             items = page_items(body)
             key = json.dumps(items, sort_keys=True)
             step = next_request(body, self.base_url)
-            if step is None or step.token in tokens or not items or key in seen:
-                break
+            if step is None or step.token in tokens or (items and key in seen):
+                break  # an empty page that links on is followed: only a walk that never ends is drift
             tokens.add(step.token)
-            seen.add(key)
+            if items:
+                seen.add(key)
             pages.append(self.get(None, step.headers, url=step.url))
         return pages
 

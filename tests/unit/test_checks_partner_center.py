@@ -191,10 +191,14 @@ def test_walk_conforming():
     assert pg.check_walk_terminates(pages, budget=10) == []
 
 
-def test_walk_empty_page_that_links_on():
-    pages = [exchange(page_of([1], next_uri=NEXT, token="a")), exchange(page_of([], next_uri=NEXT, token="b"))]
-    (found,) = pg.check_walk_terminates(pages, budget=10)
-    assert found.rule == "PC-PAGING-TERMINATES" and "page 2 is empty but still has a next link" in found.message
+def test_walk_empty_page_that_links_on_is_tolerated_when_the_walk_ends():
+    pages = [exchange(page_of([1], next_uri=NEXT, token="a")), exchange(page_of([], next_uri=NEXT, token="b")),
+             exchange(page_of([]))]
+    assert pg.check_walk_terminates(pages, budget=10) == []
+    endless = [exchange(page_of([1], next_uri=NEXT, token="a"))] + [
+        exchange(page_of([], next_uri=NEXT, token=f"e{i}")) for i in range(4)]
+    (found,) = pg.check_walk_terminates(endless, budget=5)
+    assert found.rule == "PC-PAGING-TERMINATES" and "did not end within the page budget of 5" in found.message
 
 
 def test_walk_repeated_token_and_page():
@@ -241,8 +245,8 @@ def test_pages_match_duplicate_extra_and_order():
     assert "1 duplicated" in found.message and "page 2" in found.message
     found = pg.check_pages_match(ITEMS, _pages(ITEMS, [{"orderId": "zz"}]), size=5)[0]
     assert "1 not on the single page" in found.message
-    found = pg.check_pages_match(ITEMS, _pages(ITEMS[::-1]), size=5)[0]
-    assert "another order" in found.message
+    # no document orders line items: the same items in another order are no drift
+    assert pg.check_pages_match(ITEMS, _pages(ITEMS[::-1]), size=5) == []
 
 
 # ------------------------------------------------------------------ PC-PAGING-BAD-TOKEN-4XX
