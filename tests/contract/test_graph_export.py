@@ -198,7 +198,6 @@ _DATA_RULES = ("GR-MANIFEST-BLOBCOUNT", "GR-BLOB-URL", "GR-BLOB-GZIP-JSONL")
 UNPROVEN_PAST = {
     "not terminal after": ("GR-OP-TERMINAL-ABSORBING", "GR-OP-ERROR-IFF-FAILED", "GR-OP-RESOURCE-IFF-SUCCEEDED", *_DATA_RULES),
     "manifest link on another host": ("GR-RESPONSE-SCHEMA", *_DATA_RULES),
-    "blob URL is not absolute": _DATA_RULES,
 }
 
 
