@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,6 +47,7 @@ class LineItems:
         self.client = client
         self.target = target
         self._walks: dict[tuple[str, ...], list[Exchange]] = {}
+        self._refused: dict[int, str] = {}  # id of a walk's page list -> why its next link was not followed
 
     @property
     def base_url(self) -> str:
@@ -84,14 +86,26 @@ class LineItems:
             step = next_request(body, self.base_url)
             if step is None or step.token in tokens or (items and key in seen):
                 break  # an empty page that links on is followed: only a walk that never ends is drift
+            if _origin(step.url) != _origin(self.base_url):
+                # never send the bearer token to a host the run was not pointed at: the rest of the walk is unproven
+                self._refused[id(pages)] = (f"page {len(pages)}'s links.next points at another host "
+                                            f"({urlsplit(step.url).netloc}); it was not followed, so the later pages "
+                                            "were not checked")
+                break
             tokens.add(step.token)
             if items:
                 seen.add(key)
             pages.append(self.get(None, step.headers, url=step.url))
         return pages
 
-    def first_page_ok(self, pages: list[Exchange]) -> list[Exchange]:
-        """``pages``, after failing the test plainly when the documented query itself was not served."""
+    def first_page_ok(self, pages: list[Exchange], contract: Any = None) -> list[Exchange]:
+        """``pages``, after failing the test plainly when the documented query itself was not served.
+
+        With ``contract``: a walk cut short by a refused link marks the test's rules unproven (not silent).
+        """
+        refused = self._refused.get(id(pages))
+        if refused and contract is not None:
+            contract.unproven(refused)
         first = pages[0]
         if first.status != 200 or not isinstance(body_of(first), dict):
             pytest.fail(f"the documented query was not served, so nothing could be checked: {first.method} {first.url} "
@@ -116,6 +130,11 @@ class LineItems:
         """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
         pages = max(1, self.target.page_budget - 1)
         return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 @pytest.fixture(scope="session")

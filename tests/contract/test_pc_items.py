@@ -23,14 +23,14 @@ def _casings(code: str) -> list[str]:
     return list(dict.fromkeys(spellings))
 
 
-def _pages(lineitems, **query):
-    return lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(**query)))
+def _pages(lineitems, contract, **query):
+    return lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(**query)), contract)
 
 
 @pytest.mark.partner_center
 def test_charge_types_mapped(lineitems, contract):
     """No item carries Purchase or Refund; values outside the documented set are reported as drift."""
-    contract.check(check_items(_pages(lineitems), check_charge_types))
+    contract.check(check_items(_pages(lineitems, contract), check_charge_types))
 
 
 @pytest.mark.partner_center
@@ -38,11 +38,11 @@ def test_items_in_requested_currency(lineitems, target, contract):
     """Every item's currency is the requested currencycode, whatever its letter case."""
     findings = []
     for currency in _casings(target.currency):  # each spelling is its own walk: every page of it gets every check
-        findings += check_every_page(_pages(lineitems, currency=currency), currency=currency)
+        findings += check_every_page(_pages(lineitems, contract, currency=currency), currency=currency)
     contract.check(first_per_rule(findings))
 
 
 @pytest.mark.partner_center
 def test_item_dates(lineitems, contract):
     """Every date-time parses and chargeStartDate is not after chargeEndDate."""
-    contract.check(check_items(_pages(lineitems), check_item_dates))
+    contract.check(check_items(_pages(lineitems, contract), check_item_dates))
