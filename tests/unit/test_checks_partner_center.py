@@ -518,3 +518,15 @@ def test_a_200_page_that_is_no_collection_mid_walk_is_a_finding(raw, words):
     found = [f for f in pc.check_every_page(pages, currency="USD") if f.rule == "PC-RESPONSE-SCHEMA"]
     assert found and found[0].severity == "breaking", "a page that ends the walk silently would prove nothing"
     assert "page 3" in found[0].message and (words in found[0].message or "is not of type 'object'" in found[0].message)
+
+
+def test_pages_match_is_not_judged_on_a_broken_walk():
+    """A walk cut short by a page that is no collection is PC-RESPONSE-SCHEMA's finding, not a consistency one."""
+    broken = _pages(ITEMS[:2]) + [exchange(raw=b"[1, 2]")]
+    assert pg.check_pages_match(ITEMS, broken, size=2) == []
+
+
+def test_last_page_next_may_be_null():
+    body = page_of([doc("pc-response-example-1.json")["items"][0]])
+    body["links"]["next"] = None
+    assert pc.check_collection(exchange(body)) == []

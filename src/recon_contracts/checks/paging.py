@@ -345,9 +345,12 @@ def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, si
     got: list[str] = []
     where: list[int] = []  # page index of each item we got
     items: list[Any] = []
+    for exchange in pages:
+        if exchange.status != 200 or not isinstance(_body(exchange), dict):
+            # the walk broke off (an error, a page that is no collection): PC-PAGING-TERMINATES and
+            # PC-RESPONSE-SCHEMA say so; what the broken walk holds proves nothing about consistency
+            return []
     for index, exchange in enumerate(pages):
-        if exchange.status != 200:
-            break
         for item in page_items(_body(exchange)):
             got.append(_canonical(item))
             items.append(item)
