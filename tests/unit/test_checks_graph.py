@@ -544,3 +544,41 @@ def test_inline_manifest_shape_is_left_to_the_operation_schema():
     bad = {k: v for k, v in bad.items() if v is not ...}
     assert rules(check_manifest(ex(200, bad), bad, schema=False)) == ["GR-MANIFEST-BLOBCOUNT"]
     assert "GR-RESPONSE-SCHEMA" in rules(check_operation(poll(SUCCEEDED_INLINE, resourceLocation=bad)))
+
+
+def test_slow_is_not_broken_the_timeout_leaves_the_run_unproven():
+    """An export still running at --poll-timeout is not a breaking violation: the run says why it stopped."""
+    clock = Clock()
+    run = run_export(client_for(Script([RUNNING])), "G1", poll_timeout=10, sleep=clock.sleep, clock=clock)
+    assert "raise --poll-timeout" in run.unproven and "still running" in run.unproven
+    found = check_polls(run.polls, poll_timeout=10)
+    assert [f.severity for f in found if f.rule == "GR-OP-TERMINATES"] == ["advisory"]
+    assert not [f for f in found if f.severity == "breaking"]
+
+
+def test_refused_links_are_unproven_not_silent():
+    clock = Clock()
+    other = OPS.replace("graph.microsoft.com", "elsewhere.example")
+    run = run_export(client_for(Script([RUNNING], location=other)), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
+    assert "not followed" in run.unproven and "elsewhere.example" in run.unproven
+    link = {**SUCCEEDED_LINK, "resourceLocation@odata.navigationLink":
+            SUCCEEDED_LINK["resourceLocation@odata.navigationLink"].replace("graph.microsoft.com", "elsewhere.example")}
+    script = Script([link])
+    run = run_export(client_for(script), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
+    assert run.succeeded and run.manifest is None and "manifest navigation link is on another host" in run.unproven
+    assert not any("elsewhere.example" in str(r.url) for r in script.seen), "the bearer token stays with the target"
+    # a conforming run leaves nothing unproven
+    run = run_export(client_for(Script([RUNNING, SUCCEEDED_LINK])), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
+    assert run.stopped == "done" and run.unproven == ""
+
+
+@pytest.mark.parametrize("location, form", [
+    (OPS, "absolute-same-version"),
+    (OPS.replace("/v1.0/", "/beta/"), "absolute-other-version"),
+    ("/v1.0/reports/partners/billing/operations/1", "relative"),
+    (OPS.replace("graph.microsoft.com", "elsewhere.example"), "other-host"),
+])
+def test_location_form_silent_point(location, form):
+    from recon_contracts.checks.graph_export import location_form
+
+    assert location_form(ex(202, None, headers={"Location": location}), graph_base_url=BASE) == form
