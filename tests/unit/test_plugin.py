@@ -67,3 +67,23 @@ def test_max_requests_caps_traffic_and_skips_the_rest(tmp_path):
     assert "request budget exhausted: --max-requests 40 reached" in result.stdout
     summary = (tmp_path / "reports" / "summary.json").read_text(encoding="utf-8")
     assert '"requests_sent": 40' in summary
+
+
+def test_contract_records_unproven_rules_without_failing():
+    from recon_contracts.plugin.recording import Contract, Recorder
+
+    contract = Contract("tests/contract/test_graph_export.py::test_operation_lifecycle[existing]", strict=True)
+    contract.unproven("the export was still running after --poll-timeout 3 s", rules=["GR-BLOB-URL"])
+    contract.unproven("the Location is on another host")  # default: every rule the test enforces
+    assert contract.check([]) == []  # unproven is not a violation
+    recorder = Recorder()
+    recorder.mark_unproven(contract.unproven_marks)
+    assert recorder.unproven[0]["rules"] == ["GR-BLOB-URL"]
+    assert "GR-OP-ODATA-TYPE" in recorder.unproven[1]["rules"] and "GR-AUTH-401" not in recorder.unproven[1]["rules"]
+
+
+def test_unproven_is_a_skip_but_budget_exhaustion_is_not_unproven():
+    from recon_contracts.traffic.client import BudgetExhausted, Inconclusive, StillThrottled, Unproven
+
+    assert issubclass(StillThrottled, Unproven) and issubclass(Unproven, Inconclusive)
+    assert not issubclass(BudgetExhausted, Unproven), "--max-requests is the user's choice: a pass stays a pass"

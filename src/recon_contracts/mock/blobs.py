@@ -36,9 +36,9 @@ _CACHE_SEGMENTS = 64
 
 
 def export_blob_rows(state: MockState, count: int) -> int:
-    """Rows per blob of an export of ``count`` rows (``export-many-blobs`` spreads them over at least 6 blobs)."""
+    """Rows per blob of an export of ``count`` rows (blob_layout many-blobs spreads them over at least 6 blobs)."""
     rows = state.config.blob_rows
-    if state.has("export-many-blobs"):
+    if state.knobs.blob_layout == "many-blobs":
         rows = max(1, min(rows, math.ceil(count / 6) if count else 1))
     return rows
 
@@ -70,11 +70,12 @@ def _us_date(value: object) -> object:
 def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     """Row ``i`` of an export as the profile serves it."""
     cfg = state.config
-    row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set)
-    p = state.profile
-    if p == "undeclared-properties":
+    knobs = state.knobs
+    row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set, knobs.row_key_case == "camel")
+    if knobs.extra_properties == "present":
         row["PricingModel"] = "Commitment"
-    elif p == "gr-basic-not-subset" and m.attribute_set == "basic":
+    p = state.profile
+    if p == "gr-basic-not-subset" and m.attribute_set == "basic":
         row["RowVersion"] = 1
     # ---------------------------------------------------------- row drift (issue 10)
     elif p == "gr-row-column-renamed":
@@ -89,23 +90,20 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
         if i % 4 == 1:
             start = str(row.get("ChargeStartDate", ""))
             row["ChargeStartDate"] = f"{start[8:10]}.{start[5:7]}.{start[:4]}" if len(start) >= 10 else "not a date"
-    elif p == "gr-row-charge-period-reversed":
-        if i % 6 == 3:
-            row["ChargeStartDate"], row["ChargeEndDate"] = row["ChargeEndDate"], row["ChargeStartDate"]
     elif p == "gr-row-other-invoice":
         if i % 10 == 7 and "InvoiceNumber" in row:
             row["InvoiceNumber"] = "G999999999"
     elif p == "gr-row-mixed-casing":
         if i % 2 == 1:
             row = {_camel(k): v for k, v in row.items()}
-    # ---------------------------------------------------------- conforming alternatives (issue 10)
-    elif p == "export-camelcase":
-        row = {_camel(k): v for k, v in row.items()}
-    elif p == "export-numbers-as-strings":
+    # ---------------------------------------------------------- conforming alternatives (register knobs)
+    if knobs.charge_date_order == "some-reversed" and i % 6 == 3:  # as the line items: a credit's reversed period
+        row["ChargeStartDate"], row["ChargeEndDate"] = row["ChargeEndDate"], row["ChargeStartDate"]
+    if knobs.row_number_encoding == "string":
         for key in _NUMERIC:
             if key in row and isinstance(row[key], (int, float)):
                 row[key] = repr(row[key]) if isinstance(row[key], float) else str(row[key])
-    elif p == "export-recon-file-style":
+    if knobs.row_column_style == "recon-file":
         for key in _DATES:
             if key in row:
                 row[key] = _us_date(row[key])
@@ -119,11 +117,12 @@ def blob_bytes(state: MockState, manifest_id: str, index: int) -> bytes:
     """The JSON lines of one blob (not compressed), for tests and small blobs."""
     m = state.manifests[manifest_id]
     start, end = blob_range(state, m, index)
-    return b"".join(_raw(state, m, i, min(i + SEGMENT - i % SEGMENT, end)) for i in _segment_starts(start, end))
+    return b"".join(_raw(state, m, i, stop, stop == end)
+                    for i in _segment_starts(start, end) for stop in [min(i + SEGMENT - i % SEGMENT, end)])
 
 
 def blob_range(state: MockState, m: Manifest, index: int) -> tuple[int, int]:
-    if state.has("export-empty-blob") and index == len(m.blob_names) - 1:
+    if state.knobs.empty_blob == "present" and index == len(m.blob_names) - 1:
         return 0, 0
     start = index * m.blob_rows
     return start, max(start, min(start + m.blob_rows, m.count))
@@ -139,8 +138,12 @@ def _segment_starts(start: int, end: int) -> Iterator[int]:
 _dumps = __import__("json").JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _raw(state: MockState, m: Manifest, start: int, end: int) -> bytes:
-    return "".join(_dumps(blob_row(state, m, i % PERIOD)) + "\n" for i in range(start, end)).encode()
+def _raw(state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> bytes:
+    """Rows ``start..end`` as JSON lines; the blob's ``last`` segment drops its final newline when the knob says so."""
+    text = "".join(_dumps(blob_row(state, m, i % PERIOD)) + "\n" for i in range(start, end))
+    if last and state.knobs.row_final_newline == "absent":
+        text = text[:-1]
+    return text.encode()
 
 
 class Segments:
@@ -149,14 +152,14 @@ class Segments:
     def __init__(self) -> None:
         self._cache: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
 
-    def get(self, state: MockState, m: Manifest, start: int, end: int) -> tuple[bytes, bytes]:
-        """(deflate bytes, the raw rows)."""
-        key = (m.id, start % PERIOD, end - start)
+    def get(self, state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> tuple[bytes, bytes]:
+        """(deflate bytes, the raw rows); ``last``: the blob's final segment."""
+        key = (m.id, start % PERIOD, end - start, last)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        raw = _raw(state, m, start, end)
+        raw = _raw(state, m, start, end, last)
         deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
         value = (deflater.compress(raw) + deflater.flush(zlib.Z_FULL_FLUSH), raw)
         self._cache[key] = value
@@ -177,7 +180,7 @@ def gzip_chunks(state: MockState, m: Manifest, index: int, segments: Segments) -
     pending = len(_GZIP_HEADER)
     for i in _segment_starts(start, end):
         stop = min(i + SEGMENT - i % SEGMENT, end)
-        data, raw = segments.get(state, m, i, stop)
+        data, raw = segments.get(state, m, i, stop, stop == end)
         if cut is not None and stop > cut:
             out.append(data[: max(1, len(data) // 2)])  # the stream breaks off inside a deflate segment
             yield b"".join(out)
@@ -204,7 +207,7 @@ async def download(request: Request, state: MockState, path: str) -> Response:
                              "value of Authorization header is formed correctly including the signature.")
     headers = {"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"}
     m = state.manifests[manifest_id]
-    if state.has("gr-blob-not-gzip"):
+    if state.has("gr-blob-not-gzip") or (state.has("gr-last-blob-not-gzip") and index == len(m.blob_names) - 1):
         return Response(blob_bytes(state, manifest_id, index), 200, media_type="application/octet-stream", headers=headers)
     segments = state.segments
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .config import MockConfig
+from .knobs import THOUSANDS, Knobs
 from .tokens import TokenCodec
 
 
@@ -58,6 +59,13 @@ class MockState:
         self.tokens = TokenCodec(self.config.seed)
         self.segments = Segments()
         self.profile = self.config.profile
+        self.knobs: Knobs = self.config.profile_obj.knobs
 
     def has(self, profile: str) -> bool:
         return self.profile == profile
+
+    @property
+    def items(self) -> int:
+        """Line items per data set: the configured number, unless the profile sets the data volume."""
+        volume = self.knobs.data_volume
+        return 0 if volume == "none" else THOUSANDS if volume == "thousands" else self.config.items

@@ -16,7 +16,7 @@ _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:1.5em;color:#1b1f24;background:#fff}
 h1,h2,h3{line-height:1.2}
 .verdict{font-size:2.2em;margin:0 0 .2em;padding:.3em .6em;border-radius:6px;display:inline-block;color:#fff}
-.verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}
+.verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}.verdict.inconclusive{background:#9a6700}
 .reason{margin:.2em 0 1.2em;font-size:1.1em}
 table{border-collapse:collapse;margin:.5em 0 1.2em}
 th,td{border:1px solid #d0d7de;padding:.3em .7em;text-align:left;vertical-align:top}
@@ -152,9 +152,29 @@ def _section(summary: dict[str, Any], severity: str, title: str, note: str) -> s
     return head + "".join(_rule_group(severity, rid, group) for rid, group in _groups(findings)) + "</section>"
 
 
+def _unproven_section(summary: dict[str, Any]) -> str:
+    """The rules the target's behaviour kept from being checked, with the reasons (empty when none)."""
+    marks = summary.get("unproven") or []
+    if not marks:
+        return ""
+    rules = summary.get("unproven_rules") or []
+    items = "".join(
+        f'<li data-test="{_e(m.get("test"))}"><code>{_e(", ".join(m.get("rules") or []) or "-")}</code>: '
+        f'{_e(m.get("reason"))} <span class="test">({_e(m.get("test"))})</span></li>'
+        for m in marks
+    )
+    return (
+        f'<section class="unproven" id="unproven"><h2>Unproven ({len(rules)} rules)</h2>'
+        "<p>These rules could not be checked because of the target's behaviour (throttled or unavailable past the "
+        "retry policy, a refused link, an unreadable page, an export still running at --poll-timeout). Nothing "
+        "here is a violation, but nothing here was proven either: the verdict is inconclusive (exit 2).</p>"
+        f'<p class="rules">{"".join(f"<code>{_e(r)}</code> " for r in rules)}</p><ul>{items}</ul></section>'
+    )
+
+
 def render_html(summary: dict[str, Any]) -> str:
     """The page for a summary (as built by :func:`~recon_contracts.reporting.files.summary.summarize`)."""
-    verdict = "pass" if summary.get("verdict") == "pass" else "fail"
+    verdict = summary.get("verdict") if summary.get("verdict") in ("pass", "inconclusive") else "fail"
     counts = summary.get("counts", {})
     title = f"recon-contracts: {verdict.upper()} — {counts.get('breaking', 0)} breaking, {counts.get('additive', 0)} additive"
     known = {key for key, _, _ in _SECTIONS}
@@ -173,6 +193,7 @@ def render_html(summary: dict[str, Any]) -> str:
             _counts_table(summary),
             _run_table(summary),
             "</section>",
+            _unproven_section(summary),
             *sections,
             f'<footer>recon-contracts {_e(summary.get("version", ""))}. Reproduction commands read the bearer token '
             "from the TOKEN environment variable. Tokens, client secrets and SAS signatures are shown as [REDACTED]; "
