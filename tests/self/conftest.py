@@ -413,6 +413,7 @@ class Row:
     verdict: str = ""  # summary.json's verdict
     skips: list[str] = field(default_factory=list)  # "test: reason" of every skip
     unexplained_skips: list[str] = field(default_factory=list)  # skips the data do not explain
+    offline_found: list[str] | None = None  # breaking rules `recon-contracts check` finds in the run's traffic.har
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -432,6 +433,42 @@ def unexplained(skips: list[str], profile: Any) -> list[str]:
         if not any(re.search(pattern, skip) and (needs is None or needs == volume) for pattern, needs in DATA_SKIPS):
             out.append(skip)
     return out
+
+
+def offline_breaking(run: SuiteRun) -> list[str] | None:
+    """The breaking rules the offline check (``recon-contracts check``) finds in the run's own traffic.har."""
+    from recon_contracts.offline import check_recorded
+    from recon_contracts.traffic.har import HarError, read_har
+
+    har = run.report_dir / "traffic.har"
+    if not har.is_file():
+        return None
+    try:
+        recorded = read_har([har])
+    except HarError:
+        return None
+    return sorted({f.rule for f in check_recorded(recorded.exchanges).findings if f.severity == "breaking"})
+
+
+def judge_offline(profile: Any, run: SuiteRun, live: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The same traffic checked offline must agree with the live run: a conforming profile's HAR passes, a drift
+    profile's HAR shows every declared rule that needs no new request, and nothing the live run did not find."""
+    from recon_contracts.offline import NEEDS_NEW_REQUEST
+
+    if getattr(profile, "expect", "") == "inconclusive" or run.timed_out:
+        return None, []
+    found = offline_breaking(run)
+    if found is None:
+        return None, ["the run wrote no readable traffic.har"]
+    problems = []
+    wanted = [r for r in profile.breaks if r not in NEEDS_NEW_REQUEST]
+    missed = [r for r in wanted if r not in found]
+    if missed:
+        problems.append(f"offline check of traffic.har missed {', '.join(missed)}")
+    extra = [r for r in found if r not in live and r not in profile.breaks and r not in getattr(profile, "also", ())]
+    if extra:
+        problems.append(f"offline check of traffic.har found what the live run did not: {', '.join(extra)}")
+    return found, problems
 
 
 def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
@@ -483,6 +520,8 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
         if unexplained_skips:
             problems.append(f"passed by skipping {len(unexplained_skips)} check(s) the data do not explain: "
                             + "; ".join(unexplained_skips))
+    offline_found, offline_problems = judge_offline(profile, run, breaking_found)
+    problems += offline_problems
     if run.timed_out:
         got = "timeout"
     elif run.exit_code == 2 and (run.summary or {}).get("verdict") == "inconclusive":
@@ -521,6 +560,7 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
         verdict=verdict,
         skips=skips,
         unexplained_skips=unexplained_skips,
+        offline_found=offline_found,
     )
 
 
