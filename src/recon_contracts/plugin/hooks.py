@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from ..traffic.client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
+from ..traffic.client import ApiClient, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy, TargetError
 from ..findings import Finding
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
@@ -206,7 +206,8 @@ def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterato
             token = _token(s.graph_token, GRAPH_SCOPE, api, base)
     except AuthError as exc:
         pytest.exit(f"recon-contracts: {exc}", returncode=4)
-    client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy())
+    client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy(),
+                       timeout=s.request_timeout, max_response_bytes=s.max_response_bytes)
     try:
         _preflight(client, target)
         yield client
@@ -228,8 +229,15 @@ def _preflight(client: ApiClient, target: Target) -> None:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
     except AuthError as exc:  # the identity platform refused the client credentials
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
-    except Inconclusive as exc:  # budget spent or throttled before the first test: nothing can be checked
+    except Inconclusive as exc:  # budget spent, throttled or an off-origin link before the first test: nothing can be checked
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
+    if 300 <= exchange.status < 400:
+        where = exchange.header("location")
+        to = f" to {REDACTOR(where.split('?', 1)[0])[:200]}" if where else ""
+        pytest.exit(
+            f"recon-contracts: {client.api} target {client.base_url} answered GET {path} with a redirect "
+            f"({exchange.status}{to}); redirects are never followed (credentials stay on the origin the run was "
+            "pointed at): point the base URL at the API itself", returncode=2)
     if exchange.status in (401, 403) and target.mock is None:
         pytest.exit(
             f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
@@ -280,10 +288,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.recon_observations = [list(o) for o in contract.observations]
     if call.excinfo is None:
         return
+    if call.excinfo.errisinstance(OffOriginLink):
+        # not drift in itself, but worth knowing: the link is reported, and the check it blocked is inconclusive
+        from ..checks.common import check_link_origin
+        from ..reporting.summary import redact_tree
+
+        link = call.excinfo.value
+        report.recon_findings = getattr(report, "recon_findings", []) + [
+            redact_tree(f.to_dict()) for f in check_link_origin(api=link.api, operation=link.operation, url=link.url,
+                                                                origin=link.origin)]
     if call.excinfo.errisinstance(Inconclusive):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
-    elif call.excinfo.errisinstance((TargetError, AuthError)):
+    elif call.excinfo.errisinstance(AuthError):
         report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
     elif call.excinfo.errisinstance(ContractViolation):
         report.longrepr = REDACTOR(str(call.excinfo.value))
