@@ -19,6 +19,8 @@ from .common import check_schema
 GRAPH_SPEC = "graph"
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_BLOB_BYTES = 512 * 1024 * 1024  # decompressed; a bigger blob is reported, never held in memory whole
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSON line; a real row is a few kB
+_PIECE = 1024 * 1024  # inflated at a time
 
 
 def redacted(f: Finding) -> Finding:
@@ -123,36 +125,68 @@ def check_blob_download(exchange: Exchange) -> list[Finding]:
 
 
 def read_jsonl_gzip(data: bytes, *, limit: int = MAX_BLOB_BYTES) -> tuple[list[dict[str, Any]], str | None]:
-    """The objects of a gzip JSON Lines blob, and why it is not one (None when it is)."""
+    """The objects of a gzip JSON Lines blob, and why it is not one (None when it is).
+
+    Inflated a piece at a time and read line by line, so that a gzip bomb is never held whole: at most
+    one line (up to ``MAX_LINE_BYTES``) and one inflated piece are in memory besides the rows.
+    """
     if not data.startswith(GZIP_MAGIC):
         head = data[:16]
         return [], f"the blob is not gzip (it starts with {head!r}, not 1f 8b)"
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        raw = inflater.decompress(data, limit + 1)
-        if len(raw) > limit:
-            return [], f"the blob inflates past {limit} bytes"
-        raw += inflater.flush()
-    except zlib.error as exc:
-        return [], f"the blob is not valid gzip: {exc}"
-    if not inflater.eof:
-        return [], "the gzip stream is truncated"
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], f"the inflated blob is not UTF-8: {exc}"
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    pending, line, number, inflated = data, bytearray(), 0, 0
+    while True:
         try:
-            row = json.loads(line)
-        except ValueError as exc:
-            return rows, f"line {number} is not JSON ({exc}): {line[:120]!r}"
-        if not isinstance(row, dict):
-            return rows, f"line {number} is a JSON {type(row).__name__}, not an object: {line[:120]!r}"
-        rows.append(row)
+            piece = inflater.decompress(pending, _PIECE) if pending else inflater.flush()
+        except zlib.error as exc:
+            return rows, f"the blob is not valid gzip: {exc}"
+        pending = inflater.unconsumed_tail
+        inflated += len(piece)
+        if inflated > limit:
+            return rows, f"the blob inflates past {limit} bytes"
+        parts = piece.split(b"\n")
+        for index, part in enumerate(parts):
+            line += part
+            if index == len(parts) - 1:
+                break  # the last part has no newline yet: the line goes on in the next piece
+            number += 1
+            problem = _read_line(bytes(line), number, rows)
+            if problem:
+                return rows, problem
+            line.clear()
+        if len(line) > MAX_LINE_BYTES:
+            start = bytes(line[:16]).lstrip()
+            if not start.startswith(b"{"):
+                return rows, f"line {number + 1} is not a JSON object (it starts with {start[:16]!r})"
+            return rows, f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes; it was not read further"
+        if not piece and not pending:
+            break
+    if not inflater.eof:
+        return rows, "the gzip stream is truncated"
+    if line:
+        problem = _read_line(bytes(line), number + 1, rows)
+        if problem:
+            return rows, problem
     return rows, None
+
+
+def _read_line(raw: bytes, number: int, rows: list[dict[str, Any]]) -> str | None:
+    """Parse one JSON line into ``rows``; why it is not a JSON object, or None."""
+    try:
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        return f"line {number} of the inflated blob is not UTF-8: {exc}"
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return f"line {number} is not JSON ({exc}): {line[:120]!r}"
+    if not isinstance(row, dict):
+        return f"line {number} is a JSON {type(row).__name__}, not an object: {line[:120]!r}"
+    rows.append(row)
+    return None
 
 
 def check_blob_content(exchange: Exchange) -> list[Finding]:
