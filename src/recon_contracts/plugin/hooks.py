@@ -244,11 +244,12 @@ def _preflight(client: ApiClient, target: Target) -> None:
             f"({exchange.status}); check the token or the app's permissions", returncode=2)
     try:
         exchange.json()
-    except ValueError:
+    except ValueError as exc:  # not JSON, not UTF-8, or nested too deep to read
         ctype = exchange.header("content-type") or "no Content-Type"
         pytest.exit(
             f"recon-contracts: {client.api} target {client.base_url} does not answer like the {client.api} API: "
-            f"GET {path} gave {exchange.status} with {ctype}, not JSON: {REDACTOR(exchange.summary(160))!r}",
+            f"GET {path} gave {exchange.status} with {ctype}, not JSON ({REDACTOR(str(exc))[:160]}): "
+            f"{REDACTOR(exchange.summary(160))!r}",
             returncode=2,
         )
 
@@ -276,6 +277,8 @@ def contract(request: pytest.FixtureRequest) -> Contract:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    # what the test raised, before pytest's unittest plugin turns a SkipTest (our Inconclusive) into its own skip
+    raised = call.excinfo.value if call.excinfo is not None else None
     outcome = yield
     report = outcome.get_result()
     contract = item.stash.get(ITEM_CONTRACT, None)
@@ -286,24 +289,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
         report.recon_findings = [redact_tree(f.to_dict()) for f in contract.latest()]
         report.recon_observations = [list(o) for o in contract.observations]
-    if call.excinfo is None:
+    if raised is None:
         return
-    if call.excinfo.errisinstance(OffOriginLink):
+    if isinstance(raised, OffOriginLink):
         # not drift in itself, but worth knowing: the link is reported, and the check it blocked is inconclusive
         from ..checks.common import check_link_origin
         from ..reporting.summary import redact_tree
 
-        link = call.excinfo.value
         report.recon_findings = getattr(report, "recon_findings", []) + [
-            redact_tree(f.to_dict()) for f in check_link_origin(api=link.api, operation=link.operation, url=link.url,
-                                                                origin=link.origin)]
-    if call.excinfo.errisinstance(Inconclusive):
+            redact_tree(f.to_dict()) for f in check_link_origin(api=raised.api, operation=raised.operation,
+                                                                url=raised.url, origin=raised.origin)]
+    if isinstance(raised, Inconclusive):
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
-    elif call.excinfo.errisinstance(AuthError):
-        report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
-    elif call.excinfo.errisinstance(ContractViolation):
-        report.longrepr = REDACTOR(str(call.excinfo.value))
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {REDACTOR(str(raised))}")
+    elif isinstance(raised, AuthError):
+        report.longrepr = f"recon-contracts: {REDACTOR(str(raised))}"
+    elif isinstance(raised, ContractViolation):
+        report.longrepr = REDACTOR(str(raised))
     elif report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR(str(report.longrepr))
 
