@@ -77,8 +77,13 @@ def _succeeded(origin: str) -> dict:
 Answer = Callable[[FaultServer, Seen, Writer], "asyncio.Future[bool] | object"]
 
 
-def graph_api(*, blob: Callable[[Writer], object] | None = None, location_origin: FaultServer | None = None) -> Handler:
-    """A Graph export that succeeds at once with an inline manifest of one blob, answered by ``blob``."""
+def graph_api(*, blob: Callable[[Writer], object] | None = None, location_origin: FaultServer | None = None,
+              manifest_origin: FaultServer | None = None) -> Handler:
+    """A Graph export that succeeds at once with an inline manifest of one blob, answered by ``blob``.
+
+    ``location_origin`` puts the operation's Location there; ``manifest_origin`` answers with
+    ``resourceLocation@odata.navigationLink`` there instead of an inline manifest.
+    """
 
     async def handle(server: FaultServer, seen: Seen, writer: Writer) -> bool:
         if seen.method == "POST" and seen.path.endswith("/export"):
@@ -86,7 +91,12 @@ def graph_api(*, blob: Callable[[Writer], object] | None = None, location_origin
             writer.write(response(202, headers={"Location": f"{where}{OPERATIONS}/9ab9cb54-d07f-4f52-9ea6-a09d7de52c14"},
                                   content_type=None))
         elif seen.path.startswith(OPERATIONS + "/9ab9"):
-            writer.write(json_response(200, _succeeded(server.origin)))
+            body = _succeeded(server.origin)
+            if manifest_origin is not None:
+                del body["resourceLocation"]
+                body["resourceLocation@odata.navigationLink"] = (
+                    f"{manifest_origin.origin}/v1.0/reports/partners/billing/manifests/8fe347d7-1e0f-4bd6-9091-4672691f32db")
+            writer.write(json_response(200, body))
         elif seen.path.startswith("/blobs/") and blob is not None:
             result = blob(writer)
             if asyncio.iscoroutine(result):
@@ -240,6 +250,11 @@ CASES = {
         lambda o: graph_api(location_origin=o), 1,
         r"GR-EXPORT-202-LOCATION.*the export 202 Location points at another host",
         api="graph", pytest_args=("-k", "test_operation_lifecycle or test_export_accepted"), report="GR-LINK-SAME-ORIGIN"),
+    "manifest link on another origin": Case(
+        lambda o: graph_api(manifest_origin=o), (0, 2),
+        r"GET /reports/partners/billing/manifests/\{manifest-id\} leads to another origin \(http://127\.0\.0\.1:\d+/v1\.0/"
+        r"reports/partners/billing/manifests/8fe347d7-1e0f-4bd6-9091-4672691f32db\); the run's credentials go only to",
+        api="graph", pytest_args=("-k", "test_operation_lifecycle and existing"), report="GR-LINK-SAME-ORIGIN"),
     "gzip bomb blob": Case(
         lambda o: graph_api(blob=lambda w: w.write(response(200, BOMB, content_type="application/octet-stream"))), 1,
         r"GR-BLOB-GZIP-JSONL.*line 1 is not a JSON object",
@@ -265,7 +280,9 @@ def test_fault_ends_bounded_with_one_clear_message(name, suite):
     assert run.ended, f"{name}: the run did not end within the liveness bound; output:\n{run.output[-2000:]}"
     assert run.code in (case.code if isinstance(case.code, tuple) else (case.code,)), \
         f"{name}: exit {run.code}; output:\n{run.output[-3000:]}"
-    assert re.search(case.message, run.output, re.S), f"{name}: expected /{case.message}/ in:\n{run.output[-3000:]}"
+    said = re.search(case.message, run.output, re.S)
+    assert said, f"{name}: expected /{case.message}/ in:\n{run.output[-3000:]}"
+    print(f"  said: {said.group(0)[:300]}")
     assert "Traceback" not in run.output, run.output[-3000:]
     assert run.peak_mib < case.memory_mib, f"{name}: peak memory {run.peak_mib:.0f} MiB >= {case.memory_mib} MiB"
 
