@@ -36,6 +36,7 @@ PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
 OPERATIONS = "/v1.0/reports/partners/billing/operations"
 REQUEST_TIMEOUT = "2"
 MAX_RESPONSE_BYTES = str(1024 * 1024)
+pytestmark = pytest.mark.faults
 PREFLIGHT_PC = rf"GET http://127\.0\.0\.1:\d+{PC_LINEITEMS}"
 BOMB = gzip_bomb(1 << 30)  # 1 GiB of zeros in about 1 MiB
 # Peak memory of the child: the suite itself (pytest, schemathesis, hypothesis) takes about 110 MiB.
