@@ -302,6 +302,10 @@ class ApiClient:
             raise TargetError(
                 f"{self.api} target broke off or garbled its answer to {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
             ) from None
+        except (httpx.ReadError, httpx.WriteError) as exc:  # e.g. a reset connection
+            raise TargetError(
+                f"{self.api} target broke the connection during {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
+            ) from None
         except httpx.DecodingError as exc:
             raise TargetError(f"{self.api} target sent a body that cannot be decoded for {where}: {REDACTOR(str(exc))[:200]}") from None
         except httpx.HTTPError as exc:
