@@ -199,6 +199,7 @@ class Case:
     options: tuple[str, ...] = ("--request-timeout", REQUEST_TIMEOUT, "--max-response-bytes", MAX_RESPONSE_BYTES)
     memory_mib: int = MEMORY_MIB
     report: str | None = None  # a rule that summary.json must list
+    requests: int | None = None  # how many requests the target must have received, when that is the point
 
 
 UNUSABLE = 2
@@ -226,7 +227,8 @@ CASES = {
     "JSON nested 100,000 deep": Case(lambda o: every_request(deep_json), UNUSABLE,
                                      r"does not answer like the partner-center API.*nested too deep"),
     "302 loop": Case(lambda o: every_request(redirect_loop), UNUSABLE,
-                     r"with a redirect \(302 to /v1/invoices/unbilled/lineitems\); redirects are never followed"),
+                     r"with a redirect \(302 to /v1/invoices/unbilled/lineitems\); redirects are never followed",
+                     requests=1),
     "redirect to another origin": Case(
         lambda o: every_request(lambda w: w.write(response(302, headers={"Location": f"{o.origin}{PC_LINEITEMS}"},
                                                            content_type=None))),
@@ -295,6 +297,8 @@ def test_fault_ends_bounded_with_one_clear_message(name, suite):
         if seen.path.startswith("/blobs/"):
             assert "authorization" not in seen.headers, "a blob download carried the bearer token"
             assert SAS_SIG in seen.target, "a blob download without its SAS"
+    if case.requests is not None:
+        assert len(target.requests) == case.requests, f"{name}: {[s.target for s in target.requests]}"
     if case.report:
         summary = json.loads(files["summary.json"])
         assert case.report in {f["rule"] for f in summary["findings"]}, f"{name}: no {case.report} finding"
