@@ -41,23 +41,28 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 @contextmanager
-def raw_server(answer: Callable[[socketserver.BaseRequestHandler, bytes], None]) -> Iterator[tuple[str, list[bytes]]]:
-    """A loopback server that reads each request head and lets ``answer`` write raw bytes; yields (origin, heads)."""
+def raw_server(answer: Callable[[socketserver.BaseRequestHandler, bytes], bool | None]) -> Iterator[tuple[str, list[bytes]]]:
+    """A loopback server that reads each request head and lets ``answer`` write raw bytes; yields (origin, heads).
+
+    The connection serves the next request when ``answer`` returns True (keep-alive), else it is closed.
+    """
     heads: list[bytes] = []
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = self.request.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            heads.append(data)
-            try:
-                answer(self, data)
-            except OSError:
-                pass  # the client gave up first
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = self.request.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                heads.append(data)
+                try:
+                    if not answer(self, data):
+                        return
+                except OSError:
+                    return  # the client gave up first
 
     server = _Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -69,10 +74,11 @@ def raw_server(answer: Callable[[socketserver.BaseRequestHandler, bytes], None])
         server.server_close()
 
 
-def ok_json(handler: socketserver.BaseRequestHandler, head: bytes) -> None:
+def ok_json(handler: socketserver.BaseRequestHandler, head: bytes) -> bool:
     body = b'{"ok": true}'
     handler.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                             % (len(body), body))
+    return True
 
 
 def client(base_url: str, **kwargs) -> ApiClient:
@@ -232,6 +238,7 @@ def test_blob_downloads_have_their_own_cap():
 
     def blob(handler, head):
         handler.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + body)
+        return True
 
     with raw_server(blob) as (home, _):
         api = client(home, max_response_bytes=1000, max_blob_bytes=10_000)
@@ -306,6 +313,7 @@ def throttled(retry_after: str | None):
         extra = f"Retry-After: {retry_after}\r\n".encode() if retry_after is not None else b""
         handler.request.sendall(b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: %d\r\n%s\r\n%s"
                                 % (len(body), extra, body))
+        return True
     return answer
 
 
