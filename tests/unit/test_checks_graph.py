@@ -43,7 +43,7 @@ from recon_contracts.checks.operations import (
     check_terminates,
     check_timestamps,
 )
-from recon_contracts.traffic.client import ApiClient, RequestBudget
+from recon_contracts.traffic.client import ApiClient, Inconclusive, OffOriginLink, RequestBudget
 from recon_contracts.traffic.graph_driver import run_export
 from recon_contracts.findings import Exchange, Finding
 from recon_contracts.redact import MASK
@@ -482,10 +482,17 @@ def test_driver_inline_manifest_and_failures_do_not_raise():
     assert run.polls == [] and "without Location" in run.stopped
     run = run_export(client_for(Script([RUNNING, 500])), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
     assert len(run.polls) == 2 and "500" in run.stopped
+
+
+def test_driver_never_follows_a_location_on_another_origin():
+    """The client refuses it (OffOriginLink, an Inconclusive): only the POST was sent, no token went elsewhere."""
+    clock = Clock()
     other = OPS.replace("graph.microsoft.com", "elsewhere.example")
     script = Script([RUNNING], location=other)
-    run = run_export(client_for(script), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
-    assert run.polls == [] and "another host" in run.stopped and len(script.seen) == 1
+    with pytest.raises(Inconclusive) as info:
+        run_export(client_for(script), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
+    assert isinstance(info.value, OffOriginLink) and "elsewhere.example" in str(info.value)
+    assert len(script.seen) == 1 and script.seen[0].method == "POST"
 
 
 def test_driver_wait_is_bounded():
