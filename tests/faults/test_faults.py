@@ -100,7 +100,7 @@ def graph_api(*, blob: Callable[[Writer], object] | None = None, location_origin
             if asyncio.iscoroutine(result):
                 await result
             await writer.drain()
-            return False
+            return True  # a complete answer: the connection serves the next request (another export's)
         else:
             return await answer_404(server, seen, writer)
         await writer.drain()
@@ -109,15 +109,19 @@ def graph_api(*, blob: Callable[[Writer], object] | None = None, location_origin
     return handle
 
 
-def every_request(answer: Callable[[Writer], object]) -> Handler:
-    """The same fault for every request (the first one, the preflight, included)."""
+def every_request(answer: Callable[[Writer], object], *, keep_alive: bool = False) -> Handler:
+    """The same answer to every request (the first one, the preflight, included).
+
+    ``keep_alive`` when the answer is a complete HTTP message: the connection then serves the next
+    request, as a server that does not say ``Connection: close`` must.
+    """
 
     async def handle(server: FaultServer, seen: Seen, writer: Writer) -> bool:
         result = answer(writer)
         if asyncio.iscoroutine(result):
             await result
         await writer.drain()
-        return False
+        return keep_alive
 
     return handle
 
@@ -240,7 +244,8 @@ CASES = {
                                                 r"\d+ s is longer than the longest wait honoured \(90 s\)"),
     # the checks that needed the link are skipped (inconclusive); the link is reported, the run goes on
     "next link on another origin": Case(
-        lambda o: every_request(lambda w: w.write(json_response(200, _page(f"{o.origin}{PC_LINEITEMS}?seekOperation=Next")))),
+        lambda o: every_request(lambda w: w.write(json_response(200, _page(f"{o.origin}{PC_LINEITEMS}?seekOperation=Next"))),
+                                keep_alive=True),
         (0, 2), r"leads to another origin \(http://127\.0\.0\.1:\d+/v1/invoices/unbilled/lineitems\); the run's credentials "
                 r"go only to http://127\.0\.0\.1:\d+, so it was not followed",
         report="PC-LINK-SAME-ORIGIN"),
