@@ -35,21 +35,24 @@ class Exchange:
     response_headers: dict[str, str] = field(repr=False)  # keys lower-cased
     response_body: bytes = field(repr=False)
     elapsed_ms: float = field(default=0.0, repr=False, compare=False)  # request sent to response read (HAR timings)
+    # the body's real size when ``response_body`` holds only its first bytes (a streamed blob recorded in part)
+    response_size: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_response(cls, response: httpx.Response, *, api: str, operation: str) -> "Exchange":
+    def from_response(cls, response: httpx.Response, *, api: str, operation: str, body: bytes | None = None) -> "Exchange":
+        """The exchange of a response; ``body`` is the response body when it was read streamed."""
         request = response.request
-        body = request.content if request.content else None
+        sent = request.content if request.content else None
         return cls(
             api=api,
             operation=operation,
             method=request.method,
             url=str(request.url),
             request_headers={k: v for k, v in request.headers.items()},
-            request_body=body,
+            request_body=sent,
             status=response.status_code,
             response_headers={k.lower(): v for k, v in response.headers.items()},
-            response_body=response.content,
+            response_body=response.content if body is None else body,
             elapsed_ms=_elapsed_ms(response),
         )
 
@@ -75,8 +78,11 @@ class Exchange:
         return next((v for k, v in self.request_headers.items() if k.lower() == name), None)
 
     def json(self) -> Any:
-        """The response body as JSON; raises ValueError when it is not JSON."""
-        return json.loads(self.response_body.decode("utf-8-sig"))
+        """The response body as JSON; raises ValueError when it is not JSON (or nested too deep to read)."""
+        try:
+            return json.loads(self.response_body.decode("utf-8-sig"))
+        except RecursionError:
+            raise ValueError("the JSON is nested too deep to read") from None
 
     def curl(self) -> str:
         """A command that repeats the request. Tokens are replaced by ${TOKEN}."""

@@ -99,7 +99,9 @@ def pytest_args(suite: Path, root: Path, parsed: argparse.Namespace, extra: list
     """The pytest command line for the suite options given (only those given: env vars still apply)."""
     # This process imported the plugin (for its options) before pytest could rewrite its asserts;
     # pytest's warning about it says nothing about the target.
-    args = [str(suite), "--rootdir", str(root), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # -r fEs: failures, errors and the reason of every skip (an inconclusive check says why it could not run)
+    args = [str(suite), "--rootdir", str(root), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "-r", "fEs"]
     for opt in OPTIONS:
         value = getattr(parsed, opt.name.lstrip("-").replace("-", "_"))
         if value is None:

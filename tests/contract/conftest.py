@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, body_of, next_request, page_items
-from recon_contracts.traffic.client import ApiClient, new_request_ids
+from recon_contracts.traffic.client import ApiClient, new_request_ids, show_origin
+from recon_contracts.checks.common import check_link_origin
 from recon_contracts.findings import Exchange
+from recon_contracts.redact import REDACTOR
 
 PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
 PC_OPERATION = "GET /v1/invoices/{invoice-id}/lineitems"
@@ -47,7 +49,7 @@ class LineItems:
         self.client = client
         self.target = target
         self._walks: dict[tuple[str, ...], list[Exchange]] = {}
-        self._refused: dict[int, str] = {}  # id of a walk's page list -> why its next link was not followed
+        self._refused: dict[int, tuple[str, str]] = {}  # id of a walk's page list -> (why, the link not followed)
 
     @property
     def base_url(self) -> str:
@@ -86,11 +88,12 @@ class LineItems:
             step = next_request(body, self.base_url)
             if step is None or step.token in tokens or (items and key in seen):
                 break  # an empty page that links on is followed: only a walk that never ends is drift
-            if _origin(step.url) != _origin(self.base_url):
-                # never send the bearer token to a host the run was not pointed at: the rest of the walk is unproven
+            if not self.client.same_origin(step.url):
+                # never send the bearer token to a host the run was not pointed at (the client would refuse it:
+                # OffOriginLink): the rest of the walk is unproven
                 self._refused[id(pages)] = (f"page {len(pages)}'s links.next points at another host "
                                             f"({urlsplit(step.url).netloc}); it was not followed, so the later pages "
-                                            "were not checked")
+                                            "were not checked", step.url)
                 break
             tokens.add(step.token)
             if items:
@@ -105,7 +108,10 @@ class LineItems:
         """
         refused = self._refused.get(id(pages))
         if refused and contract is not None:
-            contract.unproven(refused)
+            reason, url = refused
+            contract.check(check_link_origin(api="partner-center", operation=PC_OPERATION, url=REDACTOR(url),
+                                             origin=show_origin(self.client.origin)))  # advisory: reported, never failing
+            contract.unproven(reason)
         first = pages[0]
         if first.status != 200 or not isinstance(body_of(first), dict):
             pytest.fail(f"the documented query was not served, so nothing could be checked: {first.method} {first.url} "
@@ -130,11 +136,6 @@ class LineItems:
         """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
         pages = max(1, self.target.page_budget - 1)
         return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 @pytest.fixture(scope="session")

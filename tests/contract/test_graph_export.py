@@ -32,7 +32,8 @@ from recon_contracts.checks.graph_export import (
     check_unknown_operation,
     location_form,
 )
-from recon_contracts.traffic.client import Unproven
+from recon_contracts.checks.common import check_link_origin
+from recon_contracts.traffic.client import Unproven, show_origin
 from recon_contracts.checks.operations import check_polls
 from recon_contracts.traffic.graph_driver import EXPORT_PATHS, ExportRun, post_export, run_export
 
@@ -190,6 +191,9 @@ def test_operation_lifecycle(invoice, graph, target, contract, export_runs):
         contract.observe(point, answer)
     if run.succeeded:
         found += _data_findings(run)
+    if run.refused_link is not None:  # not followed with the run's credentials: worth knowing, and unproven below
+        operation, url = run.refused_link
+        found += check_link_origin(api="graph", operation=operation, url=url, origin=show_origin(graph.origin))
     if run.unproven:
         # the target kept the run from the operation's end or from the data: unproven, not broken, not passed
         past = next((rules for stop, rules in UNPROVEN_PAST.items() if run.stopped.startswith(stop)), None)

@@ -43,7 +43,7 @@ from recon_contracts.checks.operations import (
     check_terminates,
     check_timestamps,
 )
-from recon_contracts.traffic.client import ApiClient, RequestBudget
+from recon_contracts.traffic.client import ApiClient, OffOriginLink, RequestBudget
 from recon_contracts.traffic.graph_driver import run_export
 from recon_contracts.findings import Exchange, Finding
 from recon_contracts.redact import MASK
@@ -542,10 +542,21 @@ def test_driver_inline_manifest_and_failures_do_not_raise():
     assert run.polls == [] and "without Location" in run.stopped
     run = run_export(client_for(Script([RUNNING, 500])), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
     assert len(run.polls) == 2 and "500" in run.stopped
+
+
+def test_driver_never_follows_a_location_on_another_origin():
+    """The driver stops there (the client would refuse it: OffOriginLink): only the POST was sent, no token went
+    elsewhere, and the rest of the export is unproven, with the refused link kept for its finding."""
+    clock = Clock()
     other = OPS.replace("graph.microsoft.com", "elsewhere.example")
     script = Script([RUNNING], location=other)
     run = run_export(client_for(script), "G1", poll_timeout=60, sleep=clock.sleep, clock=clock)
-    assert run.polls == [] and "another host" in run.stopped and len(script.seen) == 1
+    assert "another host" in run.stopped and "not followed" in run.unproven
+    assert run.refused_link is not None and "elsewhere.example" in run.refused_link[1]
+    assert len(script.seen) == 1 and script.seen[0].method == "POST"
+    client = client_for(Script([RUNNING], location=other))
+    with pytest.raises(OffOriginLink):  # and the client itself refuses, whoever asks
+        client.request("GET", other, operation="poll")
 
 
 def test_driver_wait_is_bounded():

@@ -34,6 +34,9 @@ def pytest_run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         (["--pc-base-url", "api.partnercenter.microsoft.com"], "--pc-base-url must be an http(s) URL"),
         (["--graph-base-url", "https://graph.microsoft.com"], "must end with the API version"),
         (["--mock-profile", "no-such-profile"], "unknown profile 'no-such-profile'"),
+        (["--request-timeout", "0"], "--request-timeout must be greater than 0"),
+        (["--request-timeout", "inf"], "--request-timeout expects a finite number"),
+        (["--max-response-bytes", "lots"], "--max-response-bytes expects a number"),
     ],
 )
 def test_bad_option_is_a_usage_error(tmp_path, args, message):

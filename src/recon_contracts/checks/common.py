@@ -118,3 +118,25 @@ def check_schema(
                 )
             )
     return found
+
+
+LINK_ORIGIN_RULES = {"partner-center": "PC-LINK-SAME-ORIGIN", "graph": "GR-LINK-SAME-ORIGIN"}
+
+
+def check_link_origin(*, api: str, operation: str, url: str, origin: str) -> list[Finding]:
+    """PC-/GR-LINK-SAME-ORIGIN: a link the target handed out, which the run must follow, is on another origin.
+
+    The client refuses to send the run's credentials there (``OffOriginLink``); this is the finding
+    that says so. ``url`` is already redacted.
+    """
+    return [
+        finding(
+            LINK_ORIGIN_RULES[api],
+            f"a link the target handed out for {operation} points at another origin; it was not followed with the "
+            "run's credentials, so what it leads to was not checked",
+            api=api,
+            operation=operation,
+            expected=f"a link on {origin}, the origin the run was pointed at (relative, or absolute on it)",
+            actual=url.split("?", 1)[0],
+        )
+    ]

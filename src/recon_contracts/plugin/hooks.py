@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from ..traffic.client import ApiClient, BudgetExhausted, Inconclusive, RequestBudget, RetryPolicy, TargetError, Unproven
+from ..traffic.client import (ApiClient, BudgetExhausted, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy,
+                              TargetError, Unproven)
 from ..findings import Finding, breaking
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
@@ -220,7 +221,8 @@ def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterato
             token = _token(s.graph_token, GRAPH_SCOPE, api, base)
     except AuthError as exc:
         pytest.exit(f"recon-contracts: {exc}", returncode=4)
-    client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy())
+    client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy(),
+                       timeout=s.request_timeout, max_response_bytes=s.max_response_bytes)
     client.observers.append(_traffic(request.config).record)
     try:
         _preflight(client, target)
@@ -255,17 +257,25 @@ def _preflight(client: ApiClient, target: Target) -> None:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
     # Unproven (throttled or unavailable past the retry policy) propagates: every test of this API is
     # skipped as unproven, the other API's tests still run, and the run ends inconclusive.
+    if 300 <= exchange.status < 400:
+        where = exchange.header("location")
+        to = f" to {REDACTOR(where.split('?', 1)[0])[:200]}" if where else ""
+        pytest.exit(
+            f"recon-contracts: {client.api} target {client.base_url} answered GET {path} with a redirect "
+            f"({exchange.status}{to}); redirects are never followed (credentials stay on the origin the run was "
+            "pointed at): point the base URL at the API itself", returncode=2)
     if exchange.status in (401, 403) and target.mock is None:
         pytest.exit(
             f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
             f"({exchange.status}); check the token or the app's permissions", returncode=2)
     try:
         exchange.json()
-    except ValueError:
+    except ValueError as exc:  # not JSON, not UTF-8, or nested too deep to read
         ctype = exchange.header("content-type") or "no Content-Type"
         pytest.exit(
             f"recon-contracts: {client.api} target {client.base_url} does not answer like the {client.api} API: "
-            f"GET {path} gave {exchange.status} with {ctype}, not JSON: {REDACTOR(exchange.summary(160))!r}",
+            f"GET {path} gave {exchange.status} with {ctype}, not JSON ({REDACTOR(str(exc))[:160]}): "
+            f"{REDACTOR(exchange.summary(160))!r}",
             returncode=2,
         )
 
@@ -308,6 +318,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.recon_observations = [list(o) for o in contract.observations]
         if contract.unproven_marks:
             report.recon_unproven = [redact_tree(m) for m in contract.unproven_marks]
+    if excinfo is not None and isinstance(excinfo.value, OffOriginLink):
+        # not drift in itself, but worth knowing: the link is reported, and the check it blocked is unproven
+        from ..checks.common import check_link_origin
+        from ..reporting.summary import redact_tree
+
+        raised = excinfo.value
+        report.recon_findings = getattr(report, "recon_findings", []) + [
+            redact_tree(f.to_dict()) for f in check_link_origin(api=raised.api, operation=raised.operation,
+                                                                url=raised.url, origin=raised.origin)]
     if excinfo is None:
         return
     if excinfo.errisinstance(Unproven):
@@ -416,6 +435,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             rules = sorted({r for m in recorder.unproven for r in m["rules"]})  # type: ignore[attr-defined]
             reporter.write_line(f"recon-contracts: inconclusive, unproven rules: {', '.join(rules) or '(see reasons)'}",
                                 yellow=True, bold=True)
+            reasons = list(dict.fromkeys(str(m.get("reason", "")) for m in recorder.unproven if m.get("reason")))
+            for reason in reasons[:5]:  # why, in the target's own words: one line each
+                reporter.write_line(f"  because {REDACTOR(reason)[:400]}", yellow=True)
+            if len(reasons) > 5:
+                reporter.write_line(f"  ... and {len(reasons) - 5} more reason(s) in summary.json", yellow=True)
     write_reports(s.report_dir, result)
     if session.exitstatus == 0 and breaking(outcome.findings, strict=s.strict):
         session.exitstatus = 1  # a baseline difference that fails the gate

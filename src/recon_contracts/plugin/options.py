@@ -44,6 +44,10 @@ OPTIONS: tuple[Option, ...] = (
            "running then makes the run inconclusive (exit 2), not failed (default 900, 30 against the embedded mock)",
            None, float),
     Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
+    Option("--request-timeout", "RECON_REQUEST_TIMEOUT", "total deadline of one request in seconds: connect, headers "
+           "and the whole body (a target that drips its answer is cut off)", 60.0, float),
+    Option("--max-response-bytes", "RECON_MAX_RESPONSE_BYTES", "largest API response body read, in bytes; a bigger one "
+           "is not read further (blob downloads have their own cap)", 32 * 1024 * 1024, int),
     Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
     Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
     Option("--baseline", "RECON_BASELINE", "compare the run's observed behaviour with this committed observed.json "
@@ -88,6 +92,8 @@ class Settings:
     derandomized: bool  # the seed was fixed because the run is under CI (no --seed given)
     poll_timeout: float
     page_budget: int
+    request_timeout: float
+    max_response_bytes: int
     mock_profile: str
     mock_items: int
     baseline: Path | None = None
@@ -175,6 +181,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         poll_timeout=float(raw["--poll-timeout"]) if raw["--poll-timeout"] is not None else (
             DEFAULT_POLL_TIMEOUT if (raw["--pc-base-url"] or graph) else EMBEDDED_POLL_TIMEOUT),
         page_budget=int(raw["--page-budget"]),
+        request_timeout=float(raw["--request-timeout"]),
+        max_response_bytes=int(raw["--max-response-bytes"]),
         mock_profile=str(raw["--mock-profile"]),
         mock_items=int(raw["--mock-items"]),
         baseline=Path(raw["--baseline"]) if raw["--baseline"] else None,

@@ -60,15 +60,20 @@ def _utf8(data: bytes, cut: bool) -> str | None:
     return None if "\x00" in text else text
 
 
-def body_content(body: bytes, mime_type: str, limit: int) -> harfile.Content:
-    """A response body as HAR content: text when it is UTF-8, else base64; cut past ``limit`` bytes."""
-    kept, cut = body[:limit], len(body) > limit
-    comment = f"{TRUNCATED}: the first {limit} of {len(body)} bytes are recorded" if cut else None
+def body_content(body: bytes, mime_type: str, limit: int, size: int | None = None) -> harfile.Content:
+    """A response body as HAR content: text when it is UTF-8, else base64; cut past ``limit`` bytes.
+
+    ``size``: the body's real size when ``body`` is only its first bytes (a streamed blob recorded in part).
+    """
+    size = len(body) if size is None else size
+    kept = body[:limit]
+    cut = size > len(kept)
+    comment = f"{TRUNCATED}: the first {len(kept)} of {size} bytes are recorded" if cut else None
     text = _utf8(kept, cut)
     if text is None:
-        return harfile.Content(size=len(body), mimeType=mime_type, text=base64.b64encode(kept).decode("ascii"),
+        return harfile.Content(size=size, mimeType=mime_type, text=base64.b64encode(kept).decode("ascii"),
                                encoding="base64", comment=comment)
-    return harfile.Content(size=len(body), mimeType=mime_type, text=_text(text), comment=comment)
+    return harfile.Content(size=size, mimeType=mime_type, text=_text(text), comment=comment)
 
 
 def entry(exchange: Exchange, *, finished: datetime, limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
@@ -97,7 +102,8 @@ def entry(exchange: Exchange, *, finished: datetime, limit: int = DEFAULT_BODY_L
         statusText=_status_text(exchange.status),
         httpVersion="HTTP/1.1",
         headers=_records(exchange.response_headers),
-        content=body_content(exchange.response_body, _text(exchange.header("content-type") or ""), limit),
+        content=body_content(exchange.response_body, _text(exchange.header("content-type") or ""), limit,
+                             exchange.response_size),
         redirectURL=_text(exchange.header("location") or ""),
         bodySize=-1 if encoded else len(exchange.response_body),
     )

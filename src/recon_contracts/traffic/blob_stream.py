@@ -18,7 +18,7 @@ import contextlib
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -204,22 +204,45 @@ class RecordedBlob:
 
 @dataclass
 class HttpBlob:
-    """A blob at ``rootDirectory/name?sasToken``, read with a streaming GET that carries the SAS only."""
+    """A blob at ``rootDirectory/name?sasToken``, read with a streaming GET that carries the SAS only.
+
+    ``record`` (if given) receives the exchange once the read ends, with the body when it was at most ``keep``
+    bytes (the run's traffic.har then holds it, and ``recon-contracts check`` can judge it), else with its first
+    ``keep`` bytes and its real size (recorded as cut).
+    """
 
     stream: Callable[..., contextlib.AbstractContextManager[tuple[Exchange, httpx.Response]]]
     url: str = field(repr=False)
     name: str = ""
     operation: str = "GET {rootDirectory}/{blob-name}?{sasToken}"
+    record: Callable[[Exchange], None] | None = field(default=None, repr=False)
+    keep: int = 1024 * 1024
 
     @contextlib.contextmanager
     def open(self, limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
         with self.stream("GET", self.url, operation=self.operation, auth=False, headers={"Accept": "*/*"}) as (head, response):
-            if head.status != 200:
-                yield head, iter(())
-                return
-            # raw bytes: a Content-Encoding the storage may declare must not be undone behind the reader's back
-            chunks = iter((response.content,)) if response.is_stream_consumed else response.iter_raw(limits.chunk)
-            yield head, _guarded(chunks, self.url, limits.deadline_s)
+            kept = bytearray()
+            size = [0]
+            try:
+                if head.status != 200:
+                    kept += response.read()[: self.keep]
+                    size[0] = len(kept)
+                    yield head, iter(())
+                    return
+                # raw bytes: a Content-Encoding the storage may declare must not be undone behind the reader's back
+                chunks = iter((response.content,)) if response.is_stream_consumed else response.iter_raw(limits.chunk)
+                yield head, self._tee(_guarded(chunks, self.url, limits.deadline_s), kept, size)
+            finally:
+                if self.record is not None:
+                    whole = size[0] <= self.keep
+                    self.record(replace(head, response_body=bytes(kept), response_size=None if whole else size[0]))
+
+    def _tee(self, chunks: Iterator[bytes], kept: bytearray, size: list[int]) -> Iterator[bytes]:
+        for chunk in chunks:
+            size[0] += len(chunk)
+            if len(kept) < self.keep:
+                kept += chunk[: self.keep - len(kept)]
+            yield chunk
 
 
 def _guarded(chunks: Iterator[bytes], url: str, deadline_s: float | None) -> Iterator[bytes]:

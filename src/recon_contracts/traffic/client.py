@@ -1,9 +1,24 @@
-"""The one way the suite talks to a target: bounded, budgeted, retrying 429/503, recording exchanges."""
+"""The one way the suite talks to a target: bounded, budgeted, retrying 429/503, recording exchanges.
+
+Every request passes :meth:`ApiClient.request`, and so every request is bounded here:
+
+- credentials (the bearer token, extra headers) go only to the origin the client was pointed at
+  (scheme, host and port of its base URL); a request for another origin that would carry them is
+  not sent: :class:`OffOriginLink`, an :class:`Inconclusive`. Requests without credentials (blob
+  downloads carrying a SAS) may go elsewhere. Redirects are never followed;
+- one total deadline per request covers connect, headers and the whole body (see ``deadline.py``);
+- a response body is read streamed and never held beyond a cap (``max_response_bytes``; blob
+  downloads ``max_blob_bytes``);
+- 429 and 503 are waited out within :class:`RetryPolicy`; a Retry-After that cannot be honoured
+  ends the waiting with a reason, never a hang.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import email.utils
+import math
 import threading
 import time
 import unittest
@@ -15,16 +30,19 @@ from urllib.parse import urljoin
 
 import httpx
 
+from . import deadline
 from .auth import TokenProvider
 from ..findings import Exchange
 from ..redact import REDACTOR
 
 RETRY_STATUSES = frozenset({429, 503})
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_BLOB_BYTES = 512 * 1024 * 1024  # a blob body read whole (recorded traffic); the live path streams
+CREDENTIAL_HEADERS = frozenset({"authorization", "ocp-apim-subscription-key", "cookie"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
-
-
-class TargetError(RuntimeError):
-    """The target could not be reached or timed out; the message says which and where."""
+Origin = tuple[str, str, int]
 
 
 class Inconclusive(unittest.SkipTest):
@@ -41,12 +59,35 @@ class BudgetExhausted(Inconclusive):
 
 class Unproven(Inconclusive):
     """The target's behaviour kept a check from being made (throttled or unavailable past the retry policy,
-    a refused link, an unreadable page): the rules of the check stay unproven and the run is inconclusive
-    (exit 2), never a silent pass."""
+    a refused link, an unreadable page, a broken connection): the rules of the check stay unproven and the
+    run is inconclusive (exit 2), never a silent pass."""
+
+
+class TargetError(Unproven):
+    """The target could not be reached, broke the connection, timed out or sent too much; the message says which and where.
+
+    Before the first test (the preflight) it ends the run (exit 2); in a test, the check is unproven.
+    """
+
+
+class ResponseTooLarge(TargetError):
+    """A response body passed the byte cap; it was not read further."""
 
 
 class StillThrottled(Unproven):
     """The target kept answering 429/503 beyond the retry policy; throttling is not drift, but nothing was proven."""
+
+
+class OffOriginLink(Unproven):
+    """The target handed out a link to another origin; it was not followed with the run's credentials."""
+
+    def __init__(self, *, api: str, operation: str, method: str, url: str, origin: str) -> None:
+        self.api, self.operation, self.method, self.origin = api, operation, method, origin
+        self.url = REDACTOR(url)
+        super().__init__(
+            f"{api} target: {operation} leads to another origin ({REDACTOR(_strip_query(url))}); the run's "
+            f"credentials go only to {origin}, so it was not followed and this check is unproven"
+        )
 
 
 @dataclass
@@ -71,23 +112,61 @@ class RetryPolicy:
     max_retries: int = 5
     max_wait_s: float = 90.0  # Partner Center's own throttling example says Retry-After: 57
     total_wait_s: float = 300.0
-    default_wait_s: float = 1.0
+    default_wait_s: float = 1.0  # when Retry-After is absent or cannot be read
+
+
+@dataclass(frozen=True)
+class RetryAfter:
+    """A parsed Retry-After: seconds to wait (None when absent or unusable) and why it is unusable."""
+
+    seconds: float | None
+    problem: str | None = None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> RetryAfter:
+    """Retry-After as delta-seconds or an HTTP-date (a date in the past means 0).
+
+    Garbage, a negative or non-finite number and a date that cannot be read give ``seconds=None`` with
+    the reason; a huge value is returned as it is, for the policy to refuse.
+    """
+    if value is None:
+        return RetryAfter(None)
+    text = value.strip()
+    if not text:
+        return RetryAfter(None, "it is empty")
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None:
+        if not math.isfinite(number):
+            return RetryAfter(None, "it is not a finite number")
+        if number < 0:
+            return RetryAfter(None, "it is negative")
+        return RetryAfter(number)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return RetryAfter(None, "it is neither delta-seconds nor an HTTP-date")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)  # HTTP-dates are GMT
+    return RetryAfter(max(0.0, when.timestamp() - (time.time() if now is None else now)))
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Parse Retry-After: delta-seconds or an HTTP-date. None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    """Seconds a Retry-After asks to wait; None when absent or unusable (see :func:`parse_retry_after`)."""
+    return parse_retry_after(value, now=now).seconds
+
+
+def origin_of(url: str | httpx.URL) -> Origin:
+    """(scheme, host, port) of a URL, the port filled in from the scheme."""
+    parsed = httpx.URL(url)
+    return parsed.scheme.lower(), parsed.host.lower(), parsed.port or _DEFAULT_PORTS.get(parsed.scheme.lower(), 0)
+
+
+def show_origin(origin: Origin) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}" + ("" if _DEFAULT_PORTS.get(scheme) == port else f":{port}")
 
 
 class ApiClient:
@@ -101,25 +180,37 @@ class ApiClient:
         token: TokenProvider | None,
         budget: RequestBudget,
         retry: RetryPolicy = RetryPolicy(),
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
         sleep: Callable[[float], None] = time.sleep,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.base_url = base_url.rstrip("/")
+        self.origin = origin_of(self.base_url)
         self._token = token
         self.budget = budget
         self.retry = retry
+        self.timeout = timeout  # the total deadline of one request, in seconds
+        self.max_response_bytes = max_response_bytes
+        self.max_blob_bytes = max_blob_bytes
         self._sleep = sleep
         self._extra = dict(extra_headers or {})
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
+            follow_redirects=False,  # a redirect comes back as the exchange: never followed, with or without credentials
             headers={"User-Agent": "recon-contracts"},
         )
+        deadline.install(self._http)
         self.retried: list[Exchange] = []  # 429/503 answers that were waited out (not drift)
-        # called with the final exchange of every request, retried ones included (traffic.har, observed.json)
+        # called with every exchange made (retried ones included), e.g. to record traffic.har and observed.json
         self.observers: list[Callable[[Exchange], None]] = []
+
+    def record(self, exchange: Exchange) -> None:
+        """Hand an exchange to every observer (requests do it themselves; streams once their body is read)."""
+        for observe in self.observers:
+            observe(exchange)
 
     def close(self) -> None:
         self._http.close()
@@ -131,6 +222,13 @@ class ApiClient:
 
     def token(self) -> str | None:
         return self._token.token() if self._token else None
+
+    def same_origin(self, url: str | httpx.URL) -> bool:
+        """Whether ``url`` is on the origin this client was pointed at (where its credentials may go)."""
+        try:
+            return origin_of(url) == self.origin
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            return False
 
     def request(
         self,
@@ -144,25 +242,24 @@ class ApiClient:
         json: Any = None,
         auth: bool = True,
         retry: bool = True,
+        blob: bool = False,
     ) -> Exchange:
-        """Send one request (retrying 429/503 within the policy) and return the final exchange."""
+        """Send one request (retrying 429/503 within the policy) and return the final exchange.
+
+        ``auth=False`` sends no credentials (a blob download carries its SAS in the URL); ``blob=True``
+        reads the body up to ``max_blob_bytes`` instead of ``max_response_bytes``.
+        """
         url = self.url(path_or_url)
         waited = 0.0
         for attempt in range(self.retry.max_retries + 1):
-            response = self._send(method, url, params=params, headers=headers, content=content, json=json, auth=auth)
-            exchange = Exchange.from_response(response, api=self.api, operation=operation)
-            for observe in self.observers:
-                observe(exchange)
-            if not retry or response.status_code not in RETRY_STATUSES:
+            exchange = self._send(method, url, operation=operation, params=params, headers=headers,
+                                  content=content, json=json, auth=auth, blob=blob)
+            self.record(exchange)
+            if not retry or exchange.status not in RETRY_STATUSES:
                 return exchange
-            wait = retry_after_seconds(response.headers.get("retry-after"))
-            wait = self.retry.default_wait_s if wait is None else wait
-            if attempt == self.retry.max_retries or wait > self.retry.max_wait_s or waited + wait > self.retry.total_wait_s:
-                raise StillThrottled(
-                    f"{self.api} target still answered {response.status_code} to {operation} after {attempt} "
-                    f"retries and {waited:.0f} s of Retry-After waits (next wait asked: {wait:.0f} s); "
-                    "throttling is not drift, but this check could not be made (unproven)"
-                )
+            wait, why = self._wait_for(exchange, attempt=attempt, waited=waited, operation=operation)
+            if why:
+                raise StillThrottled(why)
             self.retried.append(exchange)
             self._sleep(wait)
             waited += wait
@@ -173,47 +270,129 @@ class ApiClient:
                auth: bool = True) -> Iterator[tuple[Exchange, httpx.Response]]:
         """Send one request and yield its response unread (for bodies too big to hold), with an Exchange of the head.
 
-        The Exchange has no response body. No retry: the caller decides what a 429/503 means.
+        The origin guard and the total deadline cover the request up to its headers; the body is the caller's to
+        read (and to bound: the blob reader has its own caps and deadline). No retry: the caller decides what a
+        429/503 means, and hands the exchange to :meth:`record` once it knows what to keep of the body.
         """
         url = self.url(path_or_url)
-        self.budget.take()
-        request_headers = {"Accept": "application/json", **self._extra, **(headers or {})}
-        if auth and self._token is not None and not any(k.lower() == "authorization" for k in request_headers):
-            request_headers["Authorization"] = f"Bearer {self._token.token()}"
+        where = f"{method} {REDACTOR(_strip_query(url))}"
         try:
-            with self._http.stream(method, url, headers=request_headers) as response:
-                head = Exchange.from_head(response, api=self.api, operation=operation)
-                yield head, response
+            request = self._http.build_request(method, url, headers=self._headers(
+                url, operation=operation, method=method, headers=headers, auth=auth))
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise TargetError(f"{self.api} target URL is not usable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
+        self.budget.take()
+        try:
+            with deadline.deadline(self.timeout):
+                response = self._http.send(request, stream=True)
         except httpx.LocalProtocolError:
             raise
-        except (httpx.InvalidURL, UnicodeError) as exc:
-            raise TargetError(f"{self.api} target URL is not usable: {method} {REDACTOR(_strip_query(url))}: "
-                              f"{REDACTOR(str(exc)) or type(exc).__name__}") from None
-        except httpx.TimeoutException as exc:
-            raise TargetError(f"{self.api} target timed out: {method} {REDACTOR(_strip_query(url))} ({type(exc).__name__})") from None
+        except httpx.TimeoutException:
+            raise TargetError(f"{self.api} target did not answer {where} within --request-timeout {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise TargetError(f"{self.api} target unreachable: {method} {REDACTOR(_strip_query(url))}: "
-                              f"{REDACTOR(str(exc)) or type(exc).__name__}") from None
-
-    def _send(self, method: str, url: str, *, params: Params, headers, content, json, auth: bool) -> httpx.Response:
-        self.budget.take()
-        request_headers = {"Accept": "application/json", **self._extra, **(headers or {})}
-        if auth and self._token is not None and not any(k.lower() == "authorization" for k in request_headers):
-            request_headers["Authorization"] = f"Bearer {self._token.token()}"
+            raise TargetError(f"{self.api} target unreachable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
         try:
-            return self._http.request(method, url, params=params, headers=request_headers, content=content, json=json)
+            yield Exchange.from_head(response, api=self.api, operation=operation), response
+        finally:
+            response.close()
+
+    def _wait_for(self, exchange: Exchange, *, attempt: int, waited: float, operation: str) -> tuple[float, str]:
+        """How long to wait before retrying a 429/503, or why not to retry at all."""
+        raw = exchange.header("retry-after")
+        asked = parse_retry_after(raw)
+        wait = self.retry.default_wait_s if asked.seconds is None else asked.seconds
+        said = "" if raw is None else f"Retry-After: {raw.strip()[:60]!r}"
+        if asked.problem:
+            said += f" cannot be honoured ({asked.problem}), so {wait:g} s was assumed"
+        head = f"{self.api} target answered {exchange.status} to {operation}" + (f" ({said})" if said else "")
+        tail = "; throttling is not drift, but this check could not be made (unproven)"
+        if attempt == self.retry.max_retries:
+            return wait, f"{head} after {attempt} retries and {waited:.0f} s of waits{tail}"
+        if wait > self.retry.max_wait_s:
+            return wait, f"{head}: a wait of {wait:.0f} s is longer than the longest wait honoured ({self.retry.max_wait_s:g} s){tail}"
+        if waited + wait > self.retry.total_wait_s:
+            return wait, (f"{head}: {waited:.0f} s waited already, and {wait:.0f} s more would pass the total of "
+                          f"{self.retry.total_wait_s:g} s honoured per request{tail}")
+        return wait, ""
+
+    def _send(self, method: str, url: str, *, operation: str, params: Params, headers: Mapping[str, str] | None,
+              content: bytes | str | None, json: Any, auth: bool, blob: bool) -> Exchange:
+        """One request on the wire, bounded in time and size; the one place an :class:`Exchange` is made."""
+        where = f"{method} {REDACTOR(_strip_query(url))}"
+        try:
+            request = self._http.build_request(method, url, params=params, content=content, json=json,
+                                               headers=self._headers(url, operation=operation, method=method,
+                                                                     headers=headers, auth=auth))
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # e.g. a bad port, or a host IDNA cannot encode
+            raise TargetError(f"{self.api} target URL is not usable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
+        self.budget.take()
+        try:
+            with deadline.deadline(self.timeout):
+                response = self._http.send(request, stream=True)
+                try:
+                    body = self._read(response, where=where, blob=blob)
+                finally:
+                    response.close()
         except httpx.LocalProtocolError:
             raise  # a request we built wrongly: a bug of ours, not the target's
-        except (httpx.InvalidURL, UnicodeError) as exc:  # e.g. a bad port, or a host name IDNA cannot encode
-            raise TargetError(
-                f"{self.api} target URL is not usable: {method} {REDACTOR(_strip_query(url))}: {REDACTOR(str(exc)) or type(exc).__name__}"
-            ) from None
         except httpx.TimeoutException as exc:
-            raise TargetError(f"{self.api} target timed out: {method} {REDACTOR(_strip_query(url))} ({type(exc).__name__})") from None
+            phase = {"ConnectTimeout": "connecting", "WriteTimeout": "sending the request",
+                     "PoolTimeout": "waiting for a connection"}.get(type(exc).__name__, "waiting for the answer")
+            raise TargetError(
+                f"{self.api} target did not answer {where} completely within --request-timeout {self.timeout:g} s "
+                f"(still {phase})"
+            ) from None
+        except httpx.ConnectError as exc:
+            raise TargetError(f"{self.api} target unreachable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
+        except httpx.RemoteProtocolError as exc:
+            raise TargetError(
+                f"{self.api} target broke off or garbled its answer to {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
+            ) from None
+        except (httpx.ReadError, httpx.WriteError) as exc:  # e.g. a reset connection
+            raise TargetError(
+                f"{self.api} target broke the connection during {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
+            ) from None
+        except httpx.DecodingError as exc:
+            raise TargetError(f"{self.api} target sent a body that cannot be decoded for {where}: {REDACTOR(str(exc))[:200]}") from None
         except httpx.HTTPError as exc:
             raise TargetError(
-                f"{self.api} target unreachable: {method} {REDACTOR(_strip_query(url))}: {REDACTOR(str(exc)) or type(exc).__name__}"
+                f"{self.api} target connection failed: {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
             ) from None
+        return Exchange.from_response(response, api=self.api, operation=operation, body=body)
+
+    def _headers(self, url: str, *, operation: str, method: str, headers: Mapping[str, str] | None,
+                 auth: bool) -> dict[str, str]:
+        """The request's headers: credentials only for this client's origin (else :class:`OffOriginLink`)."""
+        request_headers = {"Accept": "application/json", **(headers or {})}
+        given = {k.lower() for k in request_headers}
+        wants_token = auth and self._token is not None and "authorization" not in given
+        if not self.same_origin(url):
+            if wants_token or self._extra or given & CREDENTIAL_HEADERS:
+                raise OffOriginLink(api=self.api, operation=operation, method=method, url=url,
+                                    origin=show_origin(self.origin))
+            return request_headers
+        request_headers = {**self._extra, **request_headers}
+        if wants_token:
+            request_headers["Authorization"] = f"Bearer {self._token.token()}"
+        return request_headers
+
+    def _read(self, response: httpx.Response, *, where: str, blob: bool) -> bytes:
+        """The whole (decoded) body, read streamed; past the cap reading stops with :class:`ResponseTooLarge`."""
+        cap = self.max_blob_bytes if blob else self.max_response_bytes
+        option = "the blob download cap" if blob else "--max-response-bytes"
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLarge(f"{self.api} target's answer to {where} declares {int(declared)} bytes, more than "
+                                   f"{option} {cap}; it was not read")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLarge(f"{self.api} target's answer to {where} is larger than {option} {cap} bytes; "
+                                       "it was not read further")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _strip_query(url: str) -> str:

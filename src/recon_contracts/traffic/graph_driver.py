@@ -5,7 +5,8 @@ more after the terminal state, resolve the manifest (inline or through its navig
 stream every blob from rootDirectory/name?sasToken (the SAS only, never Authorization) through the
 gunzip reader into a row judge (checks/rows.py), so memory stays flat whatever the export's size.
 The driver never judges by itself and never raises on drift: when it cannot go on it stops and
-returns what it has, saying why.
+returns what it has, saying why. A Location or manifest link on another origin is refused by the client
+(``OffOriginLink``: credentials go only to the run's origin); the driver stops there and marks the rest unproven.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from ..checks.blobs import blob_url, manifest_blobs
 from ..checks.rows import ExportJudge, RowRules
@@ -52,6 +53,8 @@ class ExportRun:
     # why the target's behaviour kept the run from reaching the data (a link on another host not followed,
     # still running at --poll-timeout): the rules past that point are unproven, not broken
     unproven: str = ""
+    # (operation, redacted URL) of a link on another origin the run did not follow (PC-/GR-LINK-SAME-ORIGIN)
+    refused_link: tuple[str, str] | None = None
 
     @property
     def accepted(self) -> bool:
@@ -95,11 +98,6 @@ def post_export(
     return client.request("POST", EXPORT_PATHS[spelling], operation=export_operation(spelling), **kwargs)
 
 
-def _same_origin(url: str, base: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base)
-    return a.scheme.lower() == b.scheme.lower() and a.netloc.lower() == b.netloc.lower()
-
-
 def run_export(
     client: ApiClient,
     invoice_id: str,
@@ -124,9 +122,9 @@ def run_export(
         run.stopped = "export 202 without Location"
         return run
     location = urljoin(run.post.url, location)
-    if not _same_origin(location, client.base_url):
-        # never send the target's bearer token to a host the run was not pointed at
+    if not client.same_origin(location):  # the client would refuse it (OffOriginLink): stop here, say so
         run.stopped = f"Location on another host: {REDACTOR(location)}"
+        run.refused_link = (POLL_OPERATION, REDACTOR(location))
         run.unproven = (f"the export's Location is on another host ({REDACTOR(location)}); it was not followed, "
                         "so that the bearer token stays with the target")
         return run
@@ -180,7 +178,9 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = Strea
             return
         name = str(blob.get("name") or "")
         judge = run.rows.blob(name)
-        outcome = read_blob(HttpBlob(stream=client.stream, url=url, name=name), judge.consume, limits)
+        source = HttpBlob(stream=client.stream, url=url, name=name,
+                          record=lambda exchange: client.record(replace(exchange, api="blob")))
+        outcome = read_blob(source, judge.consume, limits)
         if outcome.exchange is not None:
             outcome.exchange = replace(outcome.exchange, api="blob")
         judge.exchange = outcome.exchange
@@ -208,8 +208,9 @@ def _resolve_manifest(client: ApiClient, run: ExportRun, terminal: Exchange) -> 
         run.stopped = "succeeded without resourceLocation"
         return
     url = urljoin(terminal.url, link.strip())
-    if not _same_origin(url, client.base_url):
+    if not client.same_origin(url):  # the client would refuse it (OffOriginLink): stop here, say so
         run.stopped = f"manifest link on another host: {REDACTOR(url)}"
+        run.refused_link = (MANIFEST_OPERATION, REDACTOR(url))
         run.unproven = (f"the manifest navigation link is on another host ({REDACTOR(url)}); it was not followed, so that "
                         "the bearer token stays with the target, and the manifest and blobs were not checked")
         return
