@@ -450,6 +450,12 @@ def offline_breaking(run: SuiteRun) -> list[str] | None:
     return sorted({f.rule for f in check_recorded(recorded.exchanges).findings if f.severity == "breaking"})
 
 
+# drift that a recording cannot show, though its rule is checked offline otherwise
+OFFLINE_BLIND = {
+    "pc-endless-paging": "an endless walk shows only as the page budget reached, and a recording may stop anywhere",
+}
+
+
 def judge_offline(profile: Any, run: SuiteRun, live: list[str]) -> tuple[list[str] | None, list[str]]:
     """The same traffic checked offline must agree with the live run: a conforming profile's HAR passes, a drift
     profile's HAR shows every declared rule that needs no new request, and nothing the live run did not find."""
@@ -461,7 +467,7 @@ def judge_offline(profile: Any, run: SuiteRun, live: list[str]) -> tuple[list[st
     if found is None:
         return None, ["the run wrote no readable traffic.har"]
     problems = []
-    wanted = [r for r in profile.breaks if r not in NEEDS_NEW_REQUEST]
+    wanted = [] if profile.name in OFFLINE_BLIND else [r for r in profile.breaks if r not in NEEDS_NEW_REQUEST]
     missed = [r for r in wanted if r not in found]
     if missed:
         problems.append(f"offline check of traffic.har missed {', '.join(missed)}")
@@ -658,7 +664,10 @@ def _score_text(t: dict[str, Any]) -> str:
 
 def render_text(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
     header = ("PROFILE", "SEED", "EXPECTED", "GOT", "OK", "TIME")
-    body = [(r["profile"], str(r.get("seed", 0)), r["expected"], r["got"], "ok" if r["ok"] else "MISS",
+    def cell(text: str, width: int = 48) -> str:  # long lists of unproven rules stay readable: the .md has them whole
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+    body = [(r["profile"], str(r.get("seed", 0)), cell(r["expected"]), cell(r["got"]), "ok" if r["ok"] else "MISS",
              f"{r['seconds']:.1f}s") for r in rows]
     widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
