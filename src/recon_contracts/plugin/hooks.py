@@ -1,6 +1,7 @@
 """The pytest side of the contract suite: targets, clients, the contract fixture and the verdict.
 
-Loaded by the repository's root ``conftest.py``. Contract tests ask for the ``target``, ``pc``,
+Registered through the package's ``pytest11`` entry point, so it loads wherever recon-contracts is
+installed; it stays quiet in sessions that do not run the suite. Contract tests ask for the ``target``, ``pc``,
 ``graph`` and ``contract`` fixtures; they drive traffic, hand exchanges to pure check functions and
 pass the findings to ``contract.check()``, which records them for the reports and fails the test on a
 breaking one.
@@ -25,6 +26,7 @@ from ..findings import Finding
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
 from ..redact import REDACTOR
+from ..truth.resources import suite_dir, suite_test_id
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
 
@@ -34,8 +36,6 @@ MOCK_TOKEN = "recon-contracts-mock-token"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("recon-contracts", "recon-contracts contract suite")
     for opt in OPTIONS:
-        if opt.pytest_owned:
-            continue
         env = f" [env {opt.env}]" if opt.env else ""
         default = f" (default {opt.default})" if opt.default not in (None, False) else ""
         if opt.flag:
@@ -100,20 +100,33 @@ def pytest_configure(config: pytest.Config) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=True,
     )
+    if not _runs_contract_suite(config):
+        return  # another project's tests in the same environment: their Hypothesis settings stay theirs
     settings.load_profile("recon-contracts")
-    if _runs_contract_suite(config) and not hasattr(config, "workerinput"):
+    if not hasattr(config, "workerinput"):
         _check_run_settings(config, settings_)
         if not getattr(config.option, "xmlpath", None):
             config.option.xmlpath = str(settings_.report_dir / "junit.xml")
 
 
+SUITE_MODULE = "recon_contracts.suite"
+
+
 def _runs_contract_suite(config: pytest.Config) -> bool:
-    """Whether the command line names the contract suite (tests/contract or a file or node in it)."""
-    suite = (Path(str(config.rootpath)) / "tests" / "contract").resolve()
+    """Whether the command line names the contract suite, or a file or node in it: ``tests/contract`` of a
+    checkout, the installed copy by path, or ``--pyargs recon_contracts.suite[.test_x]``."""
+    try:
+        suites = {suite_dir().resolve()}
+    except FileNotFoundError:
+        suites = set()
+    suites.add((Path(str(config.rootpath)) / "tests" / "contract").resolve())
     for arg in config.args:
-        path = Path(str(arg).split("::", 1)[0])
+        name = str(arg).split("::", 1)[0]
+        if getattr(config.option, "pyargs", False) and (name == SUITE_MODULE or name.startswith(SUITE_MODULE + ".")):
+            return True
+        path = Path(name)
         path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
-        if path == suite or suite in path.parents:
+        if any(path == suite or suite in path.parents for suite in suites):
             return True
     return False
 
@@ -148,6 +161,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     seed = config.stash[SETTINGS].seed
     for item in items:
+        if _suite_test(item) is None:
+            continue  # not a contract test: left as it is
         function = getattr(item, "obj", None)
         inner = getattr(function, "hypothesis", None)
         if inner is not None:
@@ -266,10 +281,22 @@ def contract(request: pytest.FixtureRequest) -> Contract:
     return contract
 
 
+def _suite_test(item: pytest.Item) -> str | None:
+    """The catalog's ID of a contract test (``tests/contract/test_x.py::test_y``), None for other tests."""
+    name = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+    parent = item.parent
+    if isinstance(parent, pytest.Class):
+        name = f"{parent.name}::{name}"
+    return suite_test_id(item.path, name)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
+    suite_test = _suite_test(item)
+    if suite_test is not None:
+        report.recon_suite_test = suite_test  # plain data: crosses pytest-xdist with the report
     contract = item.stash.get(ITEM_CONTRACT, None)
     if contract is not None and call.when == "call":
         # plain data, so that it crosses pytest-xdist with the report; redacted here, where the secrets
@@ -292,14 +319,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    recorder = _RECORDERS.get("current")
+    suite_test = getattr(report, "recon_suite_test", None)
+    if recorder is not None and suite_test:
+        recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
     findings = getattr(report, "recon_findings", None)
     if findings is None:
         return
-    recorder = _RECORDERS.get("current")
     if recorder is not None:
         recorder.contract_tests += 1
         recorder.add(Finding(**f) for f in findings)
         recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+    return REDACTOR(text.removeprefix("Skipped: ").strip())
 
 
 class _XdistHooks:
@@ -347,5 +383,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         tests=counts,
         started=recorder.started,
         duration_s=time.time() - recorder.started,
+        outcomes=recorder.outcomes(),
+        apis=[api for api, base in (("partner-center", recorder.targets.get("partner-center")),
+                                    ("graph", recorder.targets.get("graph"))) if base],
     )
     write_reports(s.report_dir, result)

@@ -22,7 +22,11 @@ class Option:
     default: Any = None
     kind: type = str
     flag: bool = False
-    pytest_owned: bool = False  # pytest already defines the flag; we read its value
+    cli: str | None = None  # the spelling of `recon-contracts run`, where it differs from pytest's
+
+    @property
+    def cli_name(self) -> str:
+        return self.cli or self.name
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -34,8 +38,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
     Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
     Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
-    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too; "
-           "pytest's own --strict, so pytest's strictness options come with it", False, bool, True, pytest_owned=True),
+    Option("--strict-drift", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too "
+           "(`recon-contracts run --strict`; pytest's own --strict is a different option)", False, bool, True, cli="--strict"),
     Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
     Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
     Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
@@ -51,8 +55,7 @@ _PERIODS = {"current", "previous"}
 
 
 def dest(option: Option) -> str:
-    name = option.name.lstrip("-").replace("-", "_")
-    return name if option.pytest_owned else "recon_" + name
+    return "recon_" + option.name.lstrip("-").replace("-", "_")
 
 
 @dataclass
@@ -85,8 +88,6 @@ class Settings:
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
     value = config.getoption(dest(opt))
-    if opt.pytest_owned and value is False:
-        value = None  # not given on the command line: the environment may still set it
     if value is None and opt.env:
         env = os.environ.get(opt.env)
         if env not in (None, ""):
@@ -150,7 +151,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         currency=currency,
         period=period,
         report_dir=Path(raw["--report-dir"]),
-        strict=bool(raw["--strict"]),
+        strict=bool(raw["--strict-drift"]),
         max_requests=raw["--max-requests"],
         thorough=thorough,
         examples=int(examples),

@@ -9,7 +9,7 @@ from typing import Any
 from .. import __version__
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
-from ..truth.rules import SEVERITIES, catalog
+from ..truth.rules import SEVERITIES, Rule, catalog
 
 EXIT_MEANINGS = {
     0: "all tests passed",
@@ -35,6 +35,57 @@ class RunResult:
     tests: dict[str, int] = field(default_factory=dict)  # passed, failed, skipped, error
     started: float = field(default_factory=time.time)  # epoch seconds
     duration_s: float = 0.0
+    # catalog test ID -> (outcome, skip reason) of each of its cases that ran (see Recorder.outcomes)
+    outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    apis: list[str] | None = None  # the APIs this run targeted (None: not known)
+
+
+# What a run did with a rule (summary.json "rules"[].status). "unproven": the rule's test failed or errored
+# before it could show the rule holds, without a finding of this rule (another rule's violation stopped it).
+RULE_STATUSES = ("failed", "unproven", "skipped", "not_exercised", "passed")
+
+
+def _findings_reason(rule: Rule, found: list[Finding], strict: bool) -> str:
+    n = f"{len(found)} finding{'s' if len(found) != 1 else ''}"
+    if breaking(found, strict=strict):
+        return f"{n}; fails the gate"
+    if rule.severity == "additive":
+        return f"{n} of additive drift; reported, fails the gate only under --strict"
+    return f"{n}; advisory, never fails the gate"
+
+
+def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]], result: RunResult) -> tuple[str, str]:
+    if found:
+        return "failed", _findings_reason(rule, found, result.strict)
+    if not cases:
+        if result.apis is not None and rule.api not in result.apis:
+            return "skipped", f"only one API targeted: no {rule.api} target in this run"
+        return "not_exercised", f"its test did not run in this run (deselected, not collected or interrupted): {rule.test}"
+    outcomes = [outcome for outcome, _ in cases]
+    skips = [reason for outcome, reason in cases if outcome == "skipped"]
+    if "failed" in outcomes:
+        why = next((reason for outcome, reason in cases if outcome == "failed" and reason), "")
+        return "unproven", (f"its test failed ({why}) " if why else "its test failed ") + (
+            "without a finding of this rule: another rule's violation or an error stopped it first")
+    if "passed" in outcomes:
+        if skips:
+            return "passed", f"{len(skips)} of {len(cases)} cases skipped: {skips[0]}"
+        return "passed", ""
+    return "skipped", skips[0] if skips else "skipped"
+
+
+def rule_coverage(result: RunResult) -> list[dict[str, Any]]:
+    """Every rule of the catalog with what this run did with it: status, reason, the enforcing test, findings."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    rows = []
+    for rule in catalog().values():
+        found = by_rule.get(rule.id, [])
+        status, reason = _rule_status(rule, found, result.outcomes.get(rule.test, []), result)
+        rows.append({"id": rule.id, "severity": rule.severity, "status": status, "reason": reason,
+                     "test": rule.test, "findings": len(found)})
+    return rows
 
 
 def _rule_info(rule_id: str) -> dict[str, Any]:
@@ -102,6 +153,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         reasons.append(f"exit status {result.exit_status}: {meaning}")
     if not reasons:
         reasons.append("no breaking violations" + (" and no additive drift (--strict)" if result.strict else ""))
+    rules = rule_coverage(result)
     tests = {k: int(result.tests.get(k, 0)) for k in ("passed", "failed", "skipped", "error")}
     tests.update({k: int(v) for k, v in result.tests.items() if k not in tests})
     summary = {
@@ -125,6 +177,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.started)),
         "duration_s": round(float(result.duration_s), 3),
         "findings": [_finding_dict(f, result.strict) for f in findings],
+        "rules": rules,
+        "rule_counts": {status: sum(1 for r in rules if r["status"] == status) for status in RULE_STATUSES},
     }
     return redact_tree(summary)
 
