@@ -384,6 +384,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         started=recorder.started,
         duration_s=time.time() - recorder.started,
         outcomes=recorder.outcomes(),
+        docs_url=s.docs_url,
         apis=[api for api, base in (("partner-center", recorder.targets.get("partner-center")),
                                     ("graph", recorder.targets.get("graph"))) if base],
     )

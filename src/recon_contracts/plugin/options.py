@@ -48,6 +48,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
     Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
     Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
+    Option("--docs-url", "RECON_DOCS_URL", "URL of a published `recon-contracts docs` site that report.html links rules to "
+           "(default: a copy written to REPORT_DIR/reference)"),
 )
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -80,6 +82,7 @@ class Settings:
     page_budget: int
     mock_profile: str
     mock_items: int
+    docs_url: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -161,4 +164,5 @@ def resolve_settings(config: pytest.Config) -> Settings:
         page_budget=int(raw["--page-budget"]),
         mock_profile=str(raw["--mock-profile"]),
         mock_items=int(raw["--mock-items"]),
+        docs_url=str(raw["--docs-url"]) if raw["--docs-url"] else None,
     )

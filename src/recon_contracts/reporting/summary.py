@@ -11,6 +11,8 @@ from ..findings import Finding, breaking
 from ..redact import REDACTOR
 from ..truth.rules import SEVERITIES, Rule, catalog
 
+REFERENCE_INDEX = "reference/index.html"  # the reference site written beside the reports, relative to them
+
 EXIT_MEANINGS = {
     0: "all tests passed",
     1: "tests failed",
@@ -38,6 +40,7 @@ class RunResult:
     # catalog test ID -> (outcome, skip reason) of each of its cases that ran (see Recorder.outcomes)
     outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     apis: list[str] | None = None  # the APIs this run targeted (None: not known)
+    docs_url: str | None = None  # a published reference site; None: the copy written beside the reports
 
 
 # What a run did with a rule (summary.json "rules"[].status). "unproven": the rule's test failed or errored
@@ -177,6 +180,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.started)),
         "duration_s": round(float(result.duration_s), 3),
         "findings": [_finding_dict(f, result.strict) for f in findings],
+        "docs": result.docs_url or REFERENCE_INDEX,
         "rules": rules,
         "rule_counts": {status: sum(1 for r in rules if r["status"] == status) for status in RULE_STATUSES},
     }
