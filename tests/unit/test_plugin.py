@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,12 @@ def test_only_partner_center_given_skips_graph_with_a_reason(tmp_path):
     assert result.returncode == 0, out[-3000:]
     assert "graph tests skipped: only --pc-base-url was given" in out
     assert " passed" in out and "failed" not in out
+    # the reports say what the run did not prove: every Graph rule skipped, with the reason
+    rules = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["rules"]
+    graph_rules = [r for r in rules if r["id"].startswith("GR-")]
+    assert graph_rules and all(r["status"] == "skipped" for r in graph_rules)
+    assert all("only --pc-base-url was given" in r["reason"] or "only one API targeted" in r["reason"] for r in graph_rules)
+    assert {r["status"] for r in rules if r["id"].startswith("PC-")} == {"passed"}
 
 
 def test_live_target_without_any_token_ends_with_one_message(tmp_path):
@@ -67,3 +74,14 @@ def test_max_requests_caps_traffic_and_skips_the_rest(tmp_path):
     assert "request budget exhausted: --max-requests 40 reached" in result.stdout
     summary = (tmp_path / "reports" / "summary.json").read_text(encoding="utf-8")
     assert '"requests_sent": 40' in summary
+    skipped = [r for r in json.loads(summary)["rules"] if r["status"] == "skipped"]
+    assert skipped and any("request budget exhausted" in r["reason"] for r in skipped)
+
+
+def test_strict_drift_is_the_suites_option_and_pytests_strict_is_left_alone(tmp_path):
+    result = pytest_run("--strict-drift", "-k", "auth", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["strict"] is True
+    plain = pytest_run("-k", "auth", tmp_path=tmp_path)
+    assert json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["strict"] is False
+    assert plain.returncode == 0
