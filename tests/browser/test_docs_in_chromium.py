@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from recon_contracts.docsite import build_site
 from recon_contracts.docsite.render import load_specs
 from recon_contracts.findings import Finding
 from recon_contracts.reporting.files import RunResult, write_reports
-from recon_contracts.truth.resources import project_root
+from recon_contracts.truth.resources import contracts_dir, project_root
 from recon_contracts.truth.rules import catalog
 
 pytestmark = pytest.mark.browser
@@ -106,6 +107,10 @@ def test_reference_shows_every_operation_and_rule(browser: object, site: Path) -
             entry = page.locator(f"#rule-{rule_id}")
             assert entry.count() == 1 and entry.is_visible(), rule_id
             assert rule_id in entry.inner_text()
+        register = contracts_dir() / "silent-points.yaml"
+        if register.is_file():
+            for point in yaml.safe_load(register.read_text(encoding="utf-8"))["points"]:
+                assert page.locator(f"#sp-{point['id']}").is_visible(), point["id"]
         assert reader.broken_anchors() == []
         assert reader.relative_links() == []  # one page: every link is an anchor
         assert reader.errors == [] and reader.remote == []

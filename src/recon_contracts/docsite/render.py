@@ -252,6 +252,7 @@ def _rules(specs: list[Spec]) -> list[dict[str, Any]]:
             "spec_anchor": _rule_anchor_of_pointer(rule.spec, specs), "test": rule.test,
             "evidence": [e for e in (extra.get("evidence") or []) if isinstance(e, dict)],
             "reasoning": extra.get("reasoning"),
+            "mapping": extra.get("mapping"), "states": extra.get("states"),
         })
     return out
 
