@@ -116,3 +116,17 @@ def test_recon_contracts_docs_from_the_wheel(fresh_venv: Path, tmp_path: Path) -
     proc = _run([str(fresh_venv / "bin" / "recon-contracts"), "docs", "--out", "site"], cwd=tmp_path, env=_env(fresh_venv, tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert 'id="rule-PC-PAGING-NEXT-TOKEN"' in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_recon_contracts_run_against_given_base_urls(fresh_venv: Path, tmp_path: Path) -> None:
+    from recon_contracts.mock import MockConfig, serve
+
+    with serve(MockConfig(items=12, retry_after=0, poll_count=1)) as server:
+        proc = _run([str(fresh_venv / "bin" / "recon-contracts"), "run", "--pc-base-url", server.pc_base_url,
+                     "--graph-base-url", server.graph_base_url, "--pc-token", "token-for-the-mock",
+                     "--graph-token", "token-for-the-mock", "--examples", "2", "--", "-k", "auth or items or export_accepted"],
+                    cwd=tmp_path, env=_env(fresh_venv, tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["targets"]["partner-center"] == server.pc_base_url and summary["targets"]["mock_profile"] is None
+    assert "token-for-the-mock" not in (tmp_path / "reports" / "summary.json").read_text(encoding="utf-8")
