@@ -122,3 +122,39 @@ def test_docs_command_writes_the_site_and_refuses_a_bad_folder(tmp_path):
     bad = subprocess.run([*cli, "--out", str(blocker)], capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 4 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def _examples_in(node, spec):
+    """Every example value of a spec: OpenAPI `examples` maps, singular `example`, and the docs' raw requests."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "examples" and isinstance(value, dict) and "type" not in node:
+                for example in value.values():
+                    example = spec.resolve(example)
+                    if isinstance(example, dict) and "value" in example:
+                        yield example["value"]
+            elif key == "example" and not isinstance(value, dict):
+                yield value
+            elif key == "x-doc-request-examples":
+                for example in value:
+                    yield example["http"]
+            else:
+                yield from _examples_in(value, spec)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _examples_in(item, spec)
+
+
+def test_every_doc_example_is_on_the_page(page):
+    import json
+
+    from markupsafe import escape
+
+    text, _ = page
+    count = 0
+    for spec in render.load_specs():
+        for value in _examples_in(spec.doc, spec):
+            shown = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+            assert str(escape(shown)) in text, shown[:200]
+            count += 1
+    assert count >= 20
