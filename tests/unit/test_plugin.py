@@ -85,3 +85,16 @@ def test_strict_drift_is_the_suites_option_and_pytests_strict_is_left_alone(tmp_
     plain = pytest_run("-k", "auth", tmp_path=tmp_path)
     assert json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["strict"] is False
     assert plain.returncode == 0
+
+
+def test_pyargs_names_the_suite_in_a_checkout_too(tmp_path):
+    """`pytest --pyargs recon_contracts.suite` is the wheel's spelling; in a checkout it finds tests/contract."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "recon_contracts.suite.test_auth", "-p", "no:xdist", "-q",
+         "-p", "no:cacheprovider", "--report-dir", str(tmp_path / "reports")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert {r["id"]: r["status"] for r in summary["rules"]}["PC-AUTH-401"] == "passed"

@@ -9,6 +9,7 @@ breaking one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Iterator
@@ -42,6 +43,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(opt.name, action="store_true", default=None, dest=dest(opt), help=opt.help + env)
         else:
             group.addoption(opt.name, action="store", default=None, dest=dest(opt), help=opt.help + default + env)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``pytest --pyargs recon_contracts.suite`` in a checkout too.
+
+    The wheel carries ``tests/contract`` as the package ``recon_contracts.suite``; a checkout (an editable
+    install) has no such package, only the folder it is built from. There the name, or a module of it,
+    is read as that folder, so one command runs the one suite everywhere.
+    """
+    if "--pyargs" not in args or importlib.util.find_spec(SUITE_MODULE) is not None:
+        return
+    try:
+        suite = suite_dir()
+    except FileNotFoundError:
+        return
+    for i, arg in enumerate(args):
+        name, sep, node = arg.partition("::")
+        if name == SUITE_MODULE or name.startswith(SUITE_MODULE + "."):
+            module = name[len(SUITE_MODULE) + 1 :]
+            path = suite / (module.replace(".", "/") + ".py") if module else suite
+            args[i] = str(path) + sep + node
+
 
 RECORDER = pytest.StashKey[Recorder]()
 SETTINGS = pytest.StashKey[Settings]()
