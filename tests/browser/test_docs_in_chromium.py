@@ -136,6 +136,7 @@ def test_state_diagram_is_drawn(browser: object, site: Path) -> None:
         assert names == {"notStarted", "running", "succeeded", "completed", "failed"}
         assert reader.page.locator("#operation-states path.edge").count() == 7
         assert reader.errors == []
+        svg.screenshot(path=str(SCREENSHOT.with_name("docs-operation-states.png")))
     finally:
         reader.close()
 

@@ -30,7 +30,7 @@ def _positions(states: OperationStates) -> dict[str, tuple[float, float]]:
         top = _MARGIN + 20 + (height - block) / 2
         for row, name in enumerate(names):
             x = _MARGIN + column * (_BOX_W + _COL_GAP)
-            placed[name] = (x, top + row * (_BOX_H + _ROW_GAP))
+            placed[name] = (x, top + 20 + row * (_BOX_H + _ROW_GAP))
     return placed
 
 
@@ -38,7 +38,7 @@ def state_diagram_svg(states: OperationStates) -> str:
     """An ``<svg>`` element: one box per status (terminal ones drawn double), one arrow per allowed move."""
     pos = _positions(states)
     width = max(x for x, _ in pos.values()) + _BOX_W + _MARGIN
-    height = max(y for _, y in pos.values()) + _BOX_H + _MARGIN + 24
+    height = max(y for _, y in pos.values()) + _BOX_H + _MARGIN + 40
     middle = (min(y for _, y in pos.values()) + max(y for _, y in pos.values()) + _BOX_H) / 2
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="state-diagram" role="img" width="{width:.0f}" height="{height:.0f}" '
@@ -55,7 +55,9 @@ def state_diagram_svg(states: OperationStates) -> str:
             skips = states.rank[after] - states.rank[before] > 1
             if skips:  # bend above or below the column in between
                 above = ey <= middle
-                bend = (min(y for _, y in pos.values()) - 8) if above else (max(y for _, y in pos.values()) + _BOX_H + 8)
+                rows_out = abs(ey - middle) / (_BOX_H + _ROW_GAP)  # farther targets bend farther: arcs do not coincide
+                bend = (min(y for _, y in pos.values()) - 8 - 22 * rows_out) if above else (
+                    max(y for _, y in pos.values()) + _BOX_H + 8 + 22 * rows_out)
                 cx = (sx + ex) / 2
                 d = f"M{sx:.0f},{sy:.0f} Q{cx:.0f},{2 * bend - (sy + ey) / 2:.0f} {ex:.0f},{ey:.0f}"
             else:
