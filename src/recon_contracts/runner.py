@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from .plugin.hooks import OPTIONS, Option
 from .reporting.files import SUMMARY_FILE, verdict_line
+from .reporting.summary import coverage_line
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
@@ -181,6 +182,7 @@ def main(argv: list[str]) -> int:
     summary = _read_summary(report_dir, started)
     if summary is not None:
         print(verdict_line(summary, report_dir))
+        print(coverage_line(summary))
         if code == EXIT_OK and summary.get("verdict") != "pass":
             code = EXIT_FAIL
     elif code != EXIT_USAGE:

@@ -69,3 +69,15 @@ def test_summary_and_html_carry_the_coverage():
     assert html.count('<tr id="coverage-') == len(catalog())
     assert f'href="reference/index.html#rule-{PAGING}"' in html
     assert "not exercised" in html
+
+
+def test_the_run_says_what_it_did_not_prove_in_one_line():
+    from recon_contracts.reporting.summary import coverage_line
+
+    rule = catalog()[PAGING]
+    summary = summarize(RunResult(outcomes={rule.test: [("skipped", "no walk")]}))
+    line = coverage_line(summary)
+    assert line.startswith(f"rules: 0 of {len(catalog())} passed;") and "skipped" in line and "not exercised" in line
+    assert "not proven by this run" in render_html(summary)
+    stopped = _status(RunResult(exit_status=2), PAGING)
+    assert stopped["status"] == "not_exercised" and "could not complete" in stopped["reason"]

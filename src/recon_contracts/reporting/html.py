@@ -72,6 +72,13 @@ def _counts_table(summary: dict[str, Any]) -> str:
     return f'<table class="counts"><tr><th>Severity</th><th>Findings</th><th>Fails the gate</th></tr>{rows}</table>'
 
 
+def _rules_line(summary: dict[str, Any]) -> str:
+    counts = summary.get("rule_counts") or {}
+    total = sum(counts.values())
+    rest = ", ".join(f"{n} {_STATUS_LABELS.get(k, k)}" for k, n in counts.items() if n and k != "passed")
+    return f"{counts.get('passed', 0)} of {total} passed" + (f"; not proven by this run: {rest} (see Rule coverage)" if rest else "")
+
+
 def _run_table(summary: dict[str, Any]) -> str:
     targets = summary.get("targets", {})
     tests = summary.get("tests", {})
@@ -88,6 +95,7 @@ def _run_table(summary: dict[str, Any]) -> str:
         ("Requests sent", summary.get("requests_sent", 0)),
         ("Tests", ", ".join(f"{v} {k}" for k, v in tests.items())),
         ("Exit status", summary.get("exit_status")),
+        ("Rules", _rules_line(summary)),
         ("Strict", "yes" if summary.get("strict") else "no"),
         ("Started", summary.get("started")),
         ("Duration", f"{summary.get('duration_s', 0)} s"),

@@ -63,6 +63,8 @@ def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]],
     if not cases:
         if result.apis is not None and rule.api not in result.apis:
             return "skipped", f"only one API targeted: no {rule.api} target in this run"
+        if result.exit_status == 2:
+            return "not_exercised", f"the run could not complete (exit status 2) before its test ran: {rule.test}"
         return "not_exercised", f"its test did not run in this run (deselected, not collected or interrupted): {rule.test}"
     outcomes = [outcome for outcome, _ in cases]
     skips = [reason for outcome, reason in cases if outcome == "skipped"]
@@ -185,6 +187,14 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "rule_counts": {status: sum(1 for r in rules if r["status"] == status) for status in RULE_STATUSES},
     }
     return redact_tree(summary)
+
+
+def coverage_line(summary: dict[str, Any]) -> str:
+    """The line after the verdict: how many rules the run proved, and how many it did not."""
+    counts = summary.get("rule_counts") or {}
+    total = sum(counts.values())
+    rest = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n and status != "passed")
+    return f"rules: {counts.get('passed', 0)} of {total} passed" + (f"; {rest} (see Rule coverage in report.html)" if rest else "")
 
 
 def verdict_line(summary: dict[str, Any], report_dir: str) -> str:
