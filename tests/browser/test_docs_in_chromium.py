@@ -114,6 +114,7 @@ def test_reference_shows_every_operation_and_rule(browser: object, site: Path) -
         assert reader.broken_anchors() == []
         assert reader.relative_links() == []  # one page: every link is an anchor
         assert reader.errors == [] and reader.remote == []
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
     finally:
