@@ -2,8 +2,8 @@
 
 The suite's options are passed to pytest as they are (the pytest plugin validates them and owns
 their meaning); anything after ``--`` goes to pytest untouched. The exit code is the suite's:
-0 pass, 1 a breaking violation (additive drift too under --strict), 2 the run could not complete
-(unreachable target, garbage answers), 4 a bad option.
+0 pass, 1 a breaking violation (additive drift too under --strict), 2 inconclusive (the run could not
+complete, or checks were left unproven by the target's behaviour), 4 a bad option.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def help_text() -> str:
             f"  {'-h, --help':<24}show this help and exit",
             "",
             "exit status: 0 pass; 1 breaking violation (additive drift too under --strict);",
-            "             2 the run could not complete (unreachable target, garbage answers); 4 bad option.",
+            "             2 inconclusive: the run could not complete, or checks were left unproven by the",
+            "               target (throttled or 503 past the retry policy, refused links, an export still",
+            "               running at --poll-timeout); the verdict line names the unproven rules;",
+            "             4 bad option.",
         ]
     )
 
@@ -183,8 +186,11 @@ def main(argv: list[str]) -> int:
     if summary is not None:
         print(verdict_line(summary, report_dir))
         print(coverage_line(summary))
-        if code == EXIT_OK and summary.get("verdict") != "pass":
+        if code == EXIT_OK and summary.get("verdict") == "inconclusive":
+            code = EXIT_NOT_RUN
+        elif code == EXIT_OK and summary.get("verdict") != "pass":
             code = EXIT_FAIL
     elif code != EXIT_USAGE:
-        print(f"verdict: fail — no report was written (exit status {code}) — reports in {report_dir}")
+        verdict = "inconclusive" if code == EXIT_NOT_RUN else "fail"
+        print(f"verdict: {verdict} — no report was written (exit status {code}) — reports in {report_dir}")
     return code

@@ -1,7 +1,9 @@
 """Partner Center paging: next links, page sizes, walks to the end, consistency, bad continuation tokens.
 
 Rules PC-PAGING-NEXT-QUERY, PC-PAGING-NEXT-TOKEN, PC-PAGING-PAGE-SIZE, PC-PAGING-TOTALCOUNT,
-PC-PAGING-TERMINATES, PC-PAGING-CONSISTENT, PC-PAGING-BAD-TOKEN-4XX and PC-ERROR-SHAPE.
+PC-PAGING-TERMINATES, PC-PAGING-CONSISTENT, PC-PAGING-BAD-TOKEN-NO-5XX, PC-PAGING-BAD-TOKEN-4XX and
+PC-ERROR-SHAPE; and on every page of every walk PC-RESPONSE-SCHEMA, PC-RESPONSE-UNDECLARED-PROPERTY and
+the item rules (charge types, currency, dates).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from recon_contracts.checks.paging import (
     CONTINUATION_HEADER,
     body_of,
+    check_bad_token_no_server_error,
     check_bad_token_rejected,
     check_page,
     check_pages_match,
@@ -20,7 +23,12 @@ from recon_contracts.checks.paging import (
     first_per_rule,
     next_request,
 )
-from recon_contracts.checks.partner_center import check_error_shape
+from recon_contracts.checks.partner_center import (
+    check_collection,
+    check_error_shape,
+    check_every_page,
+    continuation_token_field,
+)
 
 # Shapes of continuation tokens the server never issued: base64-ish, blank-ish, and the
 # characters real tokens carry (/ + = ,). Not the docs' own "AQAAAA==": Microsoft's response
@@ -64,6 +72,10 @@ def test_walk_to_the_end(lineitems, target, contract, size):
     findings = []
     for index, exchange in enumerate(pages):
         findings += check_page(exchange, lineitems.base_url, size=size, page=index, walk_url=pages[0].url)
+        spelling = continuation_token_field(exchange)
+        if spelling is not None and index < len(pages) - 1:  # a page that links on: how it spells the token
+            contract.observe("SP-PC-CONTINUATION-TOKEN-FIELD", spelling)
+    findings += check_every_page(pages, currency=target.currency)
     findings = first_per_rule(findings)
     findings += check_walk_terminates(pages, budget=target.page_budget)
     contract.check(findings)
@@ -86,14 +98,27 @@ def test_pages_match_single_page(lineitems, contract, size):
     contract.check(check_pages_match(reference, pages, size=size))
 
 
+def _answer(exchange) -> str:
+    """The target's answer at a token silent point: rejected-4xx, accepted (a page) or the status."""
+    if 400 <= exchange.status < 500:
+        return "rejected-4xx"
+    return "accepted" if exchange.status == 200 else f"status-{exchange.status}"
+
+
 @pytest.mark.partner_center
 def test_bad_tokens_rejected(lineitems, target, contract):
-    """Garbage tokens, seekOperation=Next without a token, and a real token replayed with another query: 4xx."""
+    """Garbage tokens, seekOperation=Next without a token, a real token replayed with another query: never 5xx.
+
+    Whether the server refuses a token it never issued is advisory (PC-PAGING-BAD-TOKEN-4XX); whether it binds
+    its tokens to their query is only observed (SP-PC-TOKEN-QUERY-BINDING): no document says either.
+    """
     findings = []
 
     def expect_4xx(exchange, what):
         findings.extend(check_bad_token_rejected(exchange, what))
         findings.extend(check_error_shape(exchange))
+        findings.extend(check_collection(exchange))  # a token served as a page: the page must still be a page
+        contract.observe("SP-PC-BAD-TOKEN", _answer(exchange))
 
     paged = lineitems.query(size=1) + [("seekOperation", "Next")]
     for token in GARBAGE_TOKENS:
@@ -115,5 +140,9 @@ def test_bad_tokens_rejected(lineitems, target, contract):
     }
     for what, query in replays.items():
         exchange = lineitems.get(query + [("seekOperation", "Next")], {CONTINUATION_HEADER: step.token})
-        expect_4xx(exchange, f"a server token of the {target.currency}/{target.period} size-1 walk replayed with {what}")
+        findings.extend(check_bad_token_no_server_error(
+            exchange, f"a server token of the {target.currency}/{target.period} size-1 walk replayed with {what}"))
+        findings.extend(check_error_shape(exchange))
+        findings.extend(check_collection(exchange))
+        contract.observe("SP-PC-TOKEN-QUERY-BINDING", _answer(exchange))
     contract.check(findings)

@@ -49,11 +49,11 @@ TAIL_LINES = 60
 # 15 s lets it finish with room to spare; gr-never-finishes never ends, and every lifecycle test
 # waits out the whole timeout on it, so that one gets the smallest timeout that still proves the
 # rule. Every other profile gets a bound too, so that no run can wait the default 180 s.
-POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0}
+POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "pc-unavailable-forever": 4.0}
 DEFAULT_POLL_TIMEOUT = 15.0
 
 # Run the slowest profiles first, so that under xdist they do not end up last on one worker.
-SLOW_FIRST = ("gr-never-finishes", "slow-operation", "throttled", "unavailable-once")
+SLOW_FIRST = ("gr-never-finishes", "pc-unavailable-forever", "slow-operation", "throttled", "unavailable-once")
 
 # Environment that would point the subprocess away from the embedded mock, change its gate or
 # its pytest options: the self-verification always tests the mock, with fixed options.
@@ -311,7 +311,8 @@ def expected_text(breaks: list[str]) -> str:
 def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
     """Compare a suite run with what the profile declares."""
     breaks = sorted(profile.breaks)
-    drift = bool(breaks) or not profile.conforming
+    inconclusive = getattr(profile, "kind", "") == "inconclusive"
+    drift = (bool(breaks) or not profile.conforming) and not inconclusive
     found = run.findings()
     breaking_found = sorted({f["rule"] for f in found if f.get("severity") == "breaking"})
     other_found = sorted({f"{f['rule']} ({f.get('severity', '?')})" for f in found if f.get("severity") != "breaking"})
@@ -322,7 +323,19 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
         problems.append(run.summary_error)
     missing = [r for r in breaks if r not in breaking_found]
     unexpected = [r for r in breaking_found if r not in breaks]
-    if drift:
+    if inconclusive:
+        # the target keeps the suite from checking: exit 2, verdict inconclusive, the declared rules unproven
+        summary = run.summary or {}
+        if run.exit_code != 2:
+            problems.append(f"expected exit 2 (inconclusive), got {_exit_text(run.exit_code)}")
+        if summary.get("verdict") != "inconclusive":
+            problems.append(f"expected verdict inconclusive, got {summary.get('verdict')!r}")
+        not_listed = [r for r in profile.unproves if r not in (summary.get("unproven_rules") or [])]
+        if not_listed:
+            problems.append(f"not reported as unproven: {', '.join(not_listed)}")
+        if breaking_found:
+            problems.append(f"breaking finding(s) on a target that is only slow or unavailable: {', '.join(breaking_found)}")
+    elif drift:
         if run.exit_code != 1:
             problems.append(f"expected exit 1, got {_exit_text(run.exit_code)}")
         if missing:
@@ -336,6 +349,8 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             problems.append(f"breaking finding(s) on a conforming profile: {', '.join(breaking_found)}")
     if run.timed_out:
         got = "timeout"
+    elif run.exit_code == 2 and (run.summary or {}).get("verdict") == "inconclusive":
+        got = "inconclusive: " + ", ".join((run.summary or {}).get("unproven_rules") or [])
     elif run.exit_code == 0 and not breaking_found:
         got = "pass"
     elif run.exit_code in (0, 1):
@@ -350,9 +365,9 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             pass
     return Row(
         profile=profile.name,
-        kind="drift" if drift else "conforming",
+        kind="inconclusive" if inconclusive else ("drift" if drift else "conforming"),
         breaks=breaks,
-        expected=expected_text(breaks),
+        expected=("inconclusive: " + ", ".join(profile.unproves)) if inconclusive else expected_text(breaks),
         got=got,
         ok=not problems,
         seconds=round(run.seconds, 1),
@@ -425,6 +440,8 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mutation_score": round(len(caught) / len(drift), 4) if drift else None,
         "conforming_profiles": len(conforming),
         "false_positives": len(false_positives),
+        "inconclusive_profiles": len([r for r in rows if r["kind"] == "inconclusive"]),
+        "inconclusive_judged_inconclusive": len([r for r in rows if r["kind"] == "inconclusive" and r["ok"]]),
         "misses": [r["profile"] for r in rows if not r["ok"]],
         "suite_seconds_total": round(sum(r["seconds"] for r in rows), 1),
     }

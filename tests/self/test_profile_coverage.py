@@ -12,7 +12,8 @@ from recon_contracts.mock import PROFILES
 from recon_contracts.truth.rules import catalog
 
 BREAKING = sorted(r.id for r in catalog().values() if r.severity == "breaking")
-DRIFT = sorted(name for name, p in PROFILES.items() if not p.conforming)
+DRIFT = sorted(name for name, p in PROFILES.items() if p.kind == "drift")
+INCONCLUSIVE = sorted(name for name, p in PROFILES.items() if p.kind == "inconclusive")
 CONFORMING = sorted(name for name, p in PROFILES.items() if p.conforming)
 
 
@@ -54,3 +55,13 @@ def test_profile_names_match_their_keys() -> None:
 def test_both_kinds_present() -> None:
     assert DRIFT, "the mock has no drift profile"
     assert "conforming" in PROFILES and PROFILES["conforming"].conforming, "the mock has no 'conforming' profile"
+
+
+@pytest.mark.parametrize("name", INCONCLUSIVE)
+def test_inconclusive_profile_declares_catalog_rules_and_breaks_none(name: str) -> None:
+    """A target that keeps the suite from checking (503 forever, never finishing) is neither drift nor conforming:
+    a run against it must end inconclusive (exit 2), naming the rules it declares as unproven."""
+    profile = PROFILES[name]
+    assert profile.unproves and not profile.breaks and not profile.conforming
+    unknown = [r for r in profile.unproves if r not in catalog()]
+    assert not unknown, f"inconclusive profile {name} declares {unknown}, not in contracts/rules.yaml"

@@ -25,7 +25,7 @@ def test_list_profiles(capsys) -> None:
     for profile in PROFILES.values():
         line = next(line for line in out.splitlines() if line.split()[0] == profile.name)
         assert profile.description in line
-        assert ("conforming" if profile.conforming else "drift") in line
+        assert profile.kind in line
         for rule_id in profile.breaks:
             assert rule_id in line
 

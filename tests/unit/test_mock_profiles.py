@@ -107,10 +107,12 @@ class Checker:
             self.flag("PC-ITEM-CURRENCY", str(item.get("currency", "")).upper() == currency.upper())
             try:
                 parsed = {f: parse_dt(item[f]) for f in DATES if item.get(f)}
-                ok = parsed["chargeStartDate"] <= parsed["chargeEndDate"]
+                ok = "chargeStartDate" in parsed and "chargeEndDate" in parsed
             except (KeyError, ValueError):
-                ok = False
+                parsed, ok = {}, False
             self.flag("PC-ITEM-DATES", ok)
+            if ok:
+                self.flag("PC-ITEM-DATE-ORDER", parsed["chargeStartDate"] <= parsed["chargeEndDate"])
 
     def walk(self, query: str, size: int, budget: int) -> list[dict] | None:
         """Follow links.next to the end; the items, or None when it did not end within the budget."""
@@ -160,7 +162,9 @@ class Checker:
                       "provider=onetime&invoicelineitemtype=billinglineitems&currencycode=usd&period=last",
                       "provider=onetime&invoicelineitemtype=billinglineitems&currencycode=usd",
                       f"{DOC_QUERY}&size=0", f"{DOC_QUERY}&size=2001", f"{DOC_QUERY}&size=ten"):
-            self.flag("PC-QUERY-INVALID-4XX", 400 <= self.pc_get(query).status_code < 500)
+            status = self.pc_get(query).status_code
+            self.flag("PC-QUERY-INVALID-4XX", 400 <= status < 500)
+            self.flag("PC-QUERY-NO-5XX", status < 500)
         for query in ("Provider=OneTime&InvoiceLineItemType=BillingLineItems&CurrencyCode=USD&Period=Previous",
                       "provider=onetime&invoiceLineItemType=billinglineitems&currencyCode=usd&period=previous&size=5"):
             r = self.pc_get(query)
@@ -180,7 +184,9 @@ class Checker:
         for query, tok in ((f"{DOC_QUERY}&size=3&seekOperation=Next", "AQAAAA=="),
                            (f"{DOC_QUERY}&size=3&seekOperation=Next", None),
                            (f"{DOC_QUERY.replace('usd', 'eur')}&size=3&seekOperation=Next", token)):
-            self.flag("PC-PAGING-BAD-TOKEN-4XX", 400 <= self.pc_get(query, tok).status_code < 500)
+            status = self.pc_get(query, tok).status_code
+            self.flag("PC-PAGING-BAD-TOKEN-4XX", 400 <= status < 500)
+            self.flag("PC-PAGING-BAD-TOKEN-NO-5XX", status < 500)
 
     # ------------------------------------------------------------ Graph
     def graph_error_ok(self, r: httpx.Response) -> bool:
@@ -240,9 +246,11 @@ class Checker:
                   and op.get("@odata.type") in ODATA_TYPES)
         if status in states.odata_type and op.get("@odata.type"):
             self.flag("GR-OP-ODATA-TYPE", op["@odata.type"].casefold() == states.odata_type[status].casefold())
-        self.flag("GR-OP-ERROR-IFF-FAILED", ("error" in op) == (status == "failed"))
+        if status == "failed":
+            self.flag("GR-OP-ERROR-IFF-FAILED", "error" in op)
         has_resource = "resourceLocation" in op or "resourceLocation@odata.navigationLink" in op
-        self.flag("GR-OP-RESOURCE-IFF-SUCCEEDED", has_resource == (status in ("succeeded", "completed")))
+        if status in ("succeeded", "completed"):
+            self.flag("GR-OP-RESOURCE-IFF-SUCCEEDED", has_resource)
         if "createdDateTime" in op and "lastActionDateTime" in op:
             try:
                 self.flag("GR-OP-TIMESTAMPS", parse_dt(op["lastActionDateTime"]) >= parse_dt(op["createdDateTime"]))
@@ -284,8 +292,10 @@ class Checker:
         for bad in ({"attributeSet": "full"}, {"invoiceId": "G016907411", "attributeSet": "everything"}):
             r = self.export(bad)
             self.flag("GR-EXPORT-BAD-REQUEST-4XX", 400 <= r.status_code < 500 and self.graph_error_ok(r))
+            self.flag("GR-EXPORT-BAD-REQUEST-NO-5XX", r.status_code < 500)
         r = self.export(None, raw=b"{not json")
         self.flag("GR-EXPORT-BAD-REQUEST-4XX", 400 <= r.status_code < 500 and self.graph_error_ok(r))
+        self.flag("GR-EXPORT-BAD-REQUEST-NO-5XX", r.status_code < 500)
         r = self.send("GET", f"{self.base}/v1.0/reports/partners/billing/operations/{uuid.uuid4()}", headers=AUTH)
         self.flag("GR-OP-UNKNOWN-404", r.status_code == 404 and self.graph_error_ok(r))
 
@@ -320,7 +330,11 @@ def observe(cfg: MockConfig) -> set[str]:
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_profile_breaks_exactly_what_it_declares(name: str) -> None:
     profile = PROFILES[name]
+    if profile.unproves:
+        pytest.skip(f"{name} keeps the suite from checking {', '.join(profile.unproves)} (an inconclusive profile)")
     seen = observe(MockConfig(profile=name, seed=3, items=40, poll_count=2, retry_after=0, blob_rows=16))
+    # only breaking rules make a drift profile: an advisory rule's violation is a conforming alternative
+    seen = {r for r in seen if catalog()[r].severity == "breaking"}
     assert seen == set(profile.breaks), f"{name}: declared {sorted(profile.breaks)}, observed {sorted(seen)}"
 
 
@@ -334,7 +348,7 @@ def test_profiles_declare_known_breaking_rules_only() -> None:
     rules = catalog()
     for p in PROFILES.values():
         assert isinstance(p, Profile) and p.name and p.description
-        assert p.conforming == (not p.breaks), p.name
+        assert p.conforming == (not p.breaks and not p.unproves), p.name
         for rule_id in p.breaks:
             assert rules[rule_id].severity == "breaking", (p.name, rule_id)
 

@@ -98,3 +98,23 @@ def test_pyargs_names_the_suite_in_a_checkout_too(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert {r["id"]: r["status"] for r in summary["rules"]}["PC-AUTH-401"] == "passed"
+
+
+def test_contract_records_unproven_rules_without_failing():
+    from recon_contracts.plugin.recording import Contract, Recorder
+
+    contract = Contract("tests/contract/test_graph_export.py::test_operation_lifecycle[existing]", strict=True)
+    contract.unproven("the export was still running after --poll-timeout 3 s", rules=["GR-BLOB-URL"])
+    contract.unproven("the Location is on another host")  # default: every rule the test enforces
+    assert contract.check([]) == []  # unproven is not a violation
+    recorder = Recorder()
+    recorder.mark_unproven(contract.unproven_marks)
+    assert recorder.unproven[0]["rules"] == ["GR-BLOB-URL"]
+    assert "GR-OP-ODATA-TYPE" in recorder.unproven[1]["rules"] and "GR-AUTH-401" not in recorder.unproven[1]["rules"]
+
+
+def test_unproven_is_a_skip_but_budget_exhaustion_is_not_unproven():
+    from recon_contracts.traffic.client import BudgetExhausted, Inconclusive, StillThrottled, Unproven
+
+    assert issubclass(StillThrottled, Unproven) and issubclass(Unproven, Inconclusive)
+    assert not issubclass(BudgetExhausted, Unproven), "--max-requests is the user's choice: a pass stays a pass"

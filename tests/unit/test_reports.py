@@ -10,7 +10,7 @@ import pytest
 
 from recon_contracts.findings import Exchange, Finding, finding
 from recon_contracts.redact import REDACTOR
-from recon_contracts.reporting.files import RunResult, summarize, verdict_line, write_reports
+from recon_contracts.reporting.files import RunResult, render_html, summarize, verdict_line, write_reports
 from recon_contracts.reporting.excerpt import MAX_LINES, spec_excerpt
 from recon_contracts.truth.rules import rule
 
@@ -128,7 +128,7 @@ def _parse(text: str) -> _Page:
 def test_run_result_fields_are_the_plugin_interface():
     assert [f.name for f in dataclasses.fields(RunResult)] == [
         "findings", "targets", "seed", "derandomized", "requests_sent", "strict", "exit_status", "tests", "started", "duration_s",
-        "outcomes", "apis", "docs_url",
+        "outcomes", "apis", "docs_url", "unproven", "observations",
     ]
 
 
@@ -163,19 +163,44 @@ def test_summary_findings_carry_evidence_and_rule_text():
         assert {"rule", "severity", "api", "operation", "message", "curl", "expected", "actual", "test", "statement", "source"} <= set(f)
 
 
+UNPROVEN = {"test": "tests/contract/test_pc_items.py::test_item_dates", "rules": ["PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"],
+            "reason": "partner-center target still answered 503 to GET /v1/invoices/{invoice-id}/lineitems after 5 retries"}
+
+
 @pytest.mark.parametrize(
     "changes, verdict",
     [
         ({"findings": [], "exit_status": 0}, "pass"),
         ({"findings": [f for f in _findings() if f.severity != "breaking"], "exit_status": 0}, "pass"),
         ({"findings": [f for f in _findings() if f.severity == "additive"], "exit_status": 0, "strict": True}, "fail"),
-        ({"findings": [], "exit_status": 2}, "fail"),  # the run could not complete
+        ({"findings": [], "exit_status": 2}, "inconclusive"),  # the run could not complete: nothing proven
         ({"findings": _findings(), "exit_status": 0}, "fail"),  # a breaking finding fails even if pytest passed
+        ({"findings": [], "exit_status": 0, "unproven": [UNPROVEN]}, "inconclusive"),  # skipped for the target
+        ({"findings": [f for f in _findings() if f.severity == "advisory"], "exit_status": 0, "strict": True,
+          "unproven": []}, "pass"),  # advisory never fails, not even under --strict
+        ({"findings": _findings(), "exit_status": 1, "unproven": [UNPROVEN]}, "fail"),  # proven broken wins
+        ({"findings": [], "exit_status": 1}, "fail"),  # a test errored
     ],
-    ids=["clean", "additive-and-advisory-pass", "strict-additive-fails", "not-run", "breaking"],
+    ids=["clean", "additive-and-advisory-pass", "strict-additive-fails", "not-run", "breaking", "unproven",
+         "advisory-strict-pass", "breaking-and-unproven", "errored"],
 )
 def test_verdict(changes, verdict):
     assert summarize(_result(**changes))["verdict"] == verdict
+
+
+def test_inconclusive_summary_names_the_unproven_rules(tmp_path):
+    from recon_contracts.reporting.summary import verdict_of
+
+    result = _result(findings=[], exit_status=0, unproven=[UNPROVEN])
+    assert verdict_of(result) == "inconclusive"
+    s = summarize(result)
+    assert s["unproven_rules"] == ["PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"]
+    assert "2 rules unproven because of the target: PC-ITEM-DATES, PC-ITEM-DATE-ORDER" in s["verdict_reason"]
+    assert s["unproven"][0]["reason"].startswith("partner-center target still answered 503")
+    line = verdict_line(s, "reports")
+    assert line.startswith("verdict: inconclusive") and "2 unproven (PC-ITEM-DATES, PC-ITEM-DATE-ORDER)" in line
+    html = render_html(s)
+    assert 'data-verdict="inconclusive"' in html and 'id="unproven"' in html and "PC-ITEM-DATE-ORDER" in html
 
 
 def test_finding_of_an_unknown_rule_does_not_break_the_report(tmp_path):

@@ -27,7 +27,7 @@ def test_every_rule_is_listed_in_catalog_order_with_the_agreed_keys():
     assert all(r["reason"] for r in rows)
 
 
-def test_passed_failed_skipped_unproven():
+def test_passed_failed_skipped_blocked():
     rule = catalog()[PAGING]
     assert _status(RunResult(outcomes={rule.test: [("passed", "")]}), PAGING)["status"] == "passed"
     found = Finding(rule=PAGING, severity="breaking", api="partner-center", operation="GET", message="m")
@@ -35,8 +35,8 @@ def test_passed_failed_skipped_unproven():
     assert failed["status"] == "failed" and "fails the gate" in failed["reason"] and failed["findings"] == 1
     skipped = _status(RunResult(outcomes={rule.test: [("skipped", "request budget exhausted: --max-requests 3 reached")]}), PAGING)
     assert skipped == {**skipped, "status": "skipped", "reason": "request budget exhausted: --max-requests 3 reached"}
-    unproven = _status(RunResult(outcomes={rule.test: [("failed", "")]}), PAGING)
-    assert unproven["status"] == "unproven" and "another rule" in unproven["reason"]
+    blocked = _status(RunResult(outcomes={rule.test: [("failed", "")]}), PAGING)
+    assert blocked["status"] == "blocked" and "another rule" in blocked["reason"]
     partly = _status(RunResult(outcomes={rule.test: [("passed", ""), ("skipped", "data did not allow it")]}), PAGING)
     assert partly["status"] == "passed" and "1 of 2 cases skipped" in partly["reason"]
 
@@ -81,3 +81,12 @@ def test_the_run_says_what_it_did_not_prove_in_one_line():
     assert "not proven by this run" in render_html(summary)
     stopped = _status(RunResult(exit_status=2), PAGING)
     assert stopped["status"] == "not_exercised" and "could not complete" in stopped["reason"]
+
+
+def test_a_rule_the_target_kept_from_being_checked_is_unproven_with_the_reason():
+    rule = catalog()[PAGING]
+    mark = {"test": rule.test, "rules": [PAGING], "reason": "throttled past the retry policy"}
+    row = _status(RunResult(unproven=[mark], outcomes={rule.test: [("skipped", "Skipped: throttled")]}), PAGING)
+    assert row["status"] == "unproven" and row["reason"] == "throttled past the retry policy"
+    found = Finding(rule=PAGING, severity="breaking", api="partner-center", operation="GET", message="m")
+    assert _status(RunResult(findings=[found], unproven=[mark]), PAGING)["status"] == "failed"  # proven broken wins

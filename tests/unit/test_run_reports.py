@@ -119,6 +119,39 @@ def test_drift_profile_fails_with_a_finding_for_its_rule(tmp_path, profile, mark
     assert verdict_line(proc.stdout).startswith(f"verdict: fail — {data['counts']['breaking']} breaking")
 
 
+@pytest.mark.parametrize(
+    "profile, marker, unproven",
+    [
+        # a target answering 503 forever: throttling past the retry policy is not drift, and not a pass either
+        ("pc-unavailable-forever", "partner_center", "PC-RESPONSE-SCHEMA"),
+        # an export still running at --poll-timeout: slow is not broken, the data rules stay unproven
+        ("gr-never-finishes", "graph", "GR-BLOB-URL"),
+    ],
+)
+def test_target_that_keeps_checks_from_being_made_is_inconclusive_exit_2(tmp_path, profile, marker, unproven):
+    reports = tmp_path / "out"
+    proc = run("--report-dir", str(reports), "--mock-profile", profile, "--poll-timeout", "3", *SMALL,
+               "--", "-m", marker, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
+    data = summary(reports)
+    assert data["verdict"] == "inconclusive" and data["exit_status"] == 2
+    assert data["counts"]["breaking"] == 0, "slow or unavailable is not broken"
+    assert unproven in data["unproven_rules"] and data["unproven"] and all(u["reason"] for u in data["unproven"])
+    assert "unproven because of the target" in data["verdict_reason"]
+    check_html(reports, data)
+    line = verdict_line(proc.stdout)
+    assert line.startswith("verdict: inconclusive — 0 breaking") and " unproven (" in line
+
+
+def test_a_skip_the_user_asked_for_keeps_a_pass(tmp_path):
+    """One API targeted, or --max-requests: the skipped tests are the user's choice, not the target's."""
+    reports = tmp_path / "out"
+    proc = run("--report-dir", str(reports), "--max-requests", "30", *SMALL, "--", "-m", "partner_center", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    data = summary(reports)
+    assert data["verdict"] == "pass" and data["unproven"] == [] and data["tests"]["skipped"] > 0
+
+
 def test_tokens_and_sas_signatures_never_reach_reports_or_output(tmp_path):
     reports = tmp_path / "reports"
     with serve(MockConfig(profile="gr-blob-not-gzip", items=12, poll_count=1, retry_after=0)) as mock:
@@ -173,8 +206,8 @@ def test_unreachable_target_is_one_clear_message_and_exit_2(tmp_path):
     assert "unreachable" in out and "127.0.0.1:9" in out
     assert "FAILED" not in out and "Traceback" not in out
     assert PC_TOKEN not in out
-    assert summary(reports)["verdict"] == "fail"
-    assert verdict_line(proc.stdout).startswith("verdict: fail")
+    assert summary(reports)["verdict"] == "inconclusive"
+    assert verdict_line(proc.stdout).startswith("verdict: inconclusive")
 
 
 class _HtmlHandler(BaseHTTPRequestHandler):

@@ -31,7 +31,8 @@ def _origin(url: str) -> tuple[str, str]:
 def check_export_accepted(
     exchange: Exchange, *, graph_base_url: str, rule_id: str = "GR-EXPORT-202-LOCATION"
 ) -> list[Finding]:
-    """An export answers 202 with an absolute Location on the target's host and the same API version.
+    """GR-EXPORT-202-LOCATION: an export answers 202 with a non-empty Location; its form (absolute, host,
+    version) is GR-EXPORT-LOCATION-FORM, advisory.
 
     A body or a Content-Type on the 202 is tolerated and ignored (the unbilled-usage doc example sends
     Content-Type with no body). ``rule_id`` is GR-EXPORT-QUALIFIED-NAME for the qualified spelling.
@@ -56,7 +57,33 @@ def check_export_accepted(
                 actual="202 without Location",
             )
         ]
-    location = location.strip()
+    return check_location_form(exchange, graph_base_url=graph_base_url)
+
+
+def location_form(exchange: Exchange, *, graph_base_url: str) -> str:
+    """How the export's Location is written (silent point SP-GR-LOCATION-FORM): absolute-same-version,
+    absolute-other-version, other-host, relative or absent."""
+    location = (exchange.header("location") or "").strip()
+    if not location:
+        return "absent"
+    scheme, netloc = _origin(location)
+    if scheme not in ("http", "https") or not netloc:
+        return "relative"
+    if (scheme, netloc) != _origin(graph_base_url):
+        return "other-host"
+    return "absolute-same-version" if api_version(location) == api_version(graph_base_url) else "absolute-other-version"
+
+
+def check_location_form(exchange: Exchange, *, graph_base_url: str) -> list[Finding]:
+    """GR-EXPORT-LOCATION-FORM (advisory): the Location is absolute, on the target's host and API version.
+
+    The docs' examples show absolute URLs, but Microsoft's own v1.0 page answers with a beta Location,
+    and a relative reference still leads to the operation (it is resolved against the request).
+    """
+    rule_id = "GR-EXPORT-LOCATION-FORM"
+    location = (exchange.header("location") or "").strip()
+    if not location:
+        return []
     shown = REDACTOR(location)
     scheme, netloc = _origin(location)
     if scheme not in ("http", "https") or not netloc:
@@ -125,29 +152,51 @@ def check_error_envelope(exchange: Exchange, *, rule_id: str, what: str) -> list
     return check_schema(exchange, body, spec_name=GRAPH_SPEC, schema_name="ODataError", rule_id=rule_id, where=what)
 
 
-def check_export_rejected(exchange: Exchange, *, case: str, rule_id: str = "GR-EXPORT-BAD-REQUEST-4XX") -> list[Finding]:
-    """An invalid export request is answered 4xx in the Graph error envelope, never 2xx or 5xx."""
-    if not 400 <= exchange.status < 500:
+def check_export_rejected(exchange: Exchange, *, case: str) -> list[Finding]:
+    """An invalid export request: never 5xx (GR-EXPORT-BAD-REQUEST-NO-5XX); refused 4xx in the Graph error
+    envelope rather than accepted (GR-EXPORT-BAD-REQUEST-4XX, advisory: no document says which)."""
+    if exchange.status >= 500:
         return [
             finding(
-                rule_id,
-                f"an export with {case} was answered {exchange.status}, not 4xx",
+                "GR-EXPORT-BAD-REQUEST-NO-5XX",
+                f"an export with {case} was answered {exchange.status}",
                 exchange,
-                expected="a 4xx in the Graph error envelope",
+                expected="a 4xx in the Graph error envelope, or 202 (the operation then fails); never a 5xx",
                 case=case,
             )
         ]
-    return check_error_envelope(exchange, rule_id=rule_id, what=f"{case}: the {exchange.status} response")
+    if not 400 <= exchange.status < 500:
+        return [
+            finding(
+                "GR-EXPORT-BAD-REQUEST-4XX",
+                f"an export with {case} was answered {exchange.status}, not 4xx",
+                exchange,
+                expected="a 4xx in the Graph error envelope (advisory: the docs do not say)",
+                case=case,
+            )
+        ]
+    return check_error_envelope(exchange, rule_id="GR-EXPORT-BAD-REQUEST-4XX", what=f"{case}: the {exchange.status} response")
+
+
+def bad_request_answer(exchange: Exchange) -> str:
+    """The target's answer to an invalid export, for the silent point SP-GR-BAD-REQUEST."""
+    if 400 <= exchange.status < 500:
+        return "rejected-4xx"
+    if exchange.status == 202:
+        return "accepted"
+    return f"status-{exchange.status}"
 
 
 def check_export_of_unknown_invoice(exchange: Exchange, *, graph_base_url: str) -> list[Finding]:
-    """An export of an invoice that does not exist is either accepted (202) or rejected 4xx in the envelope."""
+    """An export of an invoice that does not exist is either accepted (202) or rejected 4xx; never 5xx."""
     if 400 <= exchange.status < 500:
         return check_error_envelope(
             exchange, rule_id="GR-EXPORT-BAD-REQUEST-4XX", what=f"unknown invoice: the {exchange.status} response"
         )
     if exchange.status == 202:
         return check_export_accepted(exchange, graph_base_url=graph_base_url)
+    if exchange.status >= 500:
+        return check_export_rejected(exchange, case="an invoice that does not exist")
     return [
         finding(
             "GR-EXPORT-202-LOCATION",

@@ -144,7 +144,7 @@ def check_error_iff_failed(exchange: Exchange, body: dict[str, Any]) -> list[Fin
     if _present(body, "error"):
         return [
             finding(
-                "GR-OP-ERROR-IFF-FAILED",
+                "GR-OP-ERROR-ONLY-IF-FAILED",
                 f"an operation with status {status!r} carries an error",
                 exchange,
                 expected="error only on a failed operation",
@@ -174,7 +174,7 @@ def check_resource_iff_succeeded(exchange: Exchange, body: dict[str, Any]) -> li
     if _present(body, "resourceLocation") or _present(body, NAV_LINK):
         return [
             finding(
-                "GR-OP-RESOURCE-IFF-SUCCEEDED",
+                "GR-OP-RESOURCE-ONLY-IF-SUCCEEDED",
                 f"an operation with status {status!r} carries a resourceLocation",
                 exchange,
                 expected="resourceLocation only on a succeeded operation",
@@ -282,8 +282,19 @@ def check_terminal_absorbing(polls: Sequence[Exchange]) -> list[Finding]:
     return []
 
 
+def still_running(polls: Sequence[Exchange]) -> str | None:
+    """The status of an operation whose polls never reached a terminal state (a well-formed, known status), else None."""
+    if not polls or _first_terminal(polls) is not None:
+        return None
+    status = status_of(polls[-1])
+    return status if status is not None and status in operation_states().rank else None
+
+
 def check_terminates(polls: Sequence[Exchange], *, poll_timeout: float) -> list[Finding]:
-    """Polling (honouring Retry-After) reached succeeded or failed within the configured wait.
+    """GR-OP-TERMINATES (advisory): polling reached succeeded or failed within the configured wait.
+
+    Slow is not broken (no document bounds an export's duration): the test marks the rules it could
+    not check as unproven, which makes the run inconclusive.
 
     Only a run whose last poll was still a well-formed, non-terminal operation is reported here: a
     poll that broke (500, not JSON) is another rule's finding.
@@ -299,7 +310,7 @@ def check_terminates(polls: Sequence[Exchange], *, poll_timeout: float) -> list[
             "GR-OP-TERMINATES",
             f"the operation was still {status} after {len(polls)} polls and the configured wait of {poll_timeout:g} s",
             last,
-            expected=f"succeeded or failed within {poll_timeout:g} s (--poll-timeout)",
+            expected=f"succeeded or failed within {poll_timeout:g} s (raise --poll-timeout for large invoices)",
             actual=" -> ".join(str(status_of(p)) for p in polls),
         )
     ]

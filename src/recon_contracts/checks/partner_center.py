@@ -151,31 +151,80 @@ def _body(exchange: Exchange) -> Any:
 # ------------------------------------------------------------------ query handling
 
 
-def check_query_accepted(exchange: Exchange, query: str = "") -> list[Finding]:
-    """PC-QUERY-CASE-INSENSITIVE: a valid query, whatever the letter case of its names and values, is answered 200."""
+# How Microsoft's own pages and SDK spell the query (request syntax, request example 2, the URI
+# parameters table, the .NET SDK): names and values a server must serve (PC-QUERY-CASE-INSENSITIVE).
+# Any other spelling is PC-QUERY-ANY-CASE (advisory).
+DOCUMENTED_NAMES = {
+    "provider": ("provider",),
+    "invoicelineitemtype": ("invoicelineitemtype", "invoiceLineItemType"),
+    "currencycode": ("currencycode", "currencyCode"),
+    "period": ("period",),
+    "size": ("size",),
+    "seekoperation": ("seekOperation", "seekoperation"),
+    "haspartnerearnedcredit": ("hasPartnerEarnedCredit",),
+}
+DOCUMENTED_VALUES = {
+    "provider": ("onetime", "OneTime"),
+    "invoicelineitemtype": ("billinglineitems", "BillingLineItems"),
+    "period": ("current", "previous"),
+    "seekoperation": ("Next", "next"),
+    "haspartnerearnedcredit": ("true", "false"),
+}
+
+
+def documented_spelling(pairs: Iterable[tuple[str, str]]) -> bool:
+    """Whether every name and value of a query is spelled as a Microsoft document or SDK spells it.
+
+    Currency codes count as documented in upper and in lower case (the docs send ``usd``, items say ``USD``).
+    """
+    for name, value in pairs:
+        key = name.casefold()
+        if name not in DOCUMENTED_NAMES.get(key, (name,)):
+            return False
+        if key == "currencycode":
+            if value not in (value.upper(), value.lower()):
+                return False
+        elif key in DOCUMENTED_VALUES and value not in DOCUMENTED_VALUES[key]:
+            return False
+    return True
+
+
+def check_query_accepted(exchange: Exchange, query: str = "", *, documented: bool = True) -> list[Finding]:
+    """A valid query is answered 200: PC-QUERY-CASE-INSENSITIVE for the spellings Microsoft's docs and SDK
+    send (``documented``), PC-QUERY-ANY-CASE (advisory) for any other letter case."""
     sent = query or exchange.url.partition("?")[2]
+    if documented:
+        return expect_status(
+            exchange, "PC-QUERY-CASE-INSENSITIVE", lambda status: status == 200,
+            message=f"a valid query spelled as Microsoft's docs or SDK spell it ({sent!r})",
+            expected="200: the docs send invoicelineitemtype and invoiceLineItemType, currencycode and currencyCode, "
+                     "seekOperation=Next and seekoperation=next",
+        )
     return expect_status(
-        exchange, "PC-QUERY-CASE-INSENSITIVE", lambda status: status == 200,
-        message=f"a valid query spelled {sent!r}",
-        expected="200: query names and values are case-insensitive (the docs send invoiceLineItemType, currencyCode, seekoperation=next)",
+        exchange, "PC-QUERY-ANY-CASE", lambda status: status == 200,
+        message=f"a valid query in a letter case no document uses ({sent!r})",
+        expected="200 if names and values are case-insensitive (not documented; advisory)",
     )
 
 
 def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
-    """PC-QUERY-INVALID-4XX: a missing or invalid parameter is answered 4xx, never 2xx or 5xx."""
+    """A missing or invalid parameter: never 5xx (PC-QUERY-NO-5XX); refused 4xx rather than served
+    (PC-QUERY-INVALID-4XX, advisory: no document says a server must refuse)."""
+    if exchange.status >= 500:
+        return check_no_server_error(exchange, why)
     return expect_status(
         exchange, "PC-QUERY-INVALID-4XX", is_client_error,
         message=f"a request with {why}",
-        expected="4xx (400 BadInput) for a missing or invalid query parameter",
+        expected="4xx (400 BadInput) for a missing or invalid query parameter (advisory: the docs do not say)",
     )
 
 
 def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
-    """PC-QUERY-INVALID-4XX for a schema-valid query the server may not serve: 200 or 4xx, never 5xx (or 3xx)."""
+    """PC-QUERY-NO-5XX: whatever the query, the answer is never a 5xx (invalid input is documented as 400)."""
     return expect_status(
-        exchange, "PC-QUERY-INVALID-4XX", lambda status: status == 200 or is_client_error(status),
+        exchange, "PC-QUERY-NO-5XX", lambda status: status < 500,
         message=f"a request with {why}",
-        expected="200, or a 4xx when the target does not serve these values; never a 5xx",
+        expected="200, or a 4xx (400 BadInput: 'Invalid request input'); never a 5xx",
     )
 
 
@@ -193,15 +242,51 @@ def check_error_shape(exchange: Exchange) -> list[Finding]:
 # ------------------------------------------------------------------ response
 
 
-def check_collection(exchange: Exchange) -> list[Finding]:
-    """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection."""
+def check_collection(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection.
+
+    A 200 that is not JSON, or JSON that is not an object (an array), is a PC-RESPONSE-SCHEMA finding too.
+    """
     if exchange.status != 200:
         return []
-    body, found = json_body(exchange, "PC-RESPONSE-SCHEMA")
+    label = f"page {page + 1}" if page is not None else "response"
+    body, found = json_body(exchange, "PC-RESPONSE-SCHEMA", what=label)
     if found:
         return found
     return check_schema(exchange, body, spec_name=SPEC, schema_name=COLLECTION_SCHEMA, rule_id="PC-RESPONSE-SCHEMA",
-                        undeclared_rule_id="PC-RESPONSE-UNDECLARED-PROPERTY")
+                        undeclared_rule_id="PC-RESPONSE-UNDECLARED-PROPERTY",
+                        where=f"page {page + 1}" if page is not None else "")
+
+
+def continuation_token_field(exchange: Exchange) -> str | None:
+    """How a 200 page spells its top-level continuationToken (silent point SP-PC-CONTINUATION-TOKEN-FIELD):
+    absent, null, empty or string; None when the page is no JSON object."""
+    body = _body(exchange)
+    if exchange.status != 200 or not isinstance(body, dict):
+        return None
+    if "continuationToken" not in body:
+        return "absent"
+    value = body["continuationToken"]
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "empty" if not value.strip() else "string"
+    return "other"
+
+
+def check_every_page(pages: Sequence[Exchange], *, currency: str) -> list[Finding]:
+    """Every page- and item-level rule on every page of a walk: the collection schema and undeclared
+    properties, charge types, currency and dates. Each finding names its page; a 200 page that is not a
+    JSON object (the walk stops there) is a PC-RESPONSE-SCHEMA finding, not the silent end of the walk."""
+    found: list[Finding] = []
+    for index, exchange in enumerate(pages):
+        if exchange.status != 200:
+            continue
+        found += check_collection(exchange, page=index)
+        found += check_charge_types(exchange, page=index)
+        found += check_item_currency(exchange, currency, page=index)
+        found += check_item_dates(exchange, page=index)
+    return found
 
 
 def check_headers_echoed(exchange: Exchange) -> list[Finding]:
@@ -311,44 +396,61 @@ def check_item_currency(exchange: Exchange, requested: str, *, page: int | None 
 
 
 def item_date_problems(item: Mapping[str, Any]) -> list[str]:
-    """What is wrong with one item's date-times (unparsable fields, start after end)."""
+    """Date-time fields of one item that do not parse (PC-ITEM-DATES)."""
     problems = []
-    parsed = {}
     for name in DATE_FIELDS:
         if name not in item:
             continue
         value = item[name]
         if name in OPTIONAL_DATE_FIELDS and value in (None, ""):
             continue
-        when = parse_datetime(value)
-        if when is None:
+        if parse_datetime(value) is None:
             problems.append(f"{name} {value!r} is not a date-time")
-        parsed[name] = when
-    start, end = parsed.get("chargeStartDate"), parsed.get("chargeEndDate")
-    if start is not None and end is not None and start > end:
-        problems.append(f"chargeStartDate {item['chargeStartDate']} is after chargeEndDate {item['chargeEndDate']}")
     return problems
 
 
+def item_date_order_problem(item: Mapping[str, Any]) -> str | None:
+    """chargeStartDate after chargeEndDate (PC-ITEM-DATE-ORDER), or None."""
+    start, end = parse_datetime(item.get("chargeStartDate")), parse_datetime(item.get("chargeEndDate"))
+    if start is not None and end is not None and start > end:
+        return f"chargeStartDate {item['chargeStartDate']} is after chargeEndDate {item['chargeEndDate']}"
+    return None
+
+
 def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
-    """PC-ITEM-DATES: every date-time parses and chargeStartDate is not after chargeEndDate."""
+    """PC-ITEM-DATES: every date-time parses; PC-ITEM-DATE-ORDER (advisory): chargeStartDate <= chargeEndDate."""
     bad: list[tuple[int, list[str]]] = []
+    reversed_: list[tuple[int, str]] = []
     for index, item in enumerate(page_items(_body(exchange))):
         if isinstance(item, dict):
             problems = item_date_problems(item)
             if problems:
                 bad.append((index, problems))
-    if not bad:
-        return []
-    index, problems = bad[0]
-    return [finding(
-        "PC-ITEM-DATES",
-        f"{len(bad)} item(s) with bad dates; first at {_where(page, index)}: {'; '.join(problems)}",
-        exchange,
-        expected="parsable date-times (7-digit fractions, offsets and offset-less forms allowed) and chargeStartDate <= chargeEndDate",
-        actual="; ".join(problems),
-        count=len(bad),
-    )]
+            order = item_date_order_problem(item)
+            if order:
+                reversed_.append((index, order))
+    found: list[Finding] = []
+    if bad:
+        index, problems = bad[0]
+        found.append(finding(
+            "PC-ITEM-DATES",
+            f"{len(bad)} item(s) with date-times that do not parse; first at {_where(page, index)}: {'; '.join(problems)}",
+            exchange,
+            expected="parsable date-times (7-digit fractions, offsets and offset-less forms allowed)",
+            actual="; ".join(problems),
+            count=len(bad),
+        ))
+    if reversed_:
+        index, problem = reversed_[0]
+        found.append(finding(
+            "PC-ITEM-DATE-ORDER",
+            f"{len(reversed_)} item(s) end before they start; first at {_where(page, index)}: {problem}",
+            exchange,
+            expected="chargeStartDate <= chargeEndDate (not documented; advisory)",
+            actual=problem,
+            count=len(reversed_),
+        ))
+    return found
 
 
 def check_items(pages: Sequence[Exchange], check, *args: Any) -> list[Finding]:  # type: ignore[no-untyped-def]

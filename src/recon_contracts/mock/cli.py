@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     profile = PROFILES[config.profile]
-    kind = "conforming" if profile.conforming else "drift: breaks " + ", ".join(profile.breaks)
+    kind = profile.kind if profile.kind != "drift" else "drift: breaks " + ", ".join(profile.breaks)
     print(f"recon-contracts mock: profile {config.profile} ({kind}), seed {config.seed}, "
           f"{config.items} line items per data set")
     print(f"  base URL:        {base}")

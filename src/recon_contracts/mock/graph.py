@@ -56,6 +56,8 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     try:
         dataset, currency, attribute_set, invoice_id = await _read_export(request, kind)
     except BadExport as exc:
+        if state.has("gr-bad-request-500"):
+            return graph_error(request, 500, "InternalServerError", "An unexpected error occurred.")
         if not lenient:
             return graph_error(request, exc.status, exc.code, exc.message)
         dataset, currency, attribute_set, invoice_id = None, "USD", "full", None

@@ -56,6 +56,9 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
     html = state.has("pc-error-html")
 
     state.pc_requests += 1
+    if state.has("pc-unavailable-forever"):
+        return pc_fault(503, "The service is temporarily unavailable. Try again later.",
+                        headers={**echo, "Retry-After": "1"})
     if state.has("unavailable-once") and state.pc_requests == 1:
         return pc_fault(503, "The service is temporarily unavailable. Try again later.",
                         headers={**echo, "Retry-After": "1"})
@@ -147,7 +150,12 @@ def _binding(q: dict[str, str], invoice_id: str) -> str:
 
 def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, str]) -> Response:
     cfg = state.config
-    params, pairs = _parse_query(request, state)
+    try:
+        params, pairs = _parse_query(request, state)
+    except BadQuery as exc:
+        if state.has("pc-invalid-query-500"):
+            exc.status = 500
+        raise
     token = request.headers.get("ms-continuationtoken")
     if state.has("pc-next-drops-query") and token and "currencycode" not in params:
         # Lenient to clients that follow this profile's broken link: take the query the token was issued for.
@@ -156,7 +164,12 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             params = {**state.query_by_fingerprint.get(fp, {}), **params, "seekoperation": "Next"}
         except TokenError:
             pass
-    q = _normalise(params, state)
+    try:
+        q = _normalise(params, state)
+    except BadQuery as exc:
+        if state.has("pc-invalid-query-500"):
+            exc.status = 500
+        raise
     fingerprint = state.tokens.fingerprint(_binding(q, invoice_id))
     bad_token_status = 500 if state.has("pc-bad-token-500") else 400
     offset = 0
@@ -240,6 +253,9 @@ def _apply_profile(items: list[dict], offset: int, state: MockState, currency: s
                 item["chargeType"] = raw
         elif p == "pc-wrong-currency":
             item["currency"] = "EUR" if currency != "EUR" else "USD"
+        elif p == "pc-dates-unparsable":
+            if i % 4 == 1:
+                item["chargeEndDate"] = "03/03/2019 09:22"
         elif p == "pc-dates-reversed":
             if i % 4 == 1:
                 item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from ..traffic.client import ApiClient, Inconclusive, RequestBudget, RetryPolicy, TargetError
+from ..traffic.client import ApiClient, BudgetExhausted, Inconclusive, RequestBudget, RetryPolicy, TargetError, Unproven
 from ..findings import Finding
 from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
@@ -266,8 +266,10 @@ def _preflight(client: ApiClient, target: Target) -> None:
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
     except AuthError as exc:  # the identity platform refused the client credentials
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
-    except Inconclusive as exc:  # budget spent or throttled before the first test: nothing can be checked
+    except BudgetExhausted as exc:  # --max-requests spent before the first test: nothing can be checked
         pytest.exit(f"recon-contracts: {exc}", returncode=2)
+    # Unproven (throttled or unavailable past the retry policy) propagates: every test of this API is
+    # skipped as unproven, the other API's tests still run, and the run ends inconclusive.
     if exchange.status in (401, 403) and target.mock is None:
         pytest.exit(
             f"recon-contracts: {client.api} target {client.base_url} refused our credentials "
@@ -315,6 +317,9 @@ def _suite_test(item: pytest.Item) -> str | None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    # pytest's unittest support turns a unittest.SkipTest (our Inconclusive) into its own Skipped exception
+    # while the report is made: keep the original to tell an unproven check from a skip the user asked for
+    excinfo = call.excinfo
     outcome = yield
     report = outcome.get_result()
     suite_test = _suite_test(item)
@@ -328,31 +333,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
         report.recon_findings = [redact_tree(f.to_dict()) for f in contract.latest()]
         report.recon_observations = [list(o) for o in contract.observations]
-    if call.excinfo is None:
+        if contract.unproven_marks:
+            report.recon_unproven = [redact_tree(m) for m in contract.unproven_marks]
+    if excinfo is None:
         return
-    if call.excinfo.errisinstance(Inconclusive):
+    if excinfo.errisinstance(Unproven):
+        # the target kept the test from checking its rules: a skip that does not pass (verdict inconclusive)
+        from ..reporting.summary import redact_tree
+        from ..truth.rules import rules_enforced_by
+
+        reason = REDACTOR(str(excinfo.value))
+        marks = list(getattr(report, "recon_unproven", []))
+        marks.append({"test": item.nodeid, "rules": rules_enforced_by(item.nodeid), "reason": reason})
+        report.recon_unproven = [redact_tree(m) for m in marks]
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
-    elif call.excinfo.errisinstance((TargetError, AuthError)):
-        report.longrepr = f"recon-contracts: {REDACTOR(str(call.excinfo.value))}"
-    elif call.excinfo.errisinstance(ContractViolation):
-        report.longrepr = REDACTOR(str(call.excinfo.value))
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped (unproven): {reason}")
+    elif excinfo.errisinstance(Inconclusive):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {excinfo.value}")
+    elif excinfo.errisinstance((TargetError, AuthError)):
+        report.longrepr = f"recon-contracts: {REDACTOR(str(excinfo.value))}"
+    elif excinfo.errisinstance(ContractViolation):
+        report.longrepr = REDACTOR(str(excinfo.value))
     elif report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR(str(report.longrepr))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     recorder = _RECORDERS.get("current")
+    if recorder is None:
+        return
     suite_test = getattr(report, "recon_suite_test", None)
-    if recorder is not None and suite_test:
+    if suite_test:
         recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
+    recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
     findings = getattr(report, "recon_findings", None)
     if findings is None:
         return
-    if recorder is not None:
-        recorder.contract_tests += 1
-        recorder.add(Finding(**f) for f in findings)
-        recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
+    recorder.contract_tests += 1
+    recorder.add(Finding(**f) for f in findings)
+    recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -389,9 +409,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is not None:  # an xdist worker: hand counts to the controller, which writes the reports
         workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets)}
         return
-    if not recorder.contract_tests and not _runs_contract_suite(config):
+    if not recorder.contract_tests and not recorder.unproven and not _runs_contract_suite(config):
         return
     from ..reporting.files import RunResult, write_reports
+    from ..reporting.summary import verdict_of
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}
@@ -410,5 +431,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         docs_url=s.docs_url,
         apis=[api for api, base in (("partner-center", recorder.targets.get("partner-center")),
                                     ("graph", recorder.targets.get("graph"))) if base],
+        unproven=list(recorder.unproven),
+        observations={k: sorted(v) for k, v in recorder.observations.items()},
     )
+    if verdict_of(result) == "inconclusive" and int(exitstatus) == 0:
+        # required checks were skipped for the target's behaviour: not a pass (exit 2)
+        session.exitstatus = 2
+        result.exit_status = 2
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            rules = sorted({r for m in recorder.unproven for r in m["rules"]})  # type: ignore[attr-defined]
+            reporter.write_line(f"recon-contracts: inconclusive, unproven rules: {', '.join(rules) or '(see reasons)'}",
+                                yellow=True, bold=True)
     write_reports(s.report_dir, result)

@@ -44,6 +44,8 @@ class Recorder:
     def outcomes(self) -> dict[str, list[tuple[str, str]]]:
         """Catalog test ID -> the (outcome, reason) of each of its cases that ran."""
         return {test: [o for o in nodes.values() if o[0]] for test, nodes in self._outcomes.items()}
+    # checks the target's behaviour kept from being made: {"test", "rules", "reason"} (the run is inconclusive)
+    unproven: list[dict[str, object]] = field(default_factory=list)
 
     def add(self, findings: Iterable[Finding]) -> None:
         for f in findings:
@@ -52,6 +54,11 @@ class Recorder:
     def observe(self, observations: Iterable[tuple[str, str]]) -> None:
         for point, answer in observations:
             self.observations.setdefault(point, set()).add(answer)
+
+    def mark_unproven(self, marks: Iterable[dict[str, object]]) -> None:
+        for mark in marks:
+            self.unproven.append({"test": str(mark.get("test", "")), "rules": [str(r) for r in mark.get("rules") or []],  # type: ignore[union-attr]
+                                  "reason": str(mark.get("reason", ""))})
 
     def all(self) -> list[Finding]:
         return list(self.findings.values())
@@ -73,6 +80,7 @@ class Contract:
         self.strict = strict
         self.findings: list[Finding] = []
         self.observations: list[tuple[str, str]] = []
+        self.unproven_marks: list[dict[str, object]] = []
 
     def check(self, findings: Iterable[Finding]) -> list[Finding]:
         """Record findings; raise when any of them fails the gate. Returns them for further use."""
@@ -92,6 +100,17 @@ class Contract:
         run's observed behaviour, where a baseline can compare them with an earlier run's.
         """
         self.observations.append((point, answer))
+
+    def unproven(self, reason: str, rules: Iterable[str] | None = None) -> None:
+        """Record that the target's behaviour kept rules from being checked (a refused link, an export still
+        running at --poll-timeout...). The test goes on with what it can check; the run ends inconclusive.
+
+        ``rules``: the rule IDs left unproven (by default every rule this test enforces).
+        """
+        from ..truth.rules import rules_enforced_by
+
+        ids = list(rules) if rules is not None else rules_enforced_by(self._nodeid)
+        self.unproven_marks.append({"test": self._nodeid, "rules": ids, "reason": reason})
 
     def latest(self) -> list[Finding]:
         """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""

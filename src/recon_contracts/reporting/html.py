@@ -16,7 +16,7 @@ _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:1.5em;color:#1b1f24;background:#fff}
 h1,h2,h3{line-height:1.2}
 .verdict{font-size:2.2em;margin:0 0 .2em;padding:.3em .6em;border-radius:6px;display:inline-block;color:#fff}
-.verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}
+.verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}.verdict.inconclusive{background:#9a6700}
 .reason{margin:.2em 0 1.2em;font-size:1.1em}
 table{border-collapse:collapse;margin:.5em 0 1.2em}
 th,td{border:1px solid #d0d7de;padding:.3em .7em;text-align:left;vertical-align:top}
@@ -38,12 +38,12 @@ details{margin:.5em 0}summary{cursor:pointer;color:#57606a}
 .none{color:#57606a;font-style:italic}
 footer{margin-top:3em;color:#57606a;font-size:.85em}
 .status{font-weight:600;white-space:nowrap}
-.status.passed{color:#1a7f37}.status.failed{color:#cf222e}.status.unproven{color:#9a6700}
+.status.passed{color:#1a7f37}.status.failed{color:#cf222e}.status.unproven,.status.blocked{color:#9a6700}
 .status.skipped,.status.not_exercised{color:#57606a}
 """
 
-_STATUS_LABELS = {"passed": "passed", "failed": "failed", "unproven": "unproven", "skipped": "skipped",
-                  "not_exercised": "not exercised", "inconclusive": "inconclusive"}
+_STATUS_LABELS = {"passed": "passed", "failed": "failed", "unproven": "unproven", "blocked": "blocked",
+                  "skipped": "skipped", "not_exercised": "not exercised"}
 
 _SECTIONS = (
     ("breaking", "Breaking violations", "A breaking violation fails the gate (exit code 1)."),
@@ -126,7 +126,8 @@ def _coverage(summary: dict[str, Any]) -> str:
     return (
         f'<section class="coverage" id="coverage"><h2>Rule coverage ({len(rules)} rules: {_e(shown) or "none"})</h2>'
         "<p>Every rule of the catalog and what this run did with it. Only <em>passed</em> rules were shown to hold; "
-        "<em>skipped</em>, <em>unproven</em> and <em>not exercised</em> rules were not proven by this run.</p>"
+        "<em>unproven</em> (kept from being checked by the target), <em>blocked</em> (its test stopped on another "
+        "rule or an error first), <em>skipped</em> and <em>not exercised</em> rules were not proven by this run.</p>"
         '<table class="coverage"><tr><th>Rule</th><th>Severity</th><th>Status</th><th>Why</th><th>Enforcing test</th></tr>'
         f"{rows}</table></section>"
     )
@@ -194,9 +195,29 @@ def _section(summary: dict[str, Any], severity: str, title: str, note: str) -> s
     return head + "".join(_rule_group(summary, severity, rid, group) for rid, group in _groups(findings)) + "</section>"
 
 
+def _unproven_section(summary: dict[str, Any]) -> str:
+    """The rules the target's behaviour kept from being checked, with the reasons (empty when none)."""
+    marks = summary.get("unproven") or []
+    if not marks:
+        return ""
+    rules = summary.get("unproven_rules") or []
+    items = "".join(
+        f'<li data-test="{_e(m.get("test"))}"><code>{_e(", ".join(m.get("rules") or []) or "-")}</code>: '
+        f'{_e(m.get("reason"))} <span class="test">({_e(m.get("test"))})</span></li>'
+        for m in marks
+    )
+    return (
+        f'<section class="unproven" id="unproven"><h2>Unproven ({len(rules)} rules)</h2>'
+        "<p>These rules could not be checked because of the target's behaviour (throttled or unavailable past the "
+        "retry policy, a refused link, an unreadable page, an export still running at --poll-timeout). Nothing "
+        "here is a violation, but nothing here was proven either: the verdict is inconclusive (exit 2).</p>"
+        f'<p class="rules">{"".join(f"<code>{_e(r)}</code> " for r in rules)}</p><ul>{items}</ul></section>'
+    )
+
+
 def render_html(summary: dict[str, Any]) -> str:
     """The page for a summary (as built by :func:`~recon_contracts.reporting.files.summary.summarize`)."""
-    verdict = "pass" if summary.get("verdict") == "pass" else "fail"
+    verdict = summary.get("verdict") if summary.get("verdict") in ("pass", "inconclusive") else "fail"
     counts = summary.get("counts", {})
     title = f"recon-contracts: {verdict.upper()} — {counts.get('breaking', 0)} breaking, {counts.get('additive', 0)} additive"
     known = {key for key, _, _ in _SECTIONS}
@@ -215,6 +236,7 @@ def render_html(summary: dict[str, Any]) -> str:
             _counts_table(summary),
             _run_table(summary),
             "</section>",
+            _unproven_section(summary),
             *sections,
             _coverage(summary),
             f'<footer>recon-contracts {_e(summary.get("version", ""))}. Reproduction commands read the bearer token '

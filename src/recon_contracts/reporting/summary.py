@@ -16,7 +16,9 @@ REFERENCE_INDEX = "reference/index.html"  # the reference site written beside th
 EXIT_MEANINGS = {
     0: "all tests passed",
     1: "tests failed",
-    2: "the run could not complete (interrupted, or the target was unreachable or answered garbage)",
+    2: "inconclusive: the run could not complete or required checks could not be made because of the target "
+       "(unreachable, garbage answers, throttled or unavailable past the retry policy, refused links, an export "
+       "still running at --poll-timeout)",
     3: "internal error",
     4: "bad options",
     5: "no tests were collected",
@@ -41,11 +43,45 @@ class RunResult:
     outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     apis: list[str] | None = None  # the APIs this run targeted (None: not known)
     docs_url: str | None = None  # a published reference site; None: the copy written beside the reports
+    # checks the target's behaviour kept from being made: {"test", "rules", "reason"}
+    unproven: list[dict[str, Any]] = field(default_factory=list)
+    observations: dict[str, list[str]] = field(default_factory=dict)  # silent point -> answers seen
 
 
-# What a run did with a rule (summary.json "rules"[].status). "unproven": the rule's test failed or errored
-# before it could show the rule holds, without a finding of this rule (another rule's violation stopped it).
-RULE_STATUSES = ("failed", "unproven", "skipped", "not_exercised", "passed")
+VERDICTS = ("pass", "fail", "inconclusive")
+
+
+def verdict_of(result: RunResult) -> str:
+    """pass (exit 0), fail (exit 1: a breaking violation, or additive drift under --strict) or inconclusive
+    (exit 2: the run could not complete, or required checks were skipped because of the target's behaviour).
+
+    A breaking finding wins over everything: what was proven broken is broken. Advisory findings never
+    count, not even under --strict.
+    """
+    if breaking(result.findings, strict=result.strict):
+        return "fail"
+    if result.exit_status == 2 or result.unproven:
+        return "inconclusive"
+    return "pass" if result.exit_status == 0 else "fail"
+
+
+def unproven_rules(result: RunResult) -> list[str]:
+    """Rule IDs some check could not prove, in catalog order."""
+    ids = {str(r) for mark in result.unproven for r in mark.get("rules", [])}
+    order = {rule_id: i for i, rule_id in enumerate(catalog())}
+    return sorted(ids, key=lambda r: (order.get(r, len(order)), r))
+
+
+# What a run did with a rule (summary.json "rules"[].status):
+#   failed         findings of this rule (the reason says whether they fail the gate)
+#   unproven       the target's behaviour kept it from being checked (throttled or 503 past the retry policy,
+#                  a refused link, an export still running at --poll-timeout): the run is inconclusive
+#   blocked        its test failed or errored without a finding of this rule (another rule's violation or an
+#                  error stopped it before this rule was shown to hold)
+#   skipped        its test was skipped (the reason is the skip's: one API targeted, no data for a walk, ...)
+#   not_exercised  its test did not run (deselected, not collected, the run ended early)
+#   passed         its test ran and passed, no finding
+RULE_STATUSES = ("failed", "unproven", "blocked", "skipped", "not_exercised", "passed")
 
 
 def _findings_reason(rule: Rule, found: list[Finding], strict: bool) -> str:
@@ -60,6 +96,9 @@ def _findings_reason(rule: Rule, found: list[Finding], strict: bool) -> str:
 def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]], result: RunResult) -> tuple[str, str]:
     if found:
         return "failed", _findings_reason(rule, found, result.strict)
+    marks = [m for m in result.unproven if rule.id in (m.get("rules") or [])]
+    if marks:
+        return "unproven", str(marks[0].get("reason", "")) or "the target's behaviour kept it from being checked"
     if not cases:
         if result.apis is not None and rule.api not in result.apis:
             return "skipped", f"only one API targeted: no {rule.api} target in this run"
@@ -70,7 +109,7 @@ def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]],
     skips = [reason for outcome, reason in cases if outcome == "skipped"]
     if "failed" in outcomes:
         why = next((reason for outcome, reason in cases if outcome == "failed" and reason), "")
-        return "unproven", (f"its test failed ({why}) " if why else "its test failed ") + (
+        return "blocked", (f"its test failed ({why}) " if why else "its test failed ") + (
             "without a finding of this rule: another rule's violation or an error stopped it first")
     if "passed" in outcomes:
         if skips:
@@ -147,13 +186,17 @@ def summarize(result: RunResult) -> dict[str, Any]:
     findings = sorted(result.findings, key=_order)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     failing = breaking(findings, strict=result.strict)
-    verdict = "fail" if result.exit_status != 0 or failing else "pass"
+    verdict = verdict_of(result)
+    unproven = unproven_rules(result)
     reasons = []
     if counts["breaking"]:
         reasons.append(f"{counts['breaking']} breaking violation{'s' if counts['breaking'] != 1 else ''}")
     if result.strict and counts["additive"]:
         reasons.append(f"{counts['additive']} additive drift finding{'s' if counts['additive'] != 1 else ''} under --strict")
-    if result.exit_status != 0:
+    if unproven:
+        reasons.append(f"{len(unproven)} rule{'s' if len(unproven) != 1 else ''} unproven because of the target: "
+                       + ", ".join(unproven))
+    if result.exit_status != 0 and not (result.exit_status == 2 and unproven):
         meaning = EXIT_MEANINGS.get(result.exit_status, "unexpected exit status")
         reasons.append(f"exit status {result.exit_status}: {meaning}")
     if not reasons:
@@ -181,6 +224,12 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "tests": tests,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.started)),
         "duration_s": round(float(result.duration_s), 3),
+        "unproven_rules": unproven,
+        "unproven": [
+            {"test": str(m.get("test", "")), "rules": [str(r) for r in m.get("rules", [])], "reason": str(m.get("reason", ""))}
+            for m in result.unproven
+        ],
+        "observations": {str(k): sorted(str(a) for a in v) for k, v in sorted(result.observations.items())},
         "findings": [_finding_dict(f, result.strict) for f in findings],
         "docs": result.docs_url or REFERENCE_INDEX,
         "rules": rules,
@@ -201,4 +250,7 @@ def verdict_line(summary: dict[str, Any], report_dir: str) -> str:
     """The one line printed after a run."""
     counts = summary.get("counts", {})
     shown = ", ".join(f"{counts.get(s, 0)} {s}" for s in SEVERITIES)
+    unproven = summary.get("unproven_rules") or []
+    if unproven:
+        shown += f", {len(unproven)} unproven ({', '.join(unproven[:8])}{', ...' if len(unproven) > 8 else ''})"
     return f"verdict: {summary.get('verdict', 'fail')} — {shown} — reports in {report_dir}"

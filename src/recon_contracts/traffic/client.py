@@ -35,11 +35,17 @@ class Inconclusive(unittest.SkipTest):
 
 
 class BudgetExhausted(Inconclusive):
-    """--max-requests was reached; the remaining checks are skipped."""
+    """--max-requests was reached; the remaining checks are skipped (the user asked for it: a pass stays a pass)."""
 
 
-class StillThrottled(Inconclusive):
-    """The target kept answering 429/503 beyond the retry policy; throttling is not drift."""
+class Unproven(Inconclusive):
+    """The target's behaviour kept a check from being made (throttled or unavailable past the retry policy,
+    a refused link, an unreadable page): the rules of the check stay unproven and the run is inconclusive
+    (exit 2), never a silent pass."""
+
+
+class StillThrottled(Unproven):
+    """The target kept answering 429/503 beyond the retry policy; throttling is not drift, but nothing was proven."""
 
 
 @dataclass
@@ -150,7 +156,7 @@ class ApiClient:
                 raise StillThrottled(
                     f"{self.api} target still answered {response.status_code} to {operation} after {attempt} "
                     f"retries and {waited:.0f} s of Retry-After waits (next wait asked: {wait:.0f} s); "
-                    "throttling is not drift, so this check is skipped"
+                    "throttling is not drift, but this check could not be made (unproven)"
                 )
             self.retried.append(exchange)
             self._sleep(wait)

@@ -44,6 +44,9 @@ class ExportRun:
     blobs: list[Exchange] = field(default_factory=list)
     stopped: str = ""
     waited_s: float = 0.0
+    # why the target's behaviour kept the run from reaching the data (a link on another host not followed,
+    # still running at --poll-timeout): the rules past that point are unproven, not broken
+    unproven: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -118,6 +121,8 @@ def run_export(
     if not _same_origin(location, client.base_url):
         # never send the target's bearer token to a host the run was not pointed at
         run.stopped = f"Location on another host: {REDACTOR(location)}"
+        run.unproven = (f"the export's Location is on another host ({REDACTOR(location)}); it was not followed, "
+                        "so that the bearer token stays with the target")
         return run
 
     deadline = clock() + poll_timeout
@@ -135,6 +140,8 @@ def run_export(
             break
         if clock() >= deadline:
             run.stopped = f"not terminal after {poll_timeout:g} s"
+            run.unproven = (f"the export of {invoice_id} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
+                            "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
             return run
         delay = retry_after_seconds(poll.header("retry-after"))
         if delay is None:
@@ -155,6 +162,7 @@ def run_export(
         url = blob_url(run.manifest, blob)
         if not url.startswith(("http://", "https://")):
             run.stopped = f"blob URL is not absolute: {REDACTOR(url)[:200]}"
+            run.unproven = f"a blob URL built from rootDirectory is not absolute ({REDACTOR(url)[:200]}); the blobs were not fetched"
             return run
         exchange = client.request("GET", url, operation=BLOB_OPERATION, auth=False, headers={"Accept": "*/*"})
         run.blobs.append(replace(exchange, api="blob"))
@@ -184,6 +192,8 @@ def _resolve_manifest(client: ApiClient, run: ExportRun, terminal: Exchange) -> 
     url = urljoin(terminal.url, link.strip())
     if not _same_origin(url, client.base_url):
         run.stopped = f"manifest link on another host: {REDACTOR(url)}"
+        run.unproven = (f"the manifest navigation link is on another host ({REDACTOR(url)}); it was not followed, so that "
+                        "the bearer token stays with the target, and the manifest and blobs were not checked")
         return
     run.manifest_exchange = client.request("GET", url, operation=MANIFEST_OPERATION)
     if run.manifest_exchange.status != 200:

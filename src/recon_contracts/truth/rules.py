@@ -15,6 +15,14 @@ SEVERITIES: tuple[Severity, ...] = ("breaking", "additive", "advisory")
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A short verbatim quote of a doc sentence, example or SDK line, and where it comes from."""
+
+    quote: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     api: str
@@ -24,6 +32,10 @@ class Rule:
     test: str
     tolerance: str | None = None
     spec: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    reasoning: str | None = None
+    mapping: str | None = None
+    states: str | None = None
 
 
 def _load_yaml(name: str) -> Any:
@@ -37,8 +49,21 @@ def catalog() -> dict[str, Rule]:
     fields = set(Rule.__dataclass_fields__)
     rules = {}
     for raw in _load_yaml("rules.yaml")["rules"]:
-        rules[raw["id"]] = Rule(**{k: v for k, v in raw.items() if k in fields})
+        values = {k: v for k, v in raw.items() if k in fields}
+        values["evidence"] = tuple(Evidence(str(e["quote"]), str(e["source"])) for e in raw.get("evidence") or ())
+        rules[raw["id"]] = Rule(**values)
     return rules
+
+
+def rules_enforced_by(test: str) -> list[str]:
+    """IDs of the rules whose enforcing test is ``test`` (a node id; parameters and class parts ignored).
+
+    ``tests/contract/test_pc_query.py::test_invalid_queries_rejected[case3]`` names the rules of
+    ``tests/contract/test_pc_query.py::test_invalid_queries_rejected``.
+    """
+    file, _, rest = test.replace("\\", "/").partition("::")
+    function = rest.split("::")[-1].split("[", 1)[0]
+    return [r.id for r in catalog().values() if r.test == f"{file}::{function}" or r.test.endswith(f"/{file}::{function}")]
 
 
 def rule(rule_id: str) -> Rule:
