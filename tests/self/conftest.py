@@ -1,9 +1,20 @@
-"""Self-verification harness: run the contract suite against every profile of the mock.
+"""Self-verification harness: run the contract suite against every profile of the mock, with several seeds.
 
-A drift profile breaks the rules it declares (``Profile.breaks``), so the suite must fail on it
-(exit 1) with a breaking finding for each of them in ``summary.json``. A conforming profile stays
-inside what Microsoft's documents show, so the suite must pass on it (exit 0) with no breaking
-finding; additive and advisory findings are allowed.
+A profile says what the suite must conclude (``Profile.expect``):
+
+- drift (``fail``): it breaks the rules it declares (``Profile.breaks``), so the suite must fail (exit 1)
+  with a breaking finding for each of them, and no breaking finding for any other rule (``Profile.also``
+  lists the rules its drift necessarily breaks as well);
+- conforming (``pass``): it stays inside what Microsoft's documents allow (the register's alternatives
+  included), so the suite must pass (exit 0) with no breaking finding, and without skipping a check the
+  data do not explain (a pass that rests on skips proves nothing);
+- inconclusive: the target keeps the suite from checking (503 or 429 for the whole run), so the suite must
+  end inconclusive (exit 2) with no breaking finding, never pass.
+
+Each run covers the APIs the profile changes (``apis_of``: a Partner Center profile runs the Partner
+Center tests). Seeds: every profile is run with one Hypothesis seed by default, picked from ``SEEDS`` so
+that the profiles spread over all of them (``RECON_SELF_SEED_OFFSET`` rotates the pick, e.g. per CI run);
+``RECON_SELF_SEEDS=all`` runs every profile with every seed (the full sweep, marked ``slow``).
 
 Each profile runs in its own ``python -m pytest tests/contract`` subprocess, so the contract suite
 is exercised exactly as a user runs it. Every test writes its result as one small JSON row into a
@@ -13,6 +24,9 @@ report dir and states the mutation score and the false-positive count.
 
 Environment:
   RECON_SELF_PROFILES  comma-separated profile names to verify (default: every profile)
+  RECON_SELF_SEEDS     seeds per profile: a number from 1 to 5 (default 1), "all" (= 5), or a comma-separated
+                       list of seeds to run every profile with
+  RECON_SELF_SEED_OFFSET  rotates which seed a profile gets when fewer than all run (default 0)
   RECON_SELF_TIMEOUT   seconds one suite run may take before it is killed (default 240)
   RECON_REPORT_DIR     report dir (or --report-dir); default "reports"
 """
@@ -21,12 +35,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -38,7 +54,11 @@ from recon_contracts.truth.resources import project_root
 
 SELF_DIR = "self-verification"
 PROFILES_ENV = "RECON_SELF_PROFILES"
+SEEDS_ENV = "RECON_SELF_SEEDS"
+OFFSET_ENV = "RECON_SELF_SEED_OFFSET"
 TIMEOUT_ENV = "RECON_SELF_TIMEOUT"
+# Five spread-out Hypothesis seeds; a full sweep runs every profile with all of them.
+SEEDS = (0, 7919, 104729, 1299709, 15485863)
 DEFAULT_TIMEOUT = 240.0
 EXAMPLES = 4
 MOCK_ITEMS = 12
@@ -49,11 +69,21 @@ TAIL_LINES = 60
 # 15 s lets it finish with room to spare; gr-never-finishes never ends, and every lifecycle test
 # waits out the whole timeout on it, so that one gets the smallest timeout that still proves the
 # rule. Every other profile gets a bound too, so that no run can wait the default 180 s.
-POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "pc-unavailable-forever": 4.0}
+POLL_TIMEOUT = {"slow-operation": 15.0, "gr-never-finishes": 4.0, "pc-unavailable-forever": 4.0, "throttled-forever": 4.0,
+                "unavailable-after-start": 4.0, "throttled-after-start": 4.0}
 DEFAULT_POLL_TIMEOUT = 15.0
 
 # Run the slowest profiles first, so that under xdist they do not end up last on one worker.
-SLOW_FIRST = ("gr-never-finishes", "pc-unavailable-forever", "slow-operation", "throttled", "unavailable-once")
+SLOW_FIRST = ("gr-never-finishes", "unavailable-after-start", "throttled-after-start", "slow-operation", "throttled",
+              "transport-variants", "pc-thousands", "pc-refund-among-thousands", "unavailable-once")
+
+# Skips the data explain (too few or too many items for a comparison, no data to export): they keep a
+# pass. Any other skip on a conforming profile means the suite passed without checking.
+DATA_SKIPS = (
+    (r"more than 2000 line items", None),
+    (r"at most one line item", None),
+    (r"did not succeed|no readable JSON lines|no blobs", "none"),  # only when the tenant has no data
+)
 
 # Environment that would point the subprocess away from the embedded mock, change its gate or
 # its pytest options: the self-verification always tests the mock, with fixed options.
@@ -85,6 +115,46 @@ def selected_profiles() -> list[str]:
     else:
         names = list(profiles)
     return sorted(names, key=lambda n: (SLOW_FIRST.index(n) if n in SLOW_FIRST else len(SLOW_FIRST)))
+
+
+def seed_plan() -> tuple[int, ...] | int:
+    """RECON_SELF_SEEDS: how many seeds per profile (an int), or an explicit tuple of seeds."""
+    raw = os.environ.get(SEEDS_ENV, "").strip().lower()
+    if not raw:
+        return 1
+    if raw == "all":
+        return len(SEEDS)
+    if "," in raw or (raw.isdigit() and int(raw) > len(SEEDS)):
+        try:
+            seeds = tuple(int(part) for part in raw.split(",") if part.strip())
+        except ValueError:
+            raise pytest.UsageError(f"{SEEDS_ENV}: expected 1-{len(SEEDS)}, 'all' or seeds like 3,17; got {raw!r}") from None
+        if not seeds or any(s < 0 for s in seeds):
+            raise pytest.UsageError(f"{SEEDS_ENV}: seeds must be 0 or more; got {raw!r}")
+        return seeds
+    if not raw.isdigit() or int(raw) < 1:
+        raise pytest.UsageError(f"{SEEDS_ENV}: expected 1-{len(SEEDS)}, 'all' or seeds like 3,17; got {raw!r}")
+    return int(raw)
+
+
+def seed_offset() -> int:
+    raw = os.environ.get(OFFSET_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise pytest.UsageError(f"{OFFSET_ENV} expects a whole number, got {raw!r}")
+    return int(raw)
+
+
+def seeds_for(name: str) -> list[tuple[int, bool]]:
+    """(seed, extra) pairs for a profile: its own seed first, then (extra=True) the rest of the sweep."""
+    plan = seed_plan()
+    if isinstance(plan, tuple):
+        return [(seed, i > 0) for i, seed in enumerate(plan)]
+    index = list(all_profiles()).index(name)
+    start = (index + seed_offset()) % len(SEEDS)
+    rotated = SEEDS[start:] + SEEDS[:start]
+    return [(seed, i > 0) for i, seed in enumerate(rotated[:plan])]
 
 
 def poll_timeout_for(name: str) -> float:
@@ -135,6 +205,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(PROFILES_ENV, "").strip():
         selected_profiles()  # a misspelt profile name is a usage error before anything runs
     run_timeout()
+    seed_plan()
+    seed_offset()
+    config.addinivalue_line("markers", "slow: the extra seeds of the full self-verification sweep")
     if _is_worker(config):
         workerinput = config.workerinput  # type: ignore[attr-defined]
         config.stash[_RUN_ID] = workerinput.get("recon_self_run_id") or workerinput.get("testrun_uid") or "local"
@@ -170,6 +243,7 @@ class SuiteRun:
     """What one ``pytest tests/contract`` subprocess did."""
 
     profile: str
+    seed: int
     command: list[str]
     exit_code: int | None  # None: killed after the timeout
     seconds: float
@@ -188,6 +262,25 @@ class SuiteRun:
     def tail(self, lines: int = TAIL_LINES) -> str:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
+    def skips(self) -> list[str]:
+        """``test: reason`` of every skipped test of the run (from its junit.xml)."""
+        return skips_in(self.report_dir / "junit.xml")
+
+
+def skips_in(junit: Path) -> list[str]:
+    if not junit.is_file():
+        return []
+    try:
+        root = ET.parse(junit).getroot()
+    except (ET.ParseError, OSError):
+        return ["(junit.xml is not readable)"]
+    out = []
+    for case in root.iter("testcase"):
+        skipped = case.find("skipped")
+        if skipped is not None:
+            reason = skipped.get("message") or (skipped.text or "").strip() or "no reason given"
+            out.append(f"{case.get('name')}: {reason}")
+    return out
 
 def findings_in(summary: Any) -> list[dict[str, Any]]:
     """The findings of a summary.json: its ``findings`` list (or any nested {rule, severity} dicts)."""
@@ -210,10 +303,24 @@ def findings_in(summary: Any) -> list[dict[str, Any]]:
     return found
 
 
-def suite_command(profile: str, report_to: Path, root: Path) -> list[str]:
+def api_marker(profile: Any) -> list[str]:
+    """``-m partner_center`` or ``-m graph`` when the profile changes one API only (the other is conforming)."""
+    from recon_contracts.mock.profiles import apis_of
+
+    apis = apis_of(profile)
+    if apis == {"partner-center"}:
+        return ["-m", "partner_center"]
+    if apis == {"graph"}:
+        return ["-m", "graph"]
+    return []
+
+
+def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> list[str]:
     return [
         sys.executable, "-m", "pytest", "tests/contract",
+        *api_marker(all_profiles()[profile]),
         "--mock-profile", profile,
+        "--seed", str(seed),
         "--report-dir", str(report_to),
         "--examples", str(EXAMPLES),
         "--mock-items", str(MOCK_ITEMS),
@@ -230,13 +337,13 @@ def suite_env() -> dict[str, str]:
     return env
 
 
-def run_suite(profile: str, report_to: Path, *, timeout: float) -> SuiteRun:
-    """Run the contract suite against the embedded mock with ``profile``; never hangs."""
+def run_suite(profile: str, report_to: Path, *, timeout: float, seed: int = 0) -> SuiteRun:
+    """Run the contract suite against the embedded mock with ``profile`` and Hypothesis ``seed``; never hangs."""
     root = project_root()
     if report_to.exists():
         shutil.rmtree(report_to)  # a stale summary.json must never be read as this run's
     report_to.mkdir(parents=True)
-    command = suite_command(profile, report_to, root)
+    command = suite_command(profile, report_to, root, seed)
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=root, env=suite_env(), stdin=subprocess.DEVNULL,
@@ -254,7 +361,7 @@ def run_suite(profile: str, report_to: Path, *, timeout: float) -> SuiteRun:
     output = (out or b"").decode("utf-8", "replace")
     (report_to / "output.txt").write_text(output, encoding="utf-8")
     summary, error = _read_summary(report_to / "summary.json")
-    return SuiteRun(profile, command, exit_code, seconds, output, report_to, summary, error)
+    return SuiteRun(profile, seed, command, exit_code, seconds, output, report_to, summary, error)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -284,7 +391,7 @@ class Row:
     """One line of the self-verification table."""
 
     profile: str
-    kind: str  # "drift" | "conforming"
+    kind: str  # "drift" | "conforming" | "inconclusive"
     breaks: list[str]
     expected: str
     got: str
@@ -299,20 +406,37 @@ class Row:
     tests: dict[str, Any] = field(default_factory=dict)
     poll_timeout: float = 0.0
     report_dir: str = ""
+    seed: int = 0
+    verdict: str = ""  # summary.json's verdict
+    skips: list[str] = field(default_factory=list)  # "test: reason" of every skip
+    unexplained_skips: list[str] = field(default_factory=list)  # skips the data do not explain
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def expected_text(breaks: list[str]) -> str:
+def expected_text(breaks: list[str], expect: str = "") -> str:
+    if expect == "inconclusive":
+        return "inconclusive"
     return f"fail: {', '.join(breaks)}" if breaks else "pass"
+
+
+def unexplained(skips: list[str], profile: Any) -> list[str]:
+    """The skips the data do not explain (see DATA_SKIPS)."""
+    volume = getattr(getattr(profile, "knobs", None), "data_volume", None)
+    out = []
+    for skip in skips:
+        if not any(re.search(pattern, skip) and (needs is None or needs == volume) for pattern, needs in DATA_SKIPS):
+            out.append(skip)
+    return out
 
 
 def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
     """Compare a suite run with what the profile declares."""
     breaks = sorted(profile.breaks)
-    inconclusive = getattr(profile, "kind", "") == "inconclusive"
-    drift = (bool(breaks) or not profile.conforming) and not inconclusive
+    expect = getattr(profile, "expect", "pass" if profile.conforming and not breaks else "fail")
+    drift = expect == "fail" or bool(breaks)
+    inconclusive = expect == "inconclusive"
     found = run.findings()
     breaking_found = sorted({f["rule"] for f in found if f.get("severity") == "breaking"})
     other_found = sorted({f"{f['rule']} ({f.get('severity', '?')})" for f in found if f.get("severity") != "breaking"})
@@ -322,7 +446,11 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
     if run.summary_error:
         problems.append(run.summary_error)
     missing = [r for r in breaks if r not in breaking_found]
-    unexpected = [r for r in breaking_found if r not in breaks]
+    also = set(getattr(profile, "also", ()))
+    unexpected = [r for r in breaking_found if r not in breaks and r not in also]
+    skips = run.skips()
+    unexplained_skips = unexplained(skips, profile)
+    verdict = str((run.summary or {}).get("verdict", ""))
     if inconclusive:
         # the target keeps the suite from checking: exit 2, verdict inconclusive, the declared rules unproven
         summary = run.summary or {}
@@ -330,7 +458,7 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             problems.append(f"expected exit 2 (inconclusive), got {_exit_text(run.exit_code)}")
         if summary.get("verdict") != "inconclusive":
             problems.append(f"expected verdict inconclusive, got {summary.get('verdict')!r}")
-        not_listed = [r for r in profile.unproves if r not in (summary.get("unproven_rules") or [])]
+        not_listed = [r for r in getattr(profile, "unproves", ()) if r not in (summary.get("unproven_rules") or [])]
         if not_listed:
             problems.append(f"not reported as unproven: {', '.join(not_listed)}")
         if breaking_found:
@@ -340,6 +468,8 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             problems.append(f"expected exit 1, got {_exit_text(run.exit_code)}")
         if missing:
             problems.append(f"no breaking finding for {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"breaking finding(s) for rules the profile does not break: {', '.join(unexpected)}")
         if not breaks:
             problems.append("a drift profile that declares no rule")
     else:
@@ -347,12 +477,15 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             problems.append(f"expected exit 0, got {_exit_text(run.exit_code)}")
         if breaking_found:
             problems.append(f"breaking finding(s) on a conforming profile: {', '.join(breaking_found)}")
+        if unexplained_skips:
+            problems.append(f"passed by skipping {len(unexplained_skips)} check(s) the data do not explain: "
+                            + "; ".join(unexplained_skips))
     if run.timed_out:
         got = "timeout"
     elif run.exit_code == 2 and (run.summary or {}).get("verdict") == "inconclusive":
         got = "inconclusive: " + ", ".join((run.summary or {}).get("unproven_rules") or [])
     elif run.exit_code == 0 and not breaking_found:
-        got = "pass"
+        got = f"pass ({len(skips)} skipped)" if skips else "pass"
     elif run.exit_code in (0, 1):
         got = f"fail: {', '.join(breaking_found)}" if breaking_found else f"fail ({_exit_text(run.exit_code)}, no breaking finding)"
     else:
@@ -365,9 +498,10 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
             pass
     return Row(
         profile=profile.name,
-        kind="inconclusive" if inconclusive else ("drift" if drift else "conforming"),
+        kind="drift" if drift else "inconclusive" if inconclusive else "conforming",
         breaks=breaks,
-        expected=("inconclusive: " + ", ".join(profile.unproves)) if inconclusive else expected_text(breaks),
+        expected=("inconclusive: " + ", ".join(profile.unproves)) if inconclusive and getattr(profile, "unproves", ())
+        else expected_text(breaks, expect),
         got=got,
         ok=not problems,
         seconds=round(run.seconds, 1),
@@ -380,6 +514,10 @@ def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
         tests=dict((run.summary or {}).get("tests") or {}),
         poll_timeout=poll_timeout_for(profile.name),
         report_dir=str(where),
+        seed=run.seed,
+        verdict=verdict,
+        skips=skips,
+        unexplained_skips=unexplained_skips,
     )
 
 
@@ -389,7 +527,8 @@ def _exit_text(code: int | None) -> str:
 
 def failure_message(row: Row, run: SuiteRun) -> str:
     lines = [
-        f"profile {row.profile} ({row.kind}): expected {row.expected}; got {row.got} ({_exit_text(row.exit_code)})",
+        f"profile {row.profile} ({row.kind}, seed {row.seed}): expected {row.expected}; got {row.got} "
+        f"({_exit_text(row.exit_code)})",
         *[f"  - {p}" for p in row.problems],
         f"  breaking rules found: {', '.join(row.breaking_found) or 'none'}",
         f"  other findings: {', '.join(row.other_found) or 'none'}",
@@ -407,7 +546,7 @@ def failure_message(row: Row, run: SuiteRun) -> str:
 def write_row(config: pytest.Config, row: Row) -> Path:
     folder = rows_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{row.profile}.json"
+    path = folder / f"{row.profile}@{row.seed}.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(row.to_dict(), indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -425,37 +564,59 @@ def load_rows(folder: Path) -> list[dict[str, Any]]:
         order = {name: i for i, name in enumerate(all_profiles())}
     except ImportError:
         order = {}
-    return sorted(rows, key=lambda r: (order.get(r.get("profile"), len(order)), r.get("profile", "")))
+    return sorted(rows, key=lambda r: (order.get(r.get("profile"), len(order)), r.get("profile", ""), r.get("seed", 0)))
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    drift = [r for r in rows if r["kind"] == "drift"]
-    conforming = [r for r in rows if r["kind"] == "conforming"]
-    caught = [r for r in drift if r["ok"]]
-    false_positives = [r for r in conforming if not r["ok"]]
+    """Per profile: ok only when every seed it ran with was ok."""
+    by_profile: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_profile.setdefault(r["profile"], []).append(r)
+
+    def profiles(kind: str) -> dict[str, bool]:
+        return {name: all(r["ok"] for r in runs) for name, runs in by_profile.items() if runs[0]["kind"] == kind}
+
+    drift, conforming, inconclusive = profiles("drift"), profiles("conforming"), profiles("inconclusive")
+    seeds = sorted({r.get("seed", 0) for r in rows})
+    per_profile = sorted({len(runs) for runs in by_profile.values()})
     return {
-        "profiles": len(rows),
+        "profiles": len(by_profile),
+        "runs": len(rows),
+        "seeds": seeds,
+        "seeds_per_profile": per_profile,
         "drift_profiles": len(drift),
-        "drift_caught": len(caught),
-        "mutation_score": round(len(caught) / len(drift), 4) if drift else None,
+        "drift_caught": sum(drift.values()),
+        "mutation_score": round(sum(drift.values()) / len(drift), 4) if drift else None,
         "conforming_profiles": len(conforming),
-        "false_positives": len(false_positives),
-        "inconclusive_profiles": len([r for r in rows if r["kind"] == "inconclusive"]),
-        "inconclusive_judged_inconclusive": len([r for r in rows if r["kind"] == "inconclusive" and r["ok"]]),
-        "misses": [r["profile"] for r in rows if not r["ok"]],
+        "false_positives": sum(not ok for ok in conforming.values()),
+        "false_positive_runs": sum(1 for r in rows if r["kind"] == "conforming" and not r["ok"]),
+        "inconclusive_profiles": len(inconclusive),
+        "inconclusive_ok": sum(inconclusive.values()),
+        "misses": sorted({r["profile"] for r in rows if not r["ok"]}),
         "suite_seconds_total": round(sum(r["seconds"] for r in rows), 1),
     }
 
 
+def _seeds_text(t: dict[str, Any]) -> str:
+    per = t.get("seeds_per_profile") or [1]
+    per_text = str(per[0]) if len(per) == 1 else f"{per[0]}-{per[-1]}"
+    return (f"{t['profiles']} profiles x {per_text} Hypothesis seed(s) each = {t.get('runs', t['profiles'])} suite runs "
+            f"(seeds used: {', '.join(map(str, t.get('seeds', [])))})")
+
+
 def _score_text(t: dict[str, Any]) -> str:
     pct = f" ({t['mutation_score'] * 100:.0f}%)" if t["mutation_score"] is not None else ""
-    return (f"mutation score {t['drift_caught']}/{t['drift_profiles']}{pct} drift profiles caught; "
+    text = (f"mutation score {t['drift_caught']}/{t['drift_profiles']}{pct} drift profiles caught; "
             f"false positives {t['false_positives']}/{t['conforming_profiles']} conforming profiles")
+    if t.get("inconclusive_profiles"):
+        text += f"; inconclusive {t['inconclusive_ok']}/{t['inconclusive_profiles']} unproven profiles ended exit 2"
+    return text + f"; over {_seeds_text(t)}"
 
 
 def render_text(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
-    header = ("PROFILE", "EXPECTED", "GOT", "OK", "TIME")
-    body = [(r["profile"], r["expected"], r["got"], "ok" if r["ok"] else "MISS", f"{r['seconds']:.1f}s") for r in rows]
+    header = ("PROFILE", "SEED", "EXPECTED", "GOT", "OK", "TIME")
+    body = [(r["profile"], str(r.get("seed", 0)), r["expected"], r["got"], "ok" if r["ok"] else "MISS",
+             f"{r['seconds']:.1f}s") for r in rows]
     widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
@@ -466,7 +627,8 @@ def render_text(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
     lines.append(f"suite runs: {t['suite_seconds_total']:.1f} s in total" + (f"; wall time {wall:.1f} s" if wall else ""))
     for r in rows:
         if not r["ok"]:
-            lines.append(f"MISS {r['profile']}: " + "; ".join(r["problems"]) + f" (reports: {r['report_dir']})")
+            lines.append(f"MISS {r['profile']} (seed {r.get('seed', 0)}): " + "; ".join(r["problems"])
+                         + f" (reports: {r['report_dir']})")
     return "\n".join(lines)
 
 
@@ -475,17 +637,19 @@ def render_markdown(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
         "# Self-verification",
         "",
         "The contract suite run against every profile of the mock: a drift profile must fail with a breaking "
-        "finding for each rule it breaks; a conforming profile must pass with no breaking finding.",
+        "finding for each rule it breaks and none for another; a conforming profile (the silent-point register's "
+        "alternatives included) must pass with no breaking finding and no skip the data do not explain; an "
+        "inconclusive profile (a target that only asks to retry later) must end inconclusive (exit 2).",
         "",
         f"**{_score_text(t)}.**",
         "",
-        "| profile | kind | expected | got | ok | time (s) | other findings |",
-        "|---|---|---|---|---|---:|---|",
+        "| profile | kind | seed | expected | got | ok | skips | time (s) | other findings |",
+        "|---|---|---:|---|---|---|---:|---:|---|",
     ]
     for r in rows:
         other = ", ".join(r["other_found"]) or "-"
-        lines.append(f"| {r['profile']} | {r['kind']} | {r['expected']} | {r['got']} | "
-                     f"{'ok' if r['ok'] else '**MISS**'} | {r['seconds']:.1f} | {other} |")
+        lines.append(f"| {r['profile']} | {r['kind']} | {r.get('seed', 0)} | {r['expected']} | {r['got']} | "
+                     f"{'ok' if r['ok'] else '**MISS**'} | {len(r.get('skips', []))} | {r['seconds']:.1f} | {other} |")
     lines.append("")
     wall = t.get("session_seconds")
     lines.append(f"Suite runs took {t['suite_seconds_total']:.1f} s in total" + (f", {wall:.1f} s of wall time." if wall else "."))
@@ -493,7 +657,8 @@ def render_markdown(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
     if misses:
         lines += ["", "## Misses", ""]
         for r in misses:
-            lines.append(f"- **{r['profile']}**: " + "; ".join(r["problems"]) + f" (reports: `{r['report_dir']}`)")
+            lines.append(f"- **{r['profile']}** (seed {r.get('seed', 0)}): " + "; ".join(r["problems"])
+                         + f" (reports: `{r['report_dir']}`)")
     return "\n".join(lines) + "\n"
 
 
@@ -501,19 +666,26 @@ def render_markdown(rows: list[dict[str, Any]], t: dict[str, Any]) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per profile (RECON_SELF_PROFILES narrows them down), slowest first."""
-    if "profile_name" in metafunc.fixturenames:
+    """One test per profile and seed (RECON_SELF_PROFILES, RECON_SELF_SEEDS), slowest first; extra seeds are slow."""
+    if "profile_name" in metafunc.fixturenames and "seed" in metafunc.fixturenames:
+        params = []
+        for name in selected_profiles():
+            for seed, extra in seeds_for(name):
+                marks = [pytest.mark.slow] if extra else []
+                params.append(pytest.param(name, seed, id=f"{name}-seed{seed}", marks=marks))
+        metafunc.parametrize(("profile_name", "seed"), params)
+    elif "profile_name" in metafunc.fixturenames:
         metafunc.parametrize("profile_name", selected_profiles())
 
 
 @pytest.fixture
-def verify_profile(request: pytest.FixtureRequest) -> Callable[[str], tuple[Row, str]]:
-    """Run the suite against one profile, record its row; returns the row and a failure message."""
+def verify_profile(request: pytest.FixtureRequest) -> Callable[..., tuple[Row, str]]:
+    """Run the suite against one profile with one seed, record its row; returns the row and a failure message."""
     config = request.config
 
-    def verify(name: str) -> tuple[Row, str]:
+    def verify(name: str, seed: int = 0) -> tuple[Row, str]:
         profile = all_profiles()[name]
-        run = run_suite(name, runs_dir(config) / name, timeout=run_timeout())
+        run = run_suite(name, runs_dir(config) / name / f"seed-{seed}", timeout=run_timeout(), seed=seed)
         row = judge(profile, run, base=report_dir(config))
         write_row(config, row)
         return row, failure_message(row, run)
@@ -535,7 +707,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     out.mkdir(parents=True, exist_ok=True)
     document = {"run_id": config.stash[_RUN_ID], "totals": t, "rows": rows,
                 "settings": {"examples": EXAMPLES, "mock_items": MOCK_ITEMS, "poll_timeout": POLL_TIMEOUT,
-                             "default_poll_timeout": DEFAULT_POLL_TIMEOUT}}
+                             "default_poll_timeout": DEFAULT_POLL_TIMEOUT, "seeds": list(SEEDS),
+                             "seed_plan": os.environ.get(SEEDS_ENV, "1"), "seed_offset": seed_offset()}}
     (out / "self-verification.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     (out / "self-verification.md").write_text(render_markdown(rows, t), encoding="utf-8")
     terminalreporter.write_sep("=", "self-verification")

@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import blobs, graph, partner_center
 from .config import MockConfig
-from .responses import graph_error, json_response, not_found, pc_fault, storage_error
+from .responses import finish, graph_error, json_response, not_found, pc_fault, storage_error
 from .state import MockState
 
 log = logging.getLogger("recon_contracts.mock")
@@ -50,7 +50,7 @@ class MockDispatcher:
         except Exception:  # noqa: BLE001 - a bug must still answer in the API's shape
             log.exception("mock failed on %s %s", request.method, path)
             response = json_response({"error": {"code": "InternalServerError", "message": "mock failure"}}, 500)
-        await response(scope, receive, send)
+        await finish(response, self.state.knobs.connection)(scope, receive, send)
 
     async def _partner_center(self, request: Request, path: str) -> Response:
         m = _PC_LINE_ITEMS.match(path)

@@ -18,21 +18,25 @@ def blob_bytes(state: MockState, manifest_id: str, index: int) -> bytes:
     """The JSON lines of one blob (not compressed)."""
     cfg = state.config
     m = state.manifests[manifest_id]
-    start = index * cfg.blob_rows
-    end = min(start + cfg.blob_rows, m.count)
+    start = index * m.rows_per_blob
+    end = min(start + m.rows_per_blob, m.count)
+    knobs = state.knobs
+    camel = knobs.row_key_case == "camel"
     extra: dict = {}
-    if state.has("undeclared-properties"):
+    if knobs.extra_properties == "present":
         extra["PricingModel"] = "Commitment"
     if state.has("gr-basic-not-subset") and m.attribute_set == "basic":
         extra["RowVersion"] = 1
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     lines = []
     for i in range(start, end):
-        row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set)
+        row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set, camel)
         if extra:
             row.update(extra)
         lines.append(dumps(row))
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+    if not lines:
+        return b""
+    return ("\n".join(lines) + ("\n" if knobs.row_final_newline == "present" else "")).encode()
 
 
 async def download(request: Request, state: MockState, path: str) -> Response:
@@ -45,7 +49,9 @@ async def download(request: Request, state: MockState, path: str) -> Response:
         return storage_error(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the "
                              "value of Authorization header is formed correctly including the signature.")
     data = blob_bytes(state, manifest_id, index)
-    if not state.has("gr-blob-not-gzip"):
+    plain = state.has("gr-blob-not-gzip") or (
+        state.has("gr-last-blob-not-gzip") and index == len(state.manifests[manifest_id].blob_names) - 1)
+    if not plain:
         data = gzip.compress(data, compresslevel=5, mtime=0)
     return Response(data, 200, media_type="application/octet-stream",
                     headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"})

@@ -260,6 +260,12 @@ def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     return item
 
 
+# Fields a server may send empty, null or not at all (knob optional_values): the ones the docs' 2019 examples
+# lack (SDK-only or newer) and the ones the docs' examples send as "".
+OPTIONAL_FIELDS = ("productQualifiers", "subscriptionStartDate", "subscriptionEndDate", "referenceId",
+                   "billingFrequency", "promotionId", "reservationOrderId", "meterDescription",
+                   "subscriptionDescription", "unitType", "discountDetails", "priceAdjustmentDescription")
+
 NUMERIC_FIELDS = ("resellerMpnId", "unitPrice", "effectiveUnitPrice", "quantity", "subtotal", "taxTotal",
                   "totalForCustomer", "pcToBCExchangeRate", "billableQuantity")
 
@@ -301,8 +307,10 @@ _BASIC_PAIRS = tuple((p, c) for p, c in _FULL_PAIRS if p in set(BASIC_ATTRIBUTES
 _ABSENT_DEFAULTS = {"productQualifiers": []}
 
 
-def export_row(item: dict, attribute_set: str) -> dict:
-    """One JSON line of an export blob: PascalCase keys, every attribute of the set present."""
+def export_row(item: dict, attribute_set: str, camel: bool = False) -> dict:
+    """One JSON line of an export blob: PascalCase keys (camelCase when ``camel``), every attribute of the set."""
     pairs = _BASIC_PAIRS if attribute_set == "basic" else _FULL_PAIRS
     get = item.get
+    if camel:
+        return {c: get(c, _ABSENT_DEFAULTS.get(c, "")) for _, c in pairs}
     return {p: get(c, _ABSENT_DEFAULTS.get(c, "")) for p, c in pairs}

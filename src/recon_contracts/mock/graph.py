@@ -16,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .data import billing_month, partner_id, stable_guid
+from .knobs import MANY_BLOBS_ROWS
 from .responses import (GRAPH_JSON, base_url, bearer_ok, graph_error, graph_headers, iso_7, iso_seconds,
-                        json_response, utcnow)
+                        json_response, retry_after, utcnow)
+from .responses import wait_seconds as _wait
 from .state import Manifest, MockState, Operation
 
 NS = "#microsoft.graph.partners.billing."
@@ -25,6 +27,11 @@ KNOWN_INVOICE = re.compile(r"^G\d{9}$")
 MAX_BODY = 64 * 1024
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _ALNUM = string.ascii_letters + string.digits
+ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+
+def _media(state: MockState) -> str:
+    return ODATA_JSON if state.knobs.graph_content_type == "odata-json" else GRAPH_JSON
 
 
 class BadExport(Exception):
@@ -35,14 +42,19 @@ class BadExport(Exception):
 
 def gate(request: Request, state: MockState) -> Response | None:
     """Checks every Graph request passes first: the transient 503 and the bearer token."""
+    knobs = state.knobs
     state.graph_requests += 1
-    if state.has("unavailable-once") and state.graph_requests == 1:
+    if (knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.graph_requests == 1)
+            or (knobs.unavailable == "after-first" and state.graph_requests > 1)):
         return graph_error(request, 503, "serviceNotAvailable", "The service is temporarily unavailable.",
-                           {"Retry-After": "1"})
+                           {"Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
     if not bearer_ok(request) and not state.has("gr-no-auth"):
         return graph_error(request, 401, "InvalidAuthenticationToken", "Access token is empty.",
                            {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
                             'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'})
+    if knobs.throttling == "forever" or (knobs.throttling == "after-first" and state.graph_requests > 1):
+        return graph_error(request, 429, "TooManyRequests", "Too many requests.",
+                           {"Retry-After": retry_after(_wait(knobs.throttling), knobs.retry_after_format)})
     return None
 
 
@@ -52,9 +64,9 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     if qualified and state.has("gr-qualified-name-404"):
         return graph_error(request, 404, "BadRequest",
                            "Resource not found for the segment 'microsoft.graph.partners.billing.export'.")
-    lenient = state.has("gr-accepts-bad-request")
+    lenient = state.knobs.bad_export_request == "accepted"
     try:
-        dataset, currency, attribute_set, invoice_id = await _read_export(request, kind)
+        dataset, currency, attribute_set, invoice_id = await _read_export(request, kind, state)
     except BadExport as exc:
         if state.has("gr-bad-request-500"):
             return graph_error(request, 500, "InternalServerError", "An unexpected error occurred.")
@@ -68,15 +80,22 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     state.operations[op.id] = op
     headers = graph_headers(request)
     if not state.has("gr-location-missing"):
-        headers["Location"] = f"{base_url(request)}/{version}/reports/partners/billing/operations/{op.id}"
+        where = version if state.knobs.location_form == "absolute-same-version" else (
+            "beta" if version == "v1.0" else "v1.0")  # the v1.0 unbilled page's own example points to /beta
+        headers["Location"] = f"{base_url(request)}/{where}/reports/partners/billing/operations/{op.id}"
+    if state.knobs.export_202_retry_after == "present":
+        headers["Retry-After"] = retry_after(math.ceil(state.config.retry_after), state.knobs.retry_after_format)
+    if state.knobs.export_202_body == "operation-json":
+        return json_response(_operation_body(request, state, version, op, "notStarted"), 202, headers, _media(state))
     return Response(b"", 202, headers=headers)
 
 
-async def _read_export(request: Request, kind: str) -> tuple[str | None, str, str, str | None]:
+async def _read_export(request: Request, kind: str, state: MockState) -> tuple[str | None, str, str, str | None]:
+    knobs = state.knobs
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
-        raise BadExport(415, "UnsupportedMediaType",
-                        f"Content-Type '{media or '(none)'}' is not supported; send application/json.")
+        status, code = (415, "UnsupportedMediaType") if knobs.bad_content_type_status == "415" else (400, "BadRequest")
+        raise BadExport(status, code, f"Content-Type '{media or '(none)'}' is not supported; send application/json.")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise BadExport(413, "RequestEntityTooLarge", "The request body is too large.")
@@ -87,12 +106,18 @@ async def _read_export(request: Request, kind: str) -> tuple[str | None, str, st
     if not isinstance(data, dict):
         raise BadExport(400, "BadRequest", "The request body must be a JSON object of the action's parameters.")
     allowed = {"invoiceId", "attributeSet"} if kind == "billed" else {"currencyCode", "billingPeriod", "attributeSet"}
+    if knobs.export_body_case == "case-insensitive":
+        spelled = {a.lower(): a for a in allowed}
+        data = {spelled.get(k.lower(), k): v for k, v in data.items()}
     for key in data:
         if "@" not in key and key not in allowed:
             raise BadExport(400, "BadRequest", f"The parameter '{key}' in the request payload is not a valid "
                             "parameter for the operation 'export'.")
     attribute_set = data.get("attributeSet", "full")
     if attribute_set is None:
+        attribute_set = "full"
+    if (isinstance(attribute_set, str) and attribute_set.lower() == "unknownfuturevalue"
+            and knobs.attribute_set_future == "accepted"):
         attribute_set = "full"
     if not isinstance(attribute_set, str) or attribute_set.lower() not in ("full", "basic"):
         raise BadExport(400, "BadRequest", f"The attributeSet '{attribute_set}' is not supported; use full or basic.")
@@ -120,91 +145,108 @@ def _context(request: Request, version: str, entity: str) -> str:
 
 
 def _terminal_status(op: Operation, state: MockState) -> str:
-    items = 0 if state.has("empty") else state.config.items
-    return "succeeded" if op.dataset is not None and items > 0 else "failed"
+    if op.dataset is None:
+        return "failed"
+    if state.items > 0 or state.knobs.empty_export == "succeeded-no-blobs":
+        return "completed" if state.knobs.success_status == "completed" else "succeeded"
+    return "failed"
 
 
 def _advance(op: Operation, state: MockState) -> str:
     cfg = state.config
+    knobs = state.knobs
     op.polls += 1
     n = op.polls
     if op.terminal_polls:
         op.terminal_polls += 1
-        if state.has("gr-terminal-not-absorbing") and op.terminal_polls == 2:
+        if knobs.op_terminal == "flapping" and op.terminal_polls == 2:
             return "running"
         return op.status
-    pending = cfg.poll_count + (5 if state.has("slow-operation") else 0)
-    if state.has("gr-status-backwards"):
+    pending = cfg.poll_count + (5 if knobs.op_duration == "slow" else 0)
+    if knobs.op_progression == "immediate":
+        pending = 0
+    if knobs.op_status_order == "backwards":
         pending = max(pending, 3)
     elapsed = time.monotonic() - op.started
-    ready = n > pending and elapsed >= cfg.poll_seconds and not state.has("gr-never-finishes")
+    ready = n > pending and elapsed >= cfg.poll_seconds and knobs.op_duration != "never"
     if ready:
         op.terminal_polls = 1
         return _terminal_status(op, state)
-    if state.has("gr-status-backwards"):
+    if knobs.op_status_order == "backwards":
         return "notStarted" if n == 2 else "running"
-    return "notStarted" if n == 1 else "running"
+    return "notStarted" if n == 1 and knobs.op_progression == "notstarted-running" else "running"
 
 
 async def get_operation(request: Request, state: MockState, version: str, op_id: str) -> Response:
     op = state.operations.get(op_id.lower())
     if op is None:
-        if not state.has("gr-unknown-operation-200"):
+        if state.knobs.unknown_operation == "404":
             return graph_error(request, 404, "itemNotFound", f"The operation '{op_id}' was not found.")
         now = utcnow()
         op = Operation(id=op_id, created=now.replace(microsecond=0), last_action=now, dataset=None,
                        currency="USD", attribute_set="full", invoice_id=None)
         return _operation_response(request, state, version, op, "running")
-    if state.has("throttled"):
+    if state.knobs.throttling == "intermittent":
         state.graph_polls += 1
         if state.graph_polls == 1:
-            return graph_error(request, 429, "TooManyRequests", "Too many requests. Retry after 1 seconds.",
-                               {"Retry-After": "1"})
+                return graph_error(request, 429, "TooManyRequests", "Too many requests. Retry after 1 seconds.",
+                               {"Retry-After": retry_after(1, state.knobs.retry_after_format)})
     status = _advance(op, state)
     if status != op.status:
         if op.status not in ("succeeded", "failed"):
             op.last_action = max(utcnow(), op.last_action)
         op.status = status
-    if status == "succeeded" and op.manifest_id is None:
+    if status in ("succeeded", "completed") and op.manifest_id is None:
         op.manifest_id = _make_manifest(request, state, op).id
     return _operation_response(request, state, version, op, status)
 
 
 def _operation_response(request: Request, state: MockState, version: str, op: Operation, status: str) -> Response:
-    created = iso_seconds(op.created, "" if state.has("offsetless-created") else "Z")
+    body = _operation_body(request, state, version, op, status)
+    headers = graph_headers(request)
+    if status in ("notStarted", "running"):
+        headers["Retry-After"] = retry_after(math.ceil(state.config.retry_after), state.knobs.retry_after_format)
+    return json_response(body, 200, headers, _media(state))
+
+
+def _operation_body(request: Request, state: MockState, version: str, op: Operation, status: str) -> dict:
+    knobs = state.knobs
+    created = iso_seconds(op.created, "" if knobs.created_offset == "none" else "Z")
     last = op.last_action
-    if state.has("gr-timestamps-reversed"):
+    if knobs.op_timestamp_order == "reversed":
         last = op.created - timedelta(hours=1)
-    kind = {"succeeded": "exportSuccessOperation", "failed": "failedOperation"}.get(status, "runningOperation")
-    if state.has("gr-odata-type-mismatch") and status == "succeeded":
+    succeeded = status in ("succeeded", "completed")
+    kind = "exportSuccessOperation" if succeeded else "failedOperation" if status == "failed" else "runningOperation"
+    if state.has("gr-odata-type-mismatch") and succeeded:
         kind = "runningOperation"
     body: dict = {"@odata.context": _context(request, version, "operations"), "@odata.type": NS + kind,
                   "id": op.id, "status": status, "createdDateTime": created, "lastActionDateTime": iso_7(last)}
+    if knobs.odata_context == "absent":
+        del body["@odata.context"]
     if state.has("gr-operation-missing-fields"):
         del body["createdDateTime"]
-    if state.has("undeclared-properties"):
-        body["percentComplete"] = 100 if status in ("succeeded", "failed") else 50
-    headers = graph_headers(request)
-    if status == "succeeded" and not state.has("gr-success-without-manifest"):
+    if knobs.extra_properties == "present":
+        body["percentComplete"] = 100 if status in ("succeeded", "completed", "failed") else 50
+    if succeeded and not state.has("gr-success-without-manifest"):
         manifest = state.manifests[op.manifest_id]  # type: ignore[index]
-        if state.has("manifest-by-link"):
+        if knobs.resource_location in ("navigation-link", "both"):
             body["resourceLocation@odata.navigationLink"] = (
                 f"{base_url(request)}/{version}/reports/partners/billing/manifests/{manifest.id}")
-        else:
+        if knobs.resource_location in ("inline", "both"):
             body["resourceLocation"] = dict(manifest.body)
     elif status == "failed" and not state.has("gr-failed-without-error"):
         body["error"] = {"code": "5000", "message": "No data available"}
-    elif status in ("notStarted", "running"):
-        headers["Retry-After"] = state.config.retry_after_header
-    return json_response(body, 200, headers, GRAPH_JSON)
+    return body
 
 
 # ------------------------------------------------------------------ manifests
 
 def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifest:
     cfg = state.config
+    knobs = state.knobs
     assert op.dataset is not None
-    count = cfg.items
+    count = state.items
+    rows_per_blob = MANY_BLOBS_ROWS if knobs.blob_layout == "many-blobs" else cfg.blob_rows
     tenant = partner_id(cfg.seed)
     year, month = billing_month(cfg.seed, op.dataset)
     created = utcnow()
@@ -218,34 +260,35 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
                      f"InvoiceId={op.dataset}/InvoiceVersion={ny}{nm:02d}080713/Fragment={op.attribute_set}/"
                      "PartitionType=default")
     manifest_id = str(uuid.uuid4())
-    n_blobs = math.ceil(count / cfg.blob_rows)
+    n_blobs = math.ceil(count / rows_per_blob)
     names = tuple(f"part-{k:05d}-{uuid.uuid4()}.c000.json.gz" for k in range(n_blobs))
     sig = secrets.token_urlsafe(32).replace("-", "+").replace("_", "/") + "="
     stamp = lambda d: quote(iso_seconds(d), safe="")  # noqa: E731
     sas = (f"skoid={stable_guid('skoid', cfg.seed)}&sktid={stable_guid('sktid', cfg.seed)}&skt={stamp(created)}"
            f"&ske={stamp(created + timedelta(days=1))}&sks=b&skv=2021-08-06&sv=2021-08-06"
-           f"&se={stamp(created + timedelta(hours=12))}&sr=d&sp=rl&sdd=7&sig={quote(sig, safe='')}")
+           f"&se={stamp(created + timedelta(hours=1 if knobs.sas_lifetime == '1h' else 12))}&sr=d&sp=rl&sdd=7&sig={quote(sig, safe='')}")
     blobs = [{"name": name, "partitionValue": "default"} for name in names]
-    if state.has("undeclared-properties"):
+    if knobs.extra_properties == "present":
         for k, blob in enumerate(blobs):
-            blob["itemCount"] = min(cfg.blob_rows, count - k * cfg.blob_rows)
+            blob["itemCount"] = min(rows_per_blob, count - k * rows_per_blob)
     body = {
         "id": manifest_id,
-        "schemaVersion": "2",
-        "dataFormat": "compressedJSON",
+        "schemaVersion": knobs.manifest_schema_version,
+        "dataFormat": knobs.manifest_data_format,
         "createdDateTime": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 10000:02d}Z",
         "eTag": "".join(secrets.choice(_ALNUM) for _ in range(17)),
         "partnerTenantId": tenant,
         "rootDirectory": base_url(request) + root_path,
         "sasToken": sas,
-        "partitionType": "default",
+        "partitionType": knobs.manifest_partition_type,
         "blobCount": n_blobs + (1 if state.has("gr-blobcount-wrong") else 0),
         "blobs": blobs,
     }
-    if state.has("undeclared-properties"):
+    if knobs.extra_properties == "present":
         body["dataVersion"] = created.strftime("%Y%m%d%H%M")
     manifest = Manifest(id=manifest_id, body=body, root_path=root_path, sig=sig, dataset=op.dataset,
-                        currency=op.currency, attribute_set=op.attribute_set, count=count, blob_names=names)
+                        currency=op.currency, attribute_set=op.attribute_set, count=count, blob_names=names,
+                        rows_per_blob=rows_per_blob)
     state.manifests[manifest_id] = manifest
     for k, name in enumerate(names):
         state.blobs[f"{root_path}/{name}"] = (manifest_id, k)
@@ -257,4 +300,6 @@ async def get_manifest(request: Request, state: MockState, version: str, manifes
     if manifest is None:
         return graph_error(request, 404, "itemNotFound", f"The manifest '{manifest_id}' was not found.")
     body = {"@odata.context": _context(request, version, "manifests"), **manifest.body}
-    return json_response(body, 200, graph_headers(request), GRAPH_JSON)
+    if state.knobs.odata_context == "absent":
+        del body["@odata.context"]
+    return json_response(body, 200, graph_headers(request), _media(state))

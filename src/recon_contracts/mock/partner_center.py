@@ -10,8 +10,10 @@ from urllib.parse import parse_qsl, unquote_plus
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .data import NUMERIC_FIELDS, line_item, raw_charge_type, report_charge_type
-from .responses import PC_JSON, bearer_ok, pc_fault, throttle_body
+from .data import NUMERIC_FIELDS, OPTIONAL_FIELDS, line_item, raw_charge_type, report_charge_type
+from .knobs import SHORT_PAGE_CAP
+from .responses import PC_JSON, base_url, bearer_ok, pc_fault, retry_after, throttle_body
+from .responses import wait_seconds as _wait
 
 # under the throttled profile: the 5th authenticated request, then every 25th, answers 429
 THROTTLE_EVERY = 25
@@ -55,20 +57,23 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
     echo = _echo_headers(request)
     html = state.has("pc-error-html")
 
+    knobs = state.knobs
     state.pc_requests += 1
-    if state.has("pc-unavailable-forever"):
+    if (knobs.unavailable == "forever" or (knobs.unavailable == "once" and state.pc_requests == 1)
+            or (knobs.unavailable == "after-first" and state.pc_requests > 1)):
         return pc_fault(503, "The service is temporarily unavailable. Try again later.",
-                        headers={**echo, "Retry-After": "1"})
-    if state.has("unavailable-once") and state.pc_requests == 1:
-        return pc_fault(503, "The service is temporarily unavailable. Try again later.",
-                        headers={**echo, "Retry-After": "1"})
+                        headers={**echo, "Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
     if not bearer_ok(request) and not state.has("pc-no-auth"):
         return pc_fault(401, "Authorization header is missing or is not a bearer token.",
                         headers={**echo, "WWW-Authenticate": "OAuth realm=urn:cpsvc:cpid:mock"}, html=html)
     state.pc_authorised += 1
-    if state.has("throttled") and state.pc_authorised % THROTTLE_EVERY == 5:
+    if (knobs.throttling == "forever" or (knobs.throttling == "after-first" and state.pc_authorised > 1)
+            or (knobs.throttling == "intermittent" and state.pc_authorised % THROTTLE_EVERY == 5)):
+        wait = {**echo, "Retry-After": retry_after(_wait(knobs.throttling), knobs.retry_after_format)}
+        if knobs.pc_throttle_body == "api-fault":
+            return pc_fault(429, "Rate limit is exceeded. Try again in 1 seconds.", headers=wait)
         body = json.dumps(throttle_body(1)).encode()
-        return Response(body, 429, headers={**echo, "Retry-After": "1"}, media_type="application/json")
+        return Response(body, 429, headers=wait, media_type="application/json")
     if invoice_id.lower() != "unbilled":
         return pc_fault(404, f"Invoice {invoice_id} was not found. This mock serves the unbilled invoice "
                         "('unbilled') only.", code="20002", headers=echo, html=html)
@@ -83,19 +88,30 @@ def _parse_query(request: Request, state: MockState) -> tuple[dict[str, str], li
     raw = request.scope.get("query_string", b"").decode("latin-1")
     pairs = parse_qsl(raw, keep_blank_values=True)
     params: dict[str, str] = {}
+    knobs = state.knobs
     for name, value in pairs:
         low = name.lower()
-        if low in params:
-            raise BadQuery(f"The query parameter '{name}' is given more than once.")
         if state.has("pc-case-sensitive") and low in DOC_NAMES and name != DOC_NAMES[low]:
             raise BadQuery(f"Unknown query parameter '{name}'.")
+        if low not in DOC_NAMES and knobs.unknown_param == "rejected-4xx":
+            raise BadQuery(f"Unknown query parameter '{name}'.")
+        if low in params:
+            if knobs.repeated_param == "rejected-4xx":
+                raise BadQuery(f"The query parameter '{name}' is given more than once.")
+            if knobs.repeated_param == "first-wins":
+                continue
         params[low] = value
+    if knobs.empty_param == "ignored":
+        params = {k: v for k, v in params.items() if v.strip() or k not in _OPTIONAL}
     return params, pairs
+
+
+_OPTIONAL = ("size", "seekoperation", "haspartnerearnedcredit")
 
 
 def _normalise(params: dict[str, str], state: MockState) -> dict[str, str]:
     """Validate the query; return it normalised (lower-case names, canonical values)."""
-    lenient = state.has("pc-accepts-invalid")
+    lenient = state.knobs.invalid_query == "served"
     strict_case = state.has("pc-case-sensitive")
     out: dict[str, str] = {}
 
@@ -130,6 +146,8 @@ def _normalise(params: dict[str, str], state: MockState) -> dict[str, str]:
         out["size"] = str(MAX_SIZE)
     elif _SIZE.match(size) and 1 <= int(size) <= MAX_SIZE:
         out["size"] = str(int(size))
+    elif _SIZE.match(size) and int(size) > MAX_SIZE and state.knobs.size_max != "rejected-4xx":
+        out["size"] = str(MAX_SIZE if state.knobs.size_max == "clamped" else int(size))
     elif lenient:
         out["size"] = str(MAX_SIZE)
     else:
@@ -174,25 +192,33 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     bad_token_status = 500 if state.has("pc-bad-token-500") else 400
     offset = 0
     if q["seekoperation"]:
+        lenient_token = state.knobs.bad_token == "served-from-start"
+        bound = fingerprint
         if not token or not token.strip():
-            raise BadQuery("seekOperation=Next needs the MS-ContinuationToken header.", bad_token_status)
-        try:
-            offset, bound = state.tokens.decode(token)
-        except TokenError as exc:
-            raise BadQuery(f"{exc}.", bad_token_status) from None
-        if bound != fingerprint:
+            if not lenient_token:
+                raise BadQuery("seekOperation=Next needs the MS-ContinuationToken header.", bad_token_status)
+        else:
+            try:
+                offset, bound = state.tokens.decode(token)
+            except TokenError as exc:
+                if not lenient_token:
+                    raise BadQuery(f"{exc}.", bad_token_status) from None
+        if bound != fingerprint and state.knobs.token_query_binding == "rejected-4xx":
             raise BadQuery("The continuation token was issued for another query.", bad_token_status)
     elif len(state.query_by_fingerprint) < 10_000:
         state.query_by_fingerprint.setdefault(fingerprint, {k: v for k, v in q.items() if k != "seekoperation"})
 
+    knobs = state.knobs
     size = int(q["size"])
-    total = 0 if state.has("empty") else cfg.items
-    take = size + 1 if state.has("pc-page-exceeds-size") else size
+    total = state.items
+    take = min(size, SHORT_PAGE_CAP) if knobs.page_fill == "short" else size
+    if state.has("pc-page-exceeds-size") or (state.has("pc-page-exceeds-size-late") and offset > 0):
+        take = size + 1
     end = min(offset + take, total)
     currency = q["currencycode"]
     key = f"unbilled:{q['period']}"
     items = [line_item(cfg.seed, key, i, currency) for i in range(offset, end)] if offset < total else []
-    _apply_profile(items, offset, state, currency)
+    _apply_profile(items, offset, state, currency, total)
 
     next_offset = max(end, offset) + (1 if state.has("pc-paging-skips-item") else 0)
     if state.has("pc-endless-paging"):
@@ -200,12 +226,17 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     else:
         has_next = next_offset < total
 
-    prefix = "/v1" if state.has("v1-links") else ""
+    prefix = {"relative": "", "v1-prefixed": "/v1", "absolute": base_url(request) + "/v1"}[knobs.link_form]
     path = f"{prefix}/invoices/{invoice_id}/lineitems"
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
+    if knobs.next_query == "canonical":
+        raw_query = _canonical_query(q)
     links: dict[str, dict] = {"self": {"uri": f"{path}?{raw_query}" if raw_query else path, "method": "GET",
                                        "headers": []}}
-    body: dict = {"totalCount": total if state.has("pc-grand-totalcount") else len(items), "items": items}
+    count = len(items)
+    if knobs.total_count == "grand-total":
+        count = total
+    body: dict = {"totalCount": count, "items": items}
     if has_next:
         next_token = state.tokens.encode(next_offset, fingerprint)
         keep = []
@@ -220,32 +251,79 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             keep.append(part)
         if not state.has("pc-next-drops-query"):
             keep.append("seekOperation=Next")
-        headers = [] if state.has("pc-next-without-token") else [{"key": "MS-ContinuationToken", "value": next_token}]
+        drop = state.has("pc-next-without-token") or (state.has("pc-next-without-token-late") and offset > 0)
+        headers = [] if drop else [{"key": "MS-ContinuationToken", "value": next_token}]
         links["next"] = {"uri": f"{path}?{'&'.join(keep)}", "method": "GET", "headers": headers}
         body["links"] = links
-        body["continuationToken"] = next_token
+        if knobs.continuation_token_field != "absent":
+            body["continuationToken"] = next_token
     else:
+        if knobs.last_page_next == "null":
+            links["next"] = None
         body["links"] = links
+        if knobs.continuation_token_field in ("null", "empty"):
+            body["continuationToken"] = None if knobs.continuation_token_field == "null" else ""
     body["attributes"] = {"objectType": "Collection"}
-    return Response(_encode(body).encode(), 200, headers=echo, media_type=PC_JSON)
+    media = PC_JSON if knobs.pc_content_type == "json-charset" else "application/json"
+    if state.has("pc-page-array-late") and offset > 0:
+        return Response(_encode(items).encode(), 200, headers=echo, media_type=media)
+    return Response(_encode(body).encode(), 200, headers=echo, media_type=media)
 
 
-def _apply_profile(items: list[dict], offset: int, state: MockState, currency: str) -> None:
+def _canonical_query(q: dict[str, str]) -> str:
+    """The normalised query in the docs' spelling (names as in the request syntax, seekOperation left out)."""
+    return "&".join(f"{DOC_NAMES[k]}={v}" for k, v in q.items() if v and k != "seekoperation")
+
+
+def _apply_knobs(items: list[dict], offset: int, state: MockState) -> None:
+    knobs = state.knobs
+    for n, item in enumerate(items):
+        if knobs.charge_date_order == "some-reversed" and (offset + n) % 4 == 1:
+            item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]
+        if knobs.number_encoding == "string":
+            for f in NUMERIC_FIELDS:
+                item[f] = _number_text(item[f])
+        if knobs.charge_type_case == "lower":
+            item["chargeType"] = item["chargeType"].lower()
+        if knobs.extra_properties == "present":
+            item["pricingModel"] = "Commitment"
+        if knobs.optional_values != "empty-string":
+            for f in OPTIONAL_FIELDS:
+                if f in item and item[f] in ("", []):
+                    if knobs.optional_values == "null":
+                        item[f] = None
+                    else:
+                        del item[f]
+
+
+# the item the "late" drift profiles change: the last of the data set, or item 2345 of thousands
+_LATE_PROFILES = ("pc-purchase-late-page", "pc-missing-field-late-page", "pc-currency-late-page", "pc-dates-late-page")
+
+
+def _apply_profile(items: list[dict], offset: int, state: MockState, currency: str, total: int) -> None:
+    if not items:
+        return
+    _apply_knobs(items, offset, state)
     p = state.profile
-    if p in ("conforming", "throttled", "unavailable-once", "slow-operation", "empty", "manifest-by-link",
-             "offsetless-created", "v1-links") or not items:
+    if p in _LATE_PROFILES or p == "pc-refund-among-thousands":
+        target = 2345 if p == "pc-refund-among-thousands" else total - 1
+        if offset <= target < offset + len(items):
+            item = items[target - offset]
+            if p == "pc-purchase-late-page":
+                item["chargeType"] = "purchase"
+            elif p == "pc-refund-among-thousands":
+                item["chargeType"] = "REFUND"
+            elif p == "pc-missing-field-late-page":
+                del item["subscriptionId"]
+            elif p == "pc-currency-late-page":
+                item["currency"] = "EUR" if currency != "EUR" else "USD"
+            else:
+                item["chargeEndDate"] = "03/03/2019 09:22"  # not a date-time
         return
     seed = state.config.seed
     for n, item in enumerate(items):
         i = offset + n
-        if p == "numbers-as-strings":
-            for f in NUMERIC_FIELDS:
-                item[f] = _number_text(item[f])
-        elif p == "lowercase-charge-types":
-            item["chargeType"] = item["chargeType"].lower()
-        elif p == "undeclared-properties":
-            item["pricingModel"] = "Commitment"
-        elif p == "pc-item-missing-field":
+        if p == "pc-item-missing-field":
             del item["subscriptionId"]
         elif p == "pc-charge-type-leak":
             raw = raw_charge_type(seed, i)
@@ -256,8 +334,5 @@ def _apply_profile(items: list[dict], offset: int, state: MockState, currency: s
         elif p == "pc-dates-unparsable":
             if i % 4 == 1:
                 item["chargeEndDate"] = "03/03/2019 09:22"
-        elif p == "pc-dates-reversed":
-            if i % 4 == 1:
-                item["chargeStartDate"], item["chargeEndDate"] = item["chargeEndDate"], item["chargeStartDate"]
         else:
             return

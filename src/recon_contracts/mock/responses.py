@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -98,3 +99,25 @@ def storage_error(status: int, code: str, message: str) -> Response:
             f"<Message>{message}\nRequestId:{uuid.uuid4()}\nTime:{iso_7(utcnow())}</Message></Error>")
     return Response(body.encode(), status_code=status, media_type="application/xml",
                     headers={"x-ms-error-code": code})
+
+
+# ------------------------------------------------------------------ transport knobs (both APIs)
+
+def retry_after(seconds: int, form: str) -> str:
+    """Retry-After as delta-seconds or as an HTTP-date that many seconds ahead (RFC 9110 allows both)."""
+    if form == "http-date":
+        # one second more: an HTTP-date has whole seconds, so the wait must not round down to nothing
+        return format_datetime(utcnow().replace(microsecond=0) + timedelta(seconds=seconds + 1), usegmt=True)
+    return str(seconds)
+
+
+def wait_seconds(mode: str) -> int:
+    """Retry-After seconds for a throttling/unavailable knob: 1 when a retry gets through, 0 when none ever will."""
+    return 0 if mode in ("after-first", "forever") else 1
+
+
+def finish(response: Response, connection: str) -> Response:
+    """Apply the connection knob: ``close`` ends every connection after its response."""
+    if connection == "close":
+        response.headers["Connection"] = "close"
+    return response

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .config import MockConfig
+from .knobs import THOUSANDS, Knobs
 from .tokens import TokenCodec
 
 
@@ -36,6 +37,7 @@ class Manifest:
     attribute_set: str
     count: int
     blob_names: tuple[str, ...]
+    rows_per_blob: int = 5000
 
 
 @dataclass
@@ -54,6 +56,13 @@ class MockState:
     def __post_init__(self) -> None:
         self.tokens = TokenCodec(self.config.seed)
         self.profile = self.config.profile
+        self.knobs: Knobs = self.config.profile_obj.knobs
 
     def has(self, profile: str) -> bool:
         return self.profile == profile
+
+    @property
+    def items(self) -> int:
+        """Line items per data set: the configured number, unless the profile sets the data volume."""
+        volume = self.knobs.data_volume
+        return 0 if volume == "none" else THOUSANDS if volume == "thousands" else self.config.items
