@@ -118,3 +118,21 @@ def test_unproven_is_a_skip_but_budget_exhaustion_is_not_unproven():
 
     assert issubclass(StillThrottled, Unproven) and issubclass(Unproven, Inconclusive)
     assert not issubclass(BudgetExhausted, Unproven), "--max-requests is the user's choice: a pass stays a pass"
+
+
+def test_the_plugin_stays_quiet_in_another_projects_tests(tmp_path):
+    """Installed, the plugin loads in every pytest session of the environment: elsewhere it adds nothing."""
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "test_other.py").write_text(
+        "from hypothesis import given, settings, strategies as st\n"
+        "def test_plain():\n    assert 1 + 1 == 2\n"
+        "@given(st.integers())\ndef test_property(n):\n"
+        "    assert settings.default.max_examples == 100  # Hypothesis' own default, not the suite's profile\n",
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "recon-contracts:" not in result.stdout  # no header line (pytest lists the plugin, as it lists every plugin)
+    assert sorted(p.name for p in project.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")) == ["test_other.py"]

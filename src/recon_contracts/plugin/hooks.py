@@ -174,6 +174,8 @@ def _seed_given(config: pytest.Config) -> bool:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _runs_contract_suite(config):
+        return []  # another project's tests: nothing to say
     s = config.stash[SETTINGS]
     where = f"embedded mock ({s.mock_profile})" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
     fixed = "fixed under CI, " if s.derandomized else ""
