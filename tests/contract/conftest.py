@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,6 +47,7 @@ class LineItems:
         self.client = client
         self.target = target
         self._walks: dict[tuple[str, ...], list[Exchange]] = {}
+        self._refused: dict[int, str] = {}  # id of a walk's page list -> why its next link was not followed
 
     @property
     def base_url(self) -> str:
@@ -65,8 +67,8 @@ class LineItems:
         """Fetch the first page and follow links.next (with the link's own headers) to the last page.
 
         Stops at the last page, at a page that is not a 200 JSON page, at a next link without a
-        continuation token, at a repeated token or page, at an empty page that links on, or after
-        ``budget`` pages. The checks of ``paging.py`` then judge the list.
+        continuation token, at a repeated token or page, or after ``budget`` pages. The checks of
+        ``paging.py`` and ``partner_center.py`` then judge the list, every page of it.
         """
         budget = budget or self.target.page_budget
         pages = [self.get(query)]
@@ -82,15 +84,28 @@ class LineItems:
             items = page_items(body)
             key = json.dumps(items, sort_keys=True)
             step = next_request(body, self.base_url)
-            if step is None or step.token in tokens or not items or key in seen:
+            if step is None or step.token in tokens or (items and key in seen):
+                break  # an empty page that links on is followed: only a walk that never ends is drift
+            if _origin(step.url) != _origin(self.base_url):
+                # never send the bearer token to a host the run was not pointed at: the rest of the walk is unproven
+                self._refused[id(pages)] = (f"page {len(pages)}'s links.next points at another host "
+                                            f"({urlsplit(step.url).netloc}); it was not followed, so the later pages "
+                                            "were not checked")
                 break
             tokens.add(step.token)
-            seen.add(key)
+            if items:
+                seen.add(key)
             pages.append(self.get(None, step.headers, url=step.url))
         return pages
 
-    def first_page_ok(self, pages: list[Exchange]) -> list[Exchange]:
-        """``pages``, after failing the test plainly when the documented query itself was not served."""
+    def first_page_ok(self, pages: list[Exchange], contract: Any = None) -> list[Exchange]:
+        """``pages``, after failing the test plainly when the documented query itself was not served.
+
+        With ``contract``: a walk cut short by a refused link marks the test's rules unproven (not silent).
+        """
+        refused = self._refused.get(id(pages))
+        if refused and contract is not None:
+            contract.unproven(refused)
         first = pages[0]
         if first.status != 200 or not isinstance(body_of(first), dict):
             pytest.fail(f"the documented query was not served, so nothing could be checked: {first.method} {first.url} "
@@ -115,6 +130,11 @@ class LineItems:
         """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
         pages = max(1, self.target.page_budget - 1)
         return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 @pytest.fixture(scope="session")

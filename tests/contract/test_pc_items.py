@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from recon_contracts.checks.paging import first_per_rule
 from recon_contracts.checks.partner_center import (
     check_charge_types,
-    check_item_currency,
+    check_every_page,
     check_item_dates,
     check_items,
 )
@@ -22,26 +23,26 @@ def _casings(code: str) -> list[str]:
     return list(dict.fromkeys(spellings))
 
 
-def _pages(lineitems, **query):
-    return lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(**query)))
+def _pages(lineitems, contract, **query):
+    return lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(**query)), contract)
 
 
 @pytest.mark.partner_center
 def test_charge_types_mapped(lineitems, contract):
     """No item carries Purchase or Refund; values outside the documented set are reported as drift."""
-    contract.check(check_items(_pages(lineitems), check_charge_types))
+    contract.check(check_items(_pages(lineitems, contract), check_charge_types))
 
 
 @pytest.mark.partner_center
 def test_items_in_requested_currency(lineitems, target, contract):
     """Every item's currency is the requested currencycode, whatever its letter case."""
     findings = []
-    for currency in _casings(target.currency):
-        findings += check_items(_pages(lineitems, currency=currency), check_item_currency, currency)
-    contract.check(findings)
+    for currency in _casings(target.currency):  # each spelling is its own walk: every page of it gets every check
+        findings += check_every_page(_pages(lineitems, contract, currency=currency), currency=currency)
+    contract.check(first_per_rule(findings))
 
 
 @pytest.mark.partner_center
 def test_item_dates(lineitems, contract):
     """Every date-time parses and chargeStartDate is not after chargeEndDate."""
-    contract.check(check_items(_pages(lineitems), check_item_dates))
+    contract.check(check_items(_pages(lineitems, contract), check_item_dates))

@@ -68,7 +68,7 @@ def test_walk_to_the_end(lineitems, target, contract, size):
     are cached per query for the session (test_pages_match_single_page compares the same walks).
     """
     size = _fits(lineitems, size)
-    pages = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=size)))
+    pages = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=size)), contract)
     findings = []
     for index, exchange in enumerate(pages):
         findings += check_page(exchange, lineitems.base_url, size=size, page=index, walk_url=pages[0].url)
@@ -89,13 +89,16 @@ def test_walk_to_the_end(lineitems, target, contract, size):
 @example(size=7)
 def test_pages_match_single_page(lineitems, contract, size):
     """When the data fit one page of 2000, smaller pages hold exactly its items, in order."""
-    single = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=2000)))
+    single = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=2000)), contract)
     reference = lineitems.items_of(single)
     if len(reference) >= 2000 and len(single) > 1:
         pytest.skip(f"the target has more than 2000 line items ({len(reference)}+); the data do not fit one page")
     size = max(size, lineitems.smallest_size(len(reference)))
-    pages = lineitems.cached_walk(lineitems.query(size=size))
-    contract.check(check_pages_match(reference, pages, size=size))
+    pages = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=size)), contract)
+    # every page of every walk gets every page- and item-level check, whichever test walked it
+    every = first_per_rule(check_every_page(single, currency=lineitems.target.currency)
+                           + check_every_page(pages, currency=lineitems.target.currency))
+    contract.check(check_pages_match(reference, pages, size=size) + every)
 
 
 def _answer(exchange) -> str:

@@ -62,6 +62,9 @@ SEEDS = (0, 7919, 104729, 1299709, 15485863)
 DEFAULT_TIMEOUT = 240.0
 EXAMPLES = 4
 MOCK_ITEMS = 12
+# Walks follow empty pages that still link on (no document forbids them), so an endless walk ends only at
+# the page budget: a small one keeps pc-endless-paging quick. Walk sizes adapt to fit it.
+PAGE_BUDGET = 20
 TAIL_LINES = 60
 
 # The embedded mock runs with poll_count=2 and retry_after=1 (see the plugin's ``target`` fixture).
@@ -324,6 +327,7 @@ def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> l
         "--report-dir", str(report_to),
         "--examples", str(EXAMPLES),
         "--mock-items", str(MOCK_ITEMS),
+        "--page-budget", str(PAGE_BUDGET),
         "--poll-timeout", f"{poll_timeout_for(profile):g}",
         "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:randomly",
         "--rootdir", str(root),

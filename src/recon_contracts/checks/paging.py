@@ -280,8 +280,9 @@ def _canonical(item: Any) -> str:
 def check_walk_terminates(pages: Sequence[Exchange], *, budget: int) -> list[Finding]:
     """PC-PAGING-TERMINATES over the pages of one walk, in the order they were fetched.
 
-    The walk ends within ``budget`` pages, no page and no token repeats, a next link answers 200, and
-    only the last page lacks a next link (an empty page must not link on).
+    The walk ends within ``budget`` pages, no page and no token repeats, and a next link answers 200.
+    An empty page that still links on is tolerated (no document forbids it, and Microsoft's sample keeps
+    following the token): only a walk that never ends is a finding.
     """
     found: list[Finding] = []
     tokens: dict[str, int] = {}
@@ -309,12 +310,6 @@ def check_walk_terminates(pages: Sequence[Exchange], *, budget: int) -> list[Fin
                     exchange, expected="each page new items"))
                 break
             seen_pages[key] = index
-        if link is not None and not items:
-            found.append(finding(
-                "PC-PAGING-TERMINATES",
-                f"page {index + 1} is empty but still has a next link",
-                exchange, expected="the last page without links.next; no empty page that links on"))
-            break
         if token is not None:
             if token in tokens:
                 found.append(finding(
@@ -341,7 +336,8 @@ def _identity(item: Any) -> str:
 
 
 def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, size: int) -> list[Finding]:
-    """PC-PAGING-CONSISTENT: the items of ``pages`` are exactly ``reference``, in order, no duplicate, none missing.
+    """PC-PAGING-CONSISTENT: the items of ``pages`` are exactly ``reference``: no duplicate, none missing, none extra
+    (in any order: no document orders the line items).
 
     ``reference`` is the item list of the single page that held all the data.
     """
@@ -349,15 +345,18 @@ def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, si
     got: list[str] = []
     where: list[int] = []  # page index of each item we got
     items: list[Any] = []
+    for exchange in pages:
+        if exchange.status != 200 or not isinstance(_body(exchange), dict):
+            # the walk broke off (an error, a page that is no collection): PC-PAGING-TERMINATES and
+            # PC-RESPONSE-SCHEMA say so; what the broken walk holds proves nothing about consistency
+            return []
     for index, exchange in enumerate(pages):
-        if exchange.status != 200:
-            break
         for item in page_items(_body(exchange)):
             got.append(_canonical(item))
             items.append(item)
             where.append(index)
-    if got == want:
-        return []
+    if got == want or sorted(got) == sorted(want):
+        return []  # the same items; no document orders them, so another order across page sizes is no drift
     problems: list[str] = []
     wanted = set(want)
     counts: dict[str, int] = {}
@@ -373,8 +372,6 @@ def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, si
     if extra:
         problems.append(f"{len(extra)} not on the single page (first {_identity(extra[0])})")
     first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    if not problems:
-        problems.append(f"same items in another order (first difference at item {first + 1})")
     page_index = where[first] if first < len(where) else (where[-1] if where else 0)
     evidence = pages[page_index] if pages else None
     return [finding(

@@ -110,7 +110,9 @@ class Contract:
         from ..truth.rules import rules_enforced_by
 
         ids = list(rules) if rules is not None else rules_enforced_by(self._nodeid)
-        self.unproven_marks.append({"test": self._nodeid, "rules": ids, "reason": reason})
+        mark = {"test": self._nodeid, "rules": ids, "reason": reason}
+        if mark not in self.unproven_marks:  # Hypothesis examples repeat the same walk
+            self.unproven_marks.append(mark)
 
     def latest(self) -> list[Finding]:
         """One finding per rule, the last seen (for Hypothesis, the shrunk example's), with its count."""
