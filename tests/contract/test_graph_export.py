@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
+from recon_contracts.checks.observations import export_answers
 from recon_contracts.checks.blobs import attributes, check_basic_subset, check_blobs, check_manifest, check_manifest_response
 from recon_contracts.checks.graph_export import (
     bad_request_answer,
@@ -183,6 +184,8 @@ def test_operation_lifecycle(invoice, graph, target, contract, export_runs):
     else:
         found = check_export_of_unknown_invoice(run.post, graph_base_url=graph.base_url)
     found += check_polls(run.polls, poll_timeout=target.poll_timeout)
+    for point, answer in export_answers(run):
+        contract.observe(point, answer)
     if run.succeeded:
         found += _data_findings(run)
     if run.unproven:

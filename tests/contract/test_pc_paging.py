@@ -23,6 +23,7 @@ from recon_contracts.checks.paging import (
     first_per_rule,
     next_request,
 )
+from recon_contracts.checks.observations import page_answers
 from recon_contracts.checks.partner_center import (
     check_collection,
     check_error_shape,
@@ -75,6 +76,8 @@ def test_walk_to_the_end(lineitems, target, contract, size):
         spelling = continuation_token_field(exchange)
         if spelling is not None and index < len(pages) - 1:  # a page that links on: how it spells the token
             contract.observe("SP-PC-CONTINUATION-TOKEN-FIELD", spelling)
+    for point, answer in page_answers(pages, size=size):
+        contract.observe(point, answer)
     findings += check_every_page(pages, currency=target.currency)
     findings = first_per_rule(findings)
     findings += check_walk_terminates(pages, budget=target.page_budget)

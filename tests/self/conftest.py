@@ -210,7 +210,6 @@ def pytest_configure(config: pytest.Config) -> None:
     run_timeout()
     seed_plan()
     seed_offset()
-    config.addinivalue_line("markers", "slow: the extra seeds of the full self-verification sweep")
     if _is_worker(config):
         workerinput = config.workerinput  # type: ignore[attr-defined]
         config.stash[_RUN_ID] = workerinput.get("recon_self_run_id") or workerinput.get("testrun_uid") or "local"

@@ -137,16 +137,22 @@ def test_mock_doc_profile_table_is_current() -> None:
         f"the profile table of {MOCK_DOC} is stale: run python -m recon_contracts.reporting.register_doc")
 
 
-_OBSERVE = re.compile(r"""\.observe\(\s*["'](SP-[A-Z0-9-]+)["']\s*,\s*["']([^"']+)["']""")
+_OBSERVE = re.compile(r"""\.observe\(\s*["'](SP-[A-Z0-9-]+)["']\s*,\s*(?:["']([^"']+)["'])?""")
+_POINT_LITERAL = re.compile(r"""\(\s*["'](SP-(?:PC|GR)-[A-Z0-9-]+)["']\s*,""")
 
 
 def test_observations_in_the_suite_use_registered_points_and_answers() -> None:
-    """Every literal contract.observe("SP-...", "answer") in tests/contract names a point and one of its answers."""
+    """Every contract.observe("SP-...", ...) in tests/contract names a registered point, and a literal answer is
+    one of the point's observed answers; so does every ("SP-...", answer) pair a helper builds."""
     bad = []
     for path in sorted((project_root() / "tests" / "contract").glob("*.py")):
-        for point_id, answer in _OBSERVE.findall(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for point_id, answer in _OBSERVE.findall(text):
             if point_id not in POINTS:
                 bad.append(f"{path.name}: {point_id} is not in the register")
-            elif answer not in POINTS[point_id].observe:
+            elif answer and answer not in POINTS[point_id].observe:
                 bad.append(f"{path.name}: {point_id} has no observed answer {answer!r}")
+        for point_id in _POINT_LITERAL.findall(text):
+            if point_id not in POINTS:
+                bad.append(f"{path.name}: {point_id} is not in the register")
     assert not bad, bad

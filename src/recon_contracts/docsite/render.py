@@ -133,6 +133,11 @@ class SchemaWriter:
             if key in schema:
                 items = Markup("").join(Markup("<li>{}</li>").format(self.render(sub, depth + 1, expand, seen)) for sub in schema[key])
                 parts.append(Markup('<div class="alternatives"><span class="label">{}:</span><ol>{}</ol></div>').format(label, items))
+        if "if" in schema:
+            branches = [(word, schema[key]) for word, key in (("if", "if"), ("then", "then"), ("else", "else")) if key in schema]
+            items = Markup("").join(Markup('<li><span class="label">{}</span> {}</li>').format(word, self.render(sub, depth + 1, expand, seen))
+                                    for word, sub in branches)
+            parts.append(Markup('<div class="alternatives"><ul>{}</ul></div>').format(items))
         disc = schema.get("discriminator")
         if isinstance(disc, dict):
             rows = Markup("").join(Markup("<li><code>{}</code> → {}</li>").format(k, self.link(v)) for k, v in (disc.get("mapping") or {}).items())

@@ -260,11 +260,12 @@ def line_item(seed: int, key: str, i: int, currency: str) -> dict:
     return item
 
 
-# Fields a server may send empty, null or not at all (knob optional_values): the ones the docs' 2019 examples
-# lack (SDK-only or newer) and the ones the docs' examples send as "".
+# Fields a server may send empty, null or not at all (knob optional_values): the ones some documented body
+# lacks (SDK-only or newer, or missing from the docs' 2019 second page). Fields present in every documented
+# body (subscriptionDescription, unitType, ...) are required by the spec and stay "".
 OPTIONAL_FIELDS = ("productQualifiers", "subscriptionStartDate", "subscriptionEndDate", "referenceId",
                    "billingFrequency", "promotionId", "reservationOrderId", "meterDescription",
-                   "subscriptionDescription", "unitType", "discountDetails", "priceAdjustmentDescription")
+                   "discountDetails", "priceAdjustmentDescription")
 
 NUMERIC_FIELDS = ("resellerMpnId", "unitPrice", "effectiveUnitPrice", "quantity", "subtotal", "taxTotal",
                   "totalForCustomer", "pcToBCExchangeRate", "billableQuantity")

@@ -172,7 +172,8 @@ _ALL: tuple[Profile, ...] = (
     _drift("pc-paging-skips-item", "PC-PAGING-CONSISTENT", "every next page skips one item"),
     _drift("pc-bad-token-500", "PC-PAGING-BAD-TOKEN-NO-5XX", "a garbage, missing or replayed continuation token answers 500"),
     _drift("pc-invalid-query-500", "PC-QUERY-NO-5XX", "a missing or invalid query parameter answers 500 instead of 400"),
-    _drift("pc-dates-unparsable", "PC-ITEM-DATES", "every 4th item has a chargeEndDate that is no date-time (03/03/2019 09:22)"),
+    _drift("pc-dates-unparsable", "PC-ITEM-DATES", "every 4th item has a chargeEndDate that is no date-time (03/03/2019 09:22)",
+           also=("PC-RESPONSE-SCHEMA",)),
     _drift("pc-charge-type-leak", "PC-CHARGETYPE-MAPPED", "Purchase and Refund are reported unmapped"),
     _drift("pc-wrong-currency", "PC-ITEM-CURRENCY", "items are in EUR (in USD when EUR is requested)"),
     # ------------------------------------------------------------ Partner Center drift on a later page, in other spellings
@@ -185,13 +186,13 @@ _ALL: tuple[Profile, ...] = (
     _drift("pc-currency-late-page", "PC-ITEM-CURRENCY", "short pages; only the last item is in another currency",
            page_fill="short"),
     _drift("pc-dates-late-page", "PC-ITEM-DATES", "short pages; only the last item has a chargeEndDate that is no "
-           "date-time", page_fill="short"),
+           "date-time", also=("PC-RESPONSE-SCHEMA",), page_fill="short"),
     _drift("pc-next-without-token-late", "PC-PAGING-NEXT-TOKEN", "short pages; links.next of every page but the "
            "first has no MS-ContinuationToken header (the top-level token still works)", also=("PC-PAGING-CONSISTENT",),
            page_fill="short"),
     _drift("pc-page-exceeds-size-late", "PC-PAGING-PAGE-SIZE", "every page but the first holds size+1 items"),
     _drift("pc-page-array-late", "PC-RESPONSE-SCHEMA", "short pages; the second page is a bare JSON array of its "
-           "items (200)", page_fill="short"),
+           "items (200)", also=("PC-PAGING-CONSISTENT",), page_fill="short"),
     # ------------------------------------------------------------ Graph drift
     _drift("gr-no-auth", "GR-AUTH-401", "exports and polls are served without a bearer token"),
     _drift("gr-location-missing", "GR-EXPORT-202-LOCATION", "the export 202 has no Location header"),

@@ -328,7 +328,7 @@ class SpecDocument:
         return out
 
     def _flatten(self, schemas: Iterable[Any], instance: object) -> list[dict[str, Any]]:
-        """The schemas that apply to ``instance``: refs resolved, allOf merged in, anyOf/oneOf expanded."""
+        """The schemas that apply to ``instance``: refs resolved, allOf merged in, anyOf/oneOf/then expanded."""
         flat: list[dict[str, Any]] = []
         stack = list(schemas)
         seen: set[int] = set()
@@ -339,6 +339,8 @@ class SpecDocument:
             seen.add(id(schema))
             flat.append(schema)
             stack.extend(schema.get("allOf", []))
+            if "then" in schema and isinstance(instance, dict):  # if {type: object} then {...}: the object branch
+                stack.append(schema["then"])
             for keyword in ("oneOf", "anyOf"):
                 branches = schema.get(keyword)
                 if not branches:
