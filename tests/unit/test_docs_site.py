@@ -88,22 +88,35 @@ def test_charge_types_and_states(page):
     assert 'class="state terminal" data-state="failed"' in svg
 
 
-def test_evidence_reasoning_and_silent_points_are_rendered_when_present(tmp_path, monkeypatch):
+def test_evidence_reasoning_and_silent_points_are_rendered(tmp_path, monkeypatch):
+    import dataclasses
+
+    from recon_contracts.truth.rules import Evidence
+
+    rules = dict(catalog())
+    first = next(iter(rules))
+    rules[first] = dataclasses.replace(rules[first], evidence=(Evidence("Authorization: Bearer <token>, Required",
+                                                                         "[PCDOC develop/headers.md]"),),
+                                       reasoning="Because the docs say so.")
+    monkeypatch.setattr(render, "catalog", lambda: rules)
     copy = tmp_path / "contracts"
     shutil.copytree(contracts_dir(), copy)
-    raw = yaml.safe_load((copy / "rules.yaml").read_text(encoding="utf-8"))
-    raw["rules"][0]["evidence"] = [{"quote": "Authorization: Bearer <token>, Required", "source": "[PCDOC develop/headers.md]"}]
-    raw["rules"][0]["reasoning"] = "Because the docs say so."
-    (copy / "rules.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     (copy / "silent-points.yaml").write_text(yaml.safe_dump({"version": 1, "points": [
         {"id": "SP-PC-SIZE-MAX", "question": "size above 2000", "answers": ["rejected-4xx", "clamped", "served"]}]}),
         encoding="utf-8")
     monkeypatch.setattr(render, "contracts_dir", lambda: copy)
     text = render.render_index()
-    first = next(iter(catalog()))
     block = text.split(f'id="rule-{first}"', 1)[1].split("</article>", 1)[0]
     assert "Authorization: Bearer &lt;token&gt;, Required" in block and "Because the docs say so." in block
     assert 'id="sp-SP-PC-SIZE-MAX"' in text and "clamped" in text and 'href="#silent-points"' in text
+
+
+def test_every_silent_point_of_the_register_is_rendered(page):
+    text, parsed = page
+    register = contracts_dir() / "silent-points.yaml"
+    if register.is_file():
+        for point in yaml.safe_load(register.read_text(encoding="utf-8"))["points"]:
+            assert f"sp-{point['id']}" in parsed.ids
 
 
 def test_no_register_no_section(page):

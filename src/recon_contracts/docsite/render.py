@@ -81,9 +81,8 @@ def load_specs() -> list[Spec]:
 class SchemaWriter:
     """A JSON Schema as nested HTML: types, constraints, required marks, descriptions, alternatives, links."""
 
-    def __init__(self, spec: Spec, pointer_rules: dict[str, list[Rule]]) -> None:
+    def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self.pointer_rules = pointer_rules
 
     def anchor(self, ref: str) -> str:
         return f"schema-{self.spec.key}-{ref.rsplit('/', 1)[-1]}"
@@ -247,19 +246,14 @@ def _rule_anchor_of_pointer(spec_pointer: str | None, specs: list[Spec]) -> str 
 
 
 def _rules(specs: list[Spec]) -> list[dict[str, Any]]:
-    raw = {r["id"]: r for r in (yaml.safe_load((contracts_dir() / "rules.yaml").read_text(encoding="utf-8")) or {}).get("rules", [])}
-    out = []
-    for rule in catalog().values():
-        extra = raw.get(rule.id, {})
-        out.append({
-            "id": rule.id, "api": rule.api, "severity": rule.severity, "statement": rule.statement,
-            "source": rule.source, "tolerance": rule.tolerance, "spec": rule.spec,
-            "spec_anchor": _rule_anchor_of_pointer(rule.spec, specs), "test": rule.test,
-            "evidence": [e for e in (extra.get("evidence") or []) if isinstance(e, dict)],
-            "reasoning": extra.get("reasoning"),
-            "mapping": extra.get("mapping"), "states": extra.get("states"),
-        })
-    return out
+    return [{
+        "id": rule.id, "api": rule.api, "severity": rule.severity, "statement": rule.statement,
+        "source": rule.source, "tolerance": rule.tolerance, "spec": rule.spec,
+        "spec_anchor": _rule_anchor_of_pointer(rule.spec, specs), "test": rule.test,
+        "evidence": [{"quote": e.quote, "source": e.source} for e in rule.evidence],
+        "reasoning": rule.reasoning,
+        "mapping": rule.mapping, "states": rule.states,
+    } for rule in catalog().values()]
 
 
 def _silent_points() -> list[dict[str, Any]] | None:
@@ -308,7 +302,7 @@ def render_index() -> str:
             pointer_rules.setdefault(anchor, []).append(rule)
     apis = []
     for spec in specs:
-        writer = SchemaWriter(spec, pointer_rules)
+        writer = SchemaWriter(spec)
         schemas = [{"name": name, "anchor": f"schema-{spec.key}-{name}", "description": md(s.get("description", "")),
                     "body": writer.render(s, depth=0, expand=0), "rules": pointer_rules.get(f"schema-{spec.key}-{name}", [])}
                    for name, s in ((spec.doc.get("components") or {}).get("schemas") or {}).items()]
