@@ -1,9 +1,7 @@
-"""Root conftest: loads the recon-contracts pytest plugin, which defines the suite's options.
+"""Root conftest of the repository.
 
-Options (each also read from its environment variable): --pc-base-url, --graph-base-url, --pc-token,
---graph-token, --invoice-id, --currency, --period, --report-dir, --strict, --max-requests, --thorough,
---examples, --seed, --poll-timeout, --page-budget, --mock-profile, --mock-items.
-See ``pytest --help`` (group "recon-contracts") or README.md.
+The recon-contracts pytest plugin (the suite's options, fixtures and reports) is registered through the
+package's ``pytest11`` entry point, so it loads wherever the package is installed (editable here); it is
+not listed in ``pytest_plugins`` (that would register it twice). See ``pytest --help`` (group
+"recon-contracts") or README.md for the options.
 """
-
-pytest_plugins = ["recon_contracts.plugin.hooks"]

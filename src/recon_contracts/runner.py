@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from .plugin.hooks import OPTIONS, Option
 from .reporting.files import SUMMARY_FILE, verdict_line
+from .reporting.summary import coverage_line
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
@@ -45,13 +46,18 @@ def _metavar(opt: Option) -> str:
     return opt.name.lstrip("-").rsplit("-", 1)[-1].upper()
 
 
+def _dest(opt: Option) -> str:
+    return opt.name.lstrip("-").replace("-", "_")
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog="recon-contracts run", add_help=False, allow_abbrev=False)
     for opt in OPTIONS:
+        names = dict.fromkeys([opt.cli_name, opt.name])  # the CLI's spelling, and pytest's where it differs
         if opt.flag:
-            parser.add_argument(opt.name, action="store_true", default=None)
+            parser.add_argument(*names, dest=_dest(opt), action="store_true", default=None)
         else:
-            parser.add_argument(opt.name, metavar=_metavar(opt), default=None)
+            parser.add_argument(*names, dest=_dest(opt), metavar=_metavar(opt), default=None)
     parser.add_argument("-h", "--help", action="store_true", default=False)
     return parser
 
@@ -59,7 +65,7 @@ def _parser() -> _Parser:
 def help_text() -> str:
     rows = []
     for opt in OPTIONS:
-        left = opt.name if opt.flag else f"{opt.name} {_metavar(opt)}"
+        left = opt.cli_name if opt.flag else f"{opt.cli_name} {_metavar(opt)}"
         extra = []
         if opt.default not in (None, False):
             extra.append(f"default {opt.default}")
@@ -73,9 +79,11 @@ def help_text() -> str:
         [
             USAGE,
             "",
-            "Run the contract suite (tests/contract) with pytest and write junit.xml, summary.json and",
-            "report.html into --report-dir. Without --pc-base-url and --graph-base-url an embedded mock",
-            "is started. Arguments after -- go to pytest unchanged (e.g. -- -k paging -x).",
+            "Run the contract suite (shipped in the package) with pytest and write junit.xml, summary.json",
+            "and report.html into --report-dir. Without --pc-base-url and --graph-base-url an embedded mock",
+            "is started. Arguments after -- go to pytest unchanged (e.g. -- -k paging -x). Works in any",
+            "directory; the same suite runs under pytest as `pytest --pyargs recon_contracts.suite`",
+            "(there --strict is spelled --strict-drift).",
             "",
             "options:",
             *rows,
@@ -96,14 +104,21 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def pytest_args(suite: Path, root: Path, parsed: argparse.Namespace, extra: list[str]) -> list[str]:
-    """The pytest command line for the suite options given (only those given: env vars still apply)."""
+    """The pytest command line for the suite options given (only those given: env vars still apply).
+
+    Options are passed with pytest's spelling (``--strict`` becomes ``--strict-drift``). Outside a checkout
+    the suite runs from the installed package, and the configuration files of the directory the user
+    happens to be in (a pytest.ini, a pyproject.toml) are not read: ``-c`` points at none.
+    """
     # This process imported the plugin (for its options) before pytest could rewrite its asserts;
     # pytest's warning about it says nothing about the target.
     # -r fEs: failures, errors and the reason of every skip (an inconclusive check says why it could not run)
     args = [str(suite), "--rootdir", str(root), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "-r", "fEs"]
+    if not (root / "pyproject.toml").is_file():  # the installed package: no project configuration to read
+        args += ["-c", os.devnull, "--confcutdir", str(suite)]
     for opt in OPTIONS:
-        value = getattr(parsed, opt.name.lstrip("-").replace("-", "_"))
+        value = getattr(parsed, _dest(opt))
         if value is None:
             continue
         args.append(opt.name if opt.flag else f"{opt.name}={value}")
@@ -139,19 +154,13 @@ def main(argv: list[str]) -> int:
             f"unrecognized argument {unknown[0]!r}; suite options are listed by --help, pytest options go after --"
         )
 
-    from .truth.resources import project_root
+    from .truth.resources import project_root, suite_dir, suite_rootdir
 
     try:
-        root = project_root()
+        project_root()  # specs and catalog
+        suite, root = suite_dir(), suite_rootdir()
     except FileNotFoundError as exc:
-        return _error(f"{exc}; run from a checkout of the project", EXIT_NOT_RUN)
-    suite = root / "tests" / "contract"
-    if not suite.is_dir() or not (root / "conftest.py").is_file():
-        return _error(
-            f"the contract suite is not installed with this package (no {suite}); run from a checkout of the "
-            "project (pip install -e .) or set RECON_CONTRACTS_HOME to one",
-            EXIT_NOT_RUN,
-        )
+        return _error(str(exc), EXIT_NOT_RUN)
 
     if parsed.mock_profile and not (parsed.pc_base_url or parsed.graph_base_url):
         from .mock.profiles import PROFILES
@@ -180,6 +189,7 @@ def main(argv: list[str]) -> int:
     summary = _read_summary(report_dir, started)
     if summary is not None:
         print(verdict_line(summary, report_dir))
+        print(coverage_line(summary))
         if code == EXIT_OK and summary.get("verdict") == "inconclusive":
             code = EXIT_NOT_RUN
         elif code == EXIT_OK and summary.get("verdict") != "pass":

@@ -336,6 +336,9 @@ def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> l
 def suite_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _KEPT or not k.startswith(_SCRUBBED_PREFIXES)}
     env["CI"] = "true"  # derandomized: the same examples every time
+    # these runs are read through summary.json: link rules to a published reference instead of writing a copy
+    # of it beside every run's reports (about 0.8 s of CPU a run)
+    env["RECON_DOCS_URL"] = "https://example.invalid/recon-contracts/reference/index.html"
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

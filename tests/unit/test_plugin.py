@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,12 @@ def test_only_partner_center_given_skips_graph_with_a_reason(tmp_path):
     assert result.returncode == 0, out[-3000:]
     assert "graph tests skipped: only --pc-base-url was given" in out
     assert " passed" in out and "failed" not in out
+    # the reports say what the run did not prove: every Graph rule skipped, with the reason
+    rules = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["rules"]
+    graph_rules = [r for r in rules if r["id"].startswith("GR-")]
+    assert graph_rules and all(r["status"] == "skipped" for r in graph_rules)
+    assert all("only --pc-base-url was given" in r["reason"] or "only one API targeted" in r["reason"] for r in graph_rules)
+    assert {r["status"] for r in rules if r["id"].startswith("PC-")} == {"passed"}
 
 
 def test_live_target_without_any_token_ends_with_one_message(tmp_path):
@@ -70,6 +77,30 @@ def test_max_requests_caps_traffic_and_skips_the_rest(tmp_path):
     assert "request budget exhausted: --max-requests 40 reached" in result.stdout
     summary = (tmp_path / "reports" / "summary.json").read_text(encoding="utf-8")
     assert '"requests_sent": 40' in summary
+    skipped = [r for r in json.loads(summary)["rules"] if r["status"] == "skipped"]
+    assert skipped and any("request budget exhausted" in r["reason"] for r in skipped)
+
+
+def test_strict_drift_is_the_suites_option_and_pytests_strict_is_left_alone(tmp_path):
+    result = pytest_run("--strict-drift", "-k", "auth", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["strict"] is True
+    plain = pytest_run("-k", "auth", tmp_path=tmp_path)
+    assert json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))["strict"] is False
+    assert plain.returncode == 0
+
+
+def test_pyargs_names_the_suite_in_a_checkout_too(tmp_path):
+    """`pytest --pyargs recon_contracts.suite` is the wheel's spelling; in a checkout it finds tests/contract."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "recon_contracts.suite.test_auth", "-p", "no:xdist", "-q",
+         "-p", "no:cacheprovider", "--report-dir", str(tmp_path / "reports")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert {r["id"]: r["status"] for r in summary["rules"]}["PC-AUTH-401"] == "passed"
 
 
 def test_contract_records_unproven_rules_without_failing():
@@ -90,3 +121,21 @@ def test_unproven_is_a_skip_but_budget_exhaustion_is_not_unproven():
 
     assert issubclass(StillThrottled, Unproven) and issubclass(Unproven, Inconclusive)
     assert not issubclass(BudgetExhausted, Unproven), "--max-requests is the user's choice: a pass stays a pass"
+
+
+def test_the_plugin_stays_quiet_in_another_projects_tests(tmp_path):
+    """Installed, the plugin loads in every pytest session of the environment: elsewhere it adds nothing."""
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "test_other.py").write_text(
+        "from hypothesis import given, settings, strategies as st\n"
+        "def test_plain():\n    assert 1 + 1 == 2\n"
+        "@given(st.integers())\ndef test_property(n):\n"
+        "    assert settings.default.max_examples == 100  # Hypothesis' own default, not the suite's profile\n",
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "recon-contracts:" not in result.stdout  # no header line (pytest lists the plugin, as it lists every plugin)
+    assert sorted(p.name for p in project.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")) == ["test_other.py"]

@@ -128,7 +128,7 @@ def _parse(text: str) -> _Page:
 def test_run_result_fields_are_the_plugin_interface():
     assert [f.name for f in dataclasses.fields(RunResult)] == [
         "findings", "targets", "seed", "derandomized", "requests_sent", "strict", "exit_status", "tests", "started", "duration_s",
-        "recorded", "unproven", "observations",
+        "recorded", "outcomes", "apis", "docs_url", "unproven", "observations",
     ]
 
 
@@ -222,7 +222,8 @@ def test_verdict_line():
 def test_write_reports_creates_the_directory_and_both_files(tmp_path):
     target = tmp_path / "a" / "b"
     paths = write_reports(target, _result())
-    assert paths == {"summary": target / "summary.json", "html": target / "report.html"}
+    assert paths == {"summary": target / "summary.json", "html": target / "report.html",
+                     "reference": target / "reference" / "index.html"}  # the rules report.html links to
     assert json.loads(paths["summary"].read_text(encoding="utf-8")) == json.loads(json.dumps(summarize(_result())))
     assert not list(target.glob("*.tmp"))
 
@@ -312,7 +313,7 @@ def test_secrets_are_redacted_from_every_file(tmp_path):
     )
     (tmp_path / "junit.xml").write_text(f'<testsuite><failure message="Bearer {TOKEN} sig={sig}"/></testsuite>')
     write_reports(tmp_path, _result(findings=[leaky]))
-    for path in tmp_path.iterdir():
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
         text = path.read_text()
         assert TOKEN not in text, path.name
         assert sig not in text and "c2lnbmF0dXJl" not in text, path.name
@@ -328,3 +329,19 @@ def test_continuation_tokens_stay_in_reports(tmp_path):
     paths = write_reports(tmp_path, _result(findings=[f]))
     assert continuation in json.loads(paths["summary"].read_text())["findings"][0]["curl"]
     assert continuation in paths["html"].read_text()
+
+
+def test_a_published_docs_url_is_linked_and_no_copy_is_written(tmp_path):
+    url = "https://example.test/recon/reference/index.html"
+    paths = write_reports(tmp_path, dataclasses.replace(_result(), docs_url=url))
+    assert "reference" not in paths and not (tmp_path / "reference").exists()
+    html = paths["html"].read_text(encoding="utf-8")
+    assert f'href="{url}#rule-PC-CHARGETYPE-MAPPED"' in html
+    assert json.loads(paths["summary"].read_text())["docs"] == url
+
+
+def test_the_reference_copy_beside_the_reports_masks_the_docs_sas_signature(tmp_path):
+    # the Graph spec quotes a manifest example with a sig=; beside the reports it is masked like any other
+    write_reports(tmp_path, _result())
+    text = (tmp_path / "reference" / "index.html").read_text(encoding="utf-8")
+    assert "sig=RpVY0WBGUHJ2APB3N76jtMak8loAWY4oiA0" not in text and 'id="rule-GR-BLOB-URL"' in text

@@ -248,6 +248,11 @@ def test_pytest_command_line(tmp_path):
     assert unknown == []
     args = pytest_args(tmp_path / "tests" / "contract", tmp_path, parsed, ["-k", "paging"])
     assert args[:5] == [str(tmp_path / "tests" / "contract"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider"]
-    assert "--currency=eur" in args and "--strict" in args and "--seed=3" in args and "--pc-token=-x-y-z-" in args
+    assert "--currency=eur" in args and "--seed=3" in args and "--pc-token=-x-y-z-" in args
+    # the CLI's --strict is the plugin's --strict-drift (pytest owns --strict)
+    assert "--strict-drift" in args and "--strict" not in args
     assert not any(a.startswith("--graph-base-url") for a in args)  # options not given are left to env and defaults
     assert args[-2:] == ["-k", "paging"]
+    assert "-c" in args  # tmp_path is no checkout: the user's directory's pytest configuration is not read
+    parsed, _ = _parser().parse_known_args(["--strict-drift"])
+    assert "--strict-drift" in pytest_args(tmp_path, tmp_path, parsed, [])

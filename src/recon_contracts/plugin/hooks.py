@@ -1,6 +1,7 @@
 """The pytest side of the contract suite: targets, clients, the contract fixture and the verdict.
 
-Loaded by the repository's root ``conftest.py``. Contract tests ask for the ``target``, ``pc``,
+Registered through the package's ``pytest11`` entry point, so it loads wherever recon-contracts is
+installed; it stays quiet in sessions that do not run the suite. Contract tests ask for the ``target``, ``pc``,
 ``graph`` and ``contract`` fixtures; they drive traffic, hand exchanges to pure check functions and
 pass the findings to ``contract.check()``, which records them for the reports and fails the test on a
 breaking one.
@@ -8,6 +9,7 @@ breaking one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
+from ..truth.resources import suite_dir, suite_test_id
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
 
@@ -36,14 +39,34 @@ MOCK_TOKEN = "recon-contracts-mock-token"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("recon-contracts", "recon-contracts contract suite")
     for opt in OPTIONS:
-        if opt.pytest_owned:
-            continue
         env = f" [env {opt.env}]" if opt.env else ""
         default = f" (default {opt.default})" if opt.default not in (None, False) else ""
         if opt.flag:
             group.addoption(opt.name, action="store_true", default=None, dest=dest(opt), help=opt.help + env)
         else:
             group.addoption(opt.name, action="store", default=None, dest=dest(opt), help=opt.help + default + env)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``pytest --pyargs recon_contracts.suite`` in a checkout too.
+
+    The wheel carries ``tests/contract`` as the package ``recon_contracts.suite``; a checkout (an editable
+    install) has no such package, only the folder it is built from. There the name, or a module of it,
+    is read as that folder, so one command runs the one suite everywhere.
+    """
+    if "--pyargs" not in args or importlib.util.find_spec(SUITE_MODULE) is not None:
+        return
+    try:
+        suite = suite_dir()
+    except FileNotFoundError:
+        return
+    for i, arg in enumerate(args):
+        name, sep, node = arg.partition("::")
+        if name == SUITE_MODULE or name.startswith(SUITE_MODULE + "."):
+            module = name[len(SUITE_MODULE) + 1 :]
+            path = suite / (module.replace(".", "/") + ".py") if module else suite
+            args[i] = str(path) + sep + node
+
 
 RECORDER = pytest.StashKey[Recorder]()
 SETTINGS = pytest.StashKey[Settings]()
@@ -106,20 +129,33 @@ def pytest_configure(config: pytest.Config) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=True,
     )
+    if not _runs_contract_suite(config):
+        return  # another project's tests in the same environment: their Hypothesis settings stay theirs
     settings.load_profile("recon-contracts")
-    if _runs_contract_suite(config) and not hasattr(config, "workerinput"):
+    if not hasattr(config, "workerinput"):
         _check_run_settings(config, settings_)
         if not getattr(config.option, "xmlpath", None):
             config.option.xmlpath = str(settings_.report_dir / "junit.xml")
 
 
+SUITE_MODULE = "recon_contracts.suite"
+
+
 def _runs_contract_suite(config: pytest.Config) -> bool:
-    """Whether the command line names the contract suite (tests/contract or a file or node in it)."""
-    suite = (Path(str(config.rootpath)) / "tests" / "contract").resolve()
+    """Whether the command line names the contract suite, or a file or node in it: ``tests/contract`` of a
+    checkout, the installed copy by path, or ``--pyargs recon_contracts.suite[.test_x]``."""
+    try:
+        suites = {suite_dir().resolve()}
+    except FileNotFoundError:
+        suites = set()
+    suites.add((Path(str(config.rootpath)) / "tests" / "contract").resolve())
     for arg in config.args:
-        path = Path(str(arg).split("::", 1)[0])
+        name = str(arg).split("::", 1)[0]
+        if getattr(config.option, "pyargs", False) and (name == SUITE_MODULE or name.startswith(SUITE_MODULE + ".")):
+            return True
+        path = Path(name)
         path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
-        if path == suite or suite in path.parents:
+        if any(path == suite or suite in path.parents for suite in suites):
             return True
     return False
 
@@ -153,6 +189,8 @@ def _seed_given(config: pytest.Config) -> bool:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _runs_contract_suite(config):
+        return []  # another project's tests: nothing to say
     s = config.stash[SETTINGS]
     where = f"embedded mock ({s.mock_profile})" if s.embedded else f"pc={s.pc_base_url or '-'} graph={s.graph_base_url or '-'}"
     fixed = "fixed under CI, " if s.derandomized else ""
@@ -163,6 +201,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     seed = config.stash[SETTINGS].seed
     for item in items:
+        if _suite_test(item) is None:
+            continue  # not a contract test: left as it is
         function = getattr(item, "obj", None)
         inner = getattr(function, "hypothesis", None)
         if inner is not None:
@@ -301,6 +341,15 @@ def contract(request: pytest.FixtureRequest) -> Contract:
     return contract
 
 
+def _suite_test(item: pytest.Item) -> str | None:
+    """The catalog's ID of a contract test (``tests/contract/test_x.py::test_y``), None for other tests."""
+    name = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+    parent = item.parent
+    if isinstance(parent, pytest.Class):
+        name = f"{parent.name}::{name}"
+    return suite_test_id(item.path, name)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     # pytest's unittest support turns a unittest.SkipTest (our Inconclusive) into its own Skipped exception
@@ -308,6 +357,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     excinfo = call.excinfo
     outcome = yield
     report = outcome.get_result()
+    suite_test = _suite_test(item)
+    if suite_test is not None:
+        report.recon_suite_test = suite_test  # plain data: crosses pytest-xdist with the report
     contract = item.stash.get(ITEM_CONTRACT, None)
     if contract is not None and call.when == "call":
         # plain data, so that it crosses pytest-xdist with the report; redacted here, where the secrets
@@ -355,6 +407,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     recorder = _RECORDERS.get("current")
     if recorder is None:
         return
+    suite_test = getattr(report, "recon_suite_test", None)
+    if suite_test:
+        recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
     recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
     findings = getattr(report, "recon_findings", None)
     if findings is None:
@@ -362,6 +417,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     recorder.contract_tests += 1
     recorder.add(Finding(**f) for f in findings)
     recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+    return REDACTOR(text.removeprefix("Skipped: ").strip())
 
 
 class _XdistHooks:
@@ -423,6 +484,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         tests=counts,
         started=recorder.started,
         duration_s=time.time() - recorder.started,
+        outcomes=recorder.outcomes(),
+        docs_url=s.docs_url,
+        apis=[api for api, base in (("partner-center", recorder.targets.get("partner-center")),
+                                    ("graph", recorder.targets.get("graph"))) if base],
         unproven=list(recorder.unproven),
         observations={k: sorted(v) for k, v in recorder.observations.items()},
     )

@@ -22,7 +22,11 @@ class Option:
     default: Any = None
     kind: type = str
     flag: bool = False
-    pytest_owned: bool = False  # pytest already defines the flag; we read its value
+    cli: str | None = None  # the spelling of `recon-contracts run`, where it differs from pytest's
+
+    @property
+    def cli_name(self) -> str:
+        return self.cli or self.name
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -34,8 +38,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--currency", "RECON_CURRENCY", "currency code for Partner Center line items", "USD"),
     Option("--period", "RECON_PERIOD", "unbilled period for Partner Center line items: current or previous", "current"),
     Option("--report-dir", "RECON_REPORT_DIR", "where junit.xml, summary.json and report.html go", "reports"),
-    Option("--strict", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too; "
-           "pytest's own --strict, so pytest's strictness options come with it", False, bool, True, pytest_owned=True),
+    Option("--strict-drift", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too "
+           "(`recon-contracts run --strict`; pytest's own --strict is a different option)", False, bool, True, cli="--strict"),
     Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
     Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
     Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
@@ -56,6 +60,8 @@ OPTIONS: tuple[Option, ...] = (
            "and print what changed (no BASELINE-* findings)", False, bool, True),
     Option("--har-body-limit", "RECON_HAR_BODY_LIMIT", "largest body, in bytes, that traffic.har records whole "
            "(larger ones are cut, their size noted)", 1048576, int),
+    Option("--docs-url", "RECON_DOCS_URL", "URL of a published `recon-contracts docs` site that report.html links rules to "
+           "(default: a copy written to REPORT_DIR/reference)"),
 )
 
 # No document bounds how long an export runs (Microsoft speaks of data that took hours): the default
@@ -68,8 +74,7 @@ _PERIODS = {"current", "previous"}
 
 
 def dest(option: Option) -> str:
-    name = option.name.lstrip("-").replace("-", "_")
-    return name if option.pytest_owned else "recon_" + name
+    return "recon_" + option.name.lstrip("-").replace("-", "_")
 
 
 @dataclass
@@ -99,6 +104,7 @@ class Settings:
     baseline: Path | None = None
     update_baseline: bool = False
     har_body_limit: int = 1048576
+    docs_url: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -107,8 +113,6 @@ class Settings:
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
     value = config.getoption(dest(opt))
-    if opt.pytest_owned and value is False:
-        value = None  # not given on the command line: the environment may still set it
     if value is None and opt.env:
         env = os.environ.get(opt.env)
         if env not in (None, ""):
@@ -172,7 +176,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         currency=currency,
         period=period,
         report_dir=Path(raw["--report-dir"]),
-        strict=bool(raw["--strict"]),
+        strict=bool(raw["--strict-drift"]),
         max_requests=raw["--max-requests"],
         thorough=thorough,
         examples=int(examples),
@@ -188,4 +192,5 @@ def resolve_settings(config: pytest.Config) -> Settings:
         baseline=Path(raw["--baseline"]) if raw["--baseline"] else None,
         update_baseline=bool(raw["--update-baseline"]),
         har_body_limit=int(raw["--har-body-limit"]),
+        docs_url=str(raw["--docs-url"]) if raw["--docs-url"] else None,
     )

@@ -27,6 +27,23 @@ class Recorder:
     contract_tests: int = 0
     # the target's answer at each silent point of contracts/silent-points.yaml: point ID -> answers seen
     observations: dict[str, set[str]] = field(default_factory=dict)
+    # what became of each contract test: catalog test ID -> node ID (one per parameter set) -> (outcome, reason)
+    _outcomes: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+
+    def outcome(self, test: str, nodeid: str, when: str, outcome: str, reason: str = "") -> None:
+        """Fold one phase's report (setup, call, teardown) into the test's outcome: failed over skipped over passed."""
+        nodes = self._outcomes.setdefault(test, {})
+        before = nodes.get(nodeid, ("", ""))[0]
+        if outcome == "failed":
+            nodes[nodeid] = ("failed", "" if when == "call" else f"error in {when}")
+        elif outcome == "skipped" and before != "failed":
+            nodes[nodeid] = ("skipped", reason)
+        elif outcome == "passed" and when == "call" and before == "":
+            nodes[nodeid] = ("passed", "")
+
+    def outcomes(self) -> dict[str, list[tuple[str, str]]]:
+        """Catalog test ID -> the (outcome, reason) of each of its cases that ran."""
+        return {test: [o for o in nodes.values() if o[0]] for test, nodes in self._outcomes.items()}
     # checks the target's behaviour kept from being made: {"test", "rules", "reason"} (the run is inconclusive)
     unproven: list[dict[str, object]] = field(default_factory=list)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..redact import REDACTOR
 from .html import render_html
-from .summary import RunResult, summarize, verdict_line
+from .summary import REFERENCE_INDEX, RunResult, summarize, verdict_line
 
 SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"
@@ -24,13 +24,17 @@ __all__ = ["RunResult", "summarize", "render_html", "verdict_line", "write_repor
 
 
 def write_reports(report_dir: str | Path, result: RunResult) -> dict[str, Path]:
-    """Write ``summary.json`` and ``report.html`` into ``report_dir`` (created); return their paths."""
+    """Write ``summary.json``, ``report.html`` and (without a docs URL) the reference site into ``report_dir``."""
     directory = Path(report_dir)
     directory.mkdir(parents=True, exist_ok=True)
     summary = summarize(result)
     paths = {"summary": directory / SUMMARY_FILE, "html": directory / HTML_FILE}
     _write(paths["summary"], json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
     _write(paths["html"], render_html(summary))
+    if not result.docs_url:  # report.html links each rule to the reference: a copy beside it, so links work offline
+        from ..docsite import build_site
+
+        paths["reference"] = build_site(directory / Path(REFERENCE_INDEX).parent, transform=REDACTOR)
     junit = directory / JUNIT_FILE
     if junit.is_file():  # pytest's own file, when it is already written: redacted in place as well
         text = junit.read_text(encoding="utf-8", errors="replace")

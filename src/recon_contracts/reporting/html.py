@@ -37,7 +37,13 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 details{margin:.5em 0}summary{cursor:pointer;color:#57606a}
 .none{color:#57606a;font-style:italic}
 footer{margin-top:3em;color:#57606a;font-size:.85em}
+.status{font-weight:600;white-space:nowrap}
+.status.passed{color:#1a7f37}.status.failed{color:#cf222e}.status.unproven,.status.blocked{color:#9a6700}
+.status.skipped,.status.not_exercised{color:#57606a}
 """
+
+_STATUS_LABELS = {"passed": "passed", "failed": "failed", "unproven": "unproven", "blocked": "blocked",
+                  "skipped": "skipped", "not_exercised": "not exercised"}
 
 _SECTIONS = (
     ("breaking", "Breaking violations", "A breaking violation fails the gate (exit code 1)."),
@@ -66,6 +72,13 @@ def _counts_table(summary: dict[str, Any]) -> str:
     return f'<table class="counts"><tr><th>Severity</th><th>Findings</th><th>Fails the gate</th></tr>{rows}</table>'
 
 
+def _rules_line(summary: dict[str, Any]) -> str:
+    counts = summary.get("rule_counts") or {}
+    total = sum(counts.values())
+    rest = ", ".join(f"{n} {_STATUS_LABELS.get(k, k)}" for k, n in counts.items() if n and k != "passed")
+    return f"{counts.get('passed', 0)} of {total} passed" + (f"; not proven by this run: {rest} (see Rule coverage)" if rest else "")
+
+
 def _run_table(summary: dict[str, Any]) -> str:
     targets = summary.get("targets", {})
     tests = summary.get("tests", {})
@@ -82,12 +95,42 @@ def _run_table(summary: dict[str, Any]) -> str:
         ("Requests sent", summary.get("requests_sent", 0)),
         ("Tests", ", ".join(f"{v} {k}" for k, v in tests.items())),
         ("Exit status", summary.get("exit_status")),
+        ("Rules", _rules_line(summary)),
         ("Strict", "yes" if summary.get("strict") else "no"),
         ("Started", summary.get("started")),
         ("Duration", f"{summary.get('duration_s', 0)} s"),
     ]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<table class="run">{body}</table>'
+
+
+def _rule_link(summary: dict[str, Any], rule_id: Any) -> str:
+    """The rule's ID, linked to its entry in the reference site (``recon-contracts docs``) when there is one."""
+    base = summary.get("docs")
+    code = f"<code>{_e(rule_id)}</code>"
+    return f'<a class="rule-ref" href="{_e(base)}#rule-{_e(rule_id)}">{code}</a>' if base else code
+
+
+def _coverage(summary: dict[str, Any]) -> str:
+    """Every rule of the catalog and what this run did with it: what the run proved, and what it did not."""
+    rules = summary.get("rules") or []
+    counts = summary.get("rule_counts") or {}
+    shown = ", ".join(f"{n} {_STATUS_LABELS.get(k, k)}" for k, n in counts.items() if n)
+    rows = "".join(
+        f'<tr id="coverage-{_e(r.get("id"))}" data-status="{_e(r.get("status"))}"><td>{_rule_link(summary, r.get("id"))}</td>'
+        f'<td>{_e(r.get("severity"))}</td><td class="status {_e(r.get("status"))}">'
+        f'{_e(_STATUS_LABELS.get(str(r.get("status")), r.get("status")))}</td>'
+        f'<td>{_e(r.get("reason"))}</td><td><code class="test">{_e(r.get("test"))}</code></td></tr>'
+        for r in rules
+    )
+    return (
+        f'<section class="coverage" id="coverage"><h2>Rule coverage ({len(rules)} rules: {_e(shown) or "none"})</h2>'
+        "<p>Every rule of the catalog and what this run did with it. Only <em>passed</em> rules were shown to hold; "
+        "<em>unproven</em> (kept from being checked by the target), <em>blocked</em> (its test stopped on another "
+        "rule or an error first), <em>skipped</em> and <em>not exercised</em> rules were not proven by this run.</p>"
+        '<table class="coverage"><tr><th>Rule</th><th>Severity</th><th>Status</th><th>Why</th><th>Enforcing test</th></tr>'
+        f"{rows}</table></section>"
+    )
 
 
 def _finding(f: dict[str, Any]) -> str:
@@ -119,11 +162,11 @@ def _groups(findings: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str
     return list(groups.items())
 
 
-def _rule_group(severity: str, rule_id: str, findings: list[dict[str, Any]]) -> str:
+def _rule_group(summary: dict[str, Any], severity: str, rule_id: str, findings: list[dict[str, Any]]) -> str:
     first = findings[0]
     parts = [
         f'<article class="rule" id="rule-{_e(rule_id)}-{severity}">',
-        f"<h3><code>{_e(rule_id)}</code> — {_e(_plural(len(findings), 'finding'))}</h3>",
+        f"<h3>{_rule_link(summary, rule_id)} — {_e(_plural(len(findings), 'finding'))}</h3>",
     ]
     if first.get("statement"):
         parts.append(f'<p class="statement">{_e(first["statement"])}</p>')
@@ -149,7 +192,7 @@ def _section(summary: dict[str, Any], severity: str, title: str, note: str) -> s
     head = f'<section class="{severity}" id="{severity}"><h2>{_e(title)} ({len(findings)})</h2><p>{_e(note)}</p>'
     if not findings:
         return head + '<p class="none">None.</p></section>'
-    return head + "".join(_rule_group(severity, rid, group) for rid, group in _groups(findings)) + "</section>"
+    return head + "".join(_rule_group(summary, severity, rid, group) for rid, group in _groups(findings)) + "</section>"
 
 
 def _unproven_section(summary: dict[str, Any]) -> str:
@@ -195,6 +238,7 @@ def render_html(summary: dict[str, Any]) -> str:
             "</section>",
             _unproven_section(summary),
             *sections,
+            _coverage(summary),
             f'<footer>recon-contracts {_e(summary.get("version", ""))}. Reproduction commands read the bearer token '
             "from the TOKEN environment variable. Tokens, client secrets and SAS signatures are shown as [REDACTED]; "
             "to repeat a blob download, take a fresh sasToken from the export's manifest.</footer>",

@@ -9,7 +9,9 @@ from typing import Any
 from .. import __version__
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
-from ..truth.rules import SEVERITIES, catalog
+from ..truth.rules import SEVERITIES, Rule, catalog
+
+REFERENCE_INDEX = "reference/index.html"  # the reference site written beside the reports, relative to them
 
 EXIT_MEANINGS = {
     0: "all tests passed",
@@ -38,6 +40,10 @@ class RunResult:
     started: float = field(default_factory=time.time)  # epoch seconds
     duration_s: float = 0.0
     recorded: dict[str, Any] | None = None  # recon-contracts check: what the HAR files held and what was ignored
+    # catalog test ID -> (outcome, skip reason) of each of its cases that ran (see Recorder.outcomes)
+    outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    apis: list[str] | None = None  # the APIs this run targeted (None: not known)
+    docs_url: str | None = None  # a published reference site; None: the copy written beside the reports
     # checks the target's behaviour kept from being made: {"test", "rules", "reason"}
     unproven: list[dict[str, Any]] = field(default_factory=list)
     observations: dict[str, list[str]] = field(default_factory=dict)  # silent point -> answers seen
@@ -65,6 +71,66 @@ def unproven_rules(result: RunResult) -> list[str]:
     ids = {str(r) for mark in result.unproven for r in mark.get("rules", [])}
     order = {rule_id: i for i, rule_id in enumerate(catalog())}
     return sorted(ids, key=lambda r: (order.get(r, len(order)), r))
+
+
+# What a run did with a rule (summary.json "rules"[].status):
+#   failed         findings of this rule (the reason says whether they fail the gate)
+#   unproven       the target's behaviour kept it from being checked (throttled or 503 past the retry policy,
+#                  a refused link, an export still running at --poll-timeout): the run is inconclusive
+#   blocked        its test failed or errored without a finding of this rule (another rule's violation or an
+#                  error stopped it before this rule was shown to hold)
+#   skipped        its test was skipped (the reason is the skip's: one API targeted, no data for a walk, ...)
+#   not_exercised  its test did not run (deselected, not collected, the run ended early)
+#   passed         its test ran and passed, no finding
+RULE_STATUSES = ("failed", "unproven", "blocked", "skipped", "not_exercised", "passed")
+
+
+def _findings_reason(rule: Rule, found: list[Finding], strict: bool) -> str:
+    n = f"{len(found)} finding{'s' if len(found) != 1 else ''}"
+    if breaking(found, strict=strict):
+        return f"{n}; fails the gate"
+    if rule.severity == "additive":
+        return f"{n} of additive drift; reported, fails the gate only under --strict"
+    return f"{n}; advisory, never fails the gate"
+
+
+def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]], result: RunResult) -> tuple[str, str]:
+    if found:
+        return "failed", _findings_reason(rule, found, result.strict)
+    marks = [m for m in result.unproven if rule.id in (m.get("rules") or [])]
+    if marks:
+        return "unproven", str(marks[0].get("reason", "")) or "the target's behaviour kept it from being checked"
+    if not cases:
+        if result.apis is not None and rule.api not in result.apis:
+            return "skipped", f"only one API targeted: no {rule.api} target in this run"
+        if result.exit_status == 2:
+            return "not_exercised", f"the run could not complete (exit status 2) before its test ran: {rule.test}"
+        return "not_exercised", f"its test did not run in this run (deselected, not collected or interrupted): {rule.test}"
+    outcomes = [outcome for outcome, _ in cases]
+    skips = [reason for outcome, reason in cases if outcome == "skipped"]
+    if "failed" in outcomes:
+        why = next((reason for outcome, reason in cases if outcome == "failed" and reason), "")
+        return "blocked", (f"its test failed ({why}) " if why else "its test failed ") + (
+            "without a finding of this rule: another rule's violation or an error stopped it first")
+    if "passed" in outcomes:
+        if skips:
+            return "passed", f"{len(skips)} of {len(cases)} cases skipped: {skips[0]}"
+        return "passed", ""
+    return "skipped", skips[0] if skips else "skipped"
+
+
+def rule_coverage(result: RunResult) -> list[dict[str, Any]]:
+    """Every rule of the catalog with what this run did with it: status, reason, the enforcing test, findings."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    rows = []
+    for rule in catalog().values():
+        found = by_rule.get(rule.id, [])
+        status, reason = _rule_status(rule, found, result.outcomes.get(rule.test, []), result)
+        rows.append({"id": rule.id, "severity": rule.severity, "status": status, "reason": reason,
+                     "test": rule.test, "findings": len(found)})
+    return rows
 
 
 def _rule_info(rule_id: str) -> dict[str, Any]:
@@ -136,6 +202,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         reasons.append(f"exit status {result.exit_status}: {meaning}")
     if not reasons:
         reasons.append("no breaking violations" + (" and no additive drift (--strict)" if result.strict else ""))
+    rules = rule_coverage(result)
     tests = {k: int(result.tests.get(k, 0)) for k in ("passed", "failed", "skipped", "error")}
     tests.update({k: int(v) for k, v in result.tests.items() if k not in tests})
     summary = {
@@ -165,10 +232,21 @@ def summarize(result: RunResult) -> dict[str, Any]:
         ],
         "observations": {str(k): sorted(str(a) for a in v) for k, v in sorted(result.observations.items())},
         "findings": [_finding_dict(f, result.strict) for f in findings],
+        "docs": result.docs_url or REFERENCE_INDEX,
+        "rules": rules,
+        "rule_counts": {status: sum(1 for r in rules if r["status"] == status) for status in RULE_STATUSES},
     }
     if result.recorded is not None:
         summary["recorded"] = result.recorded
     return redact_tree(summary)
+
+
+def coverage_line(summary: dict[str, Any]) -> str:
+    """The line after the verdict: how many rules the run proved, and how many it did not."""
+    counts = summary.get("rule_counts") or {}
+    total = sum(counts.values())
+    rest = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n and status != "passed")
+    return f"rules: {counts.get('passed', 0)} of {total} passed" + (f"; {rest} (see Rule coverage in report.html)" if rest else "")
 
 
 def verdict_line(summary: dict[str, Any], report_dir: str) -> str:
