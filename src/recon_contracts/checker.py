@@ -24,7 +24,7 @@ from .plugin.options import OPTIONS, Option
 
 USAGE = "usage: recon-contracts check FILE.har [FILE.har ...] [--baseline FILE [--update-baseline]] [--report-dir DIR] [--strict]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
-_OWN = ("--report-dir", "--strict", "--baseline", "--update-baseline")
+_OWN = ("--report-dir", "--strict-drift", "--baseline", "--update-baseline")  # pytest spellings (OPTIONS names)
 GROUPS = (
     "recorded: partner-center responses",
     "recorded: partner-center query spellings",
@@ -57,9 +57,9 @@ def help_text() -> str:
 
     rows = []
     for opt in _options():
-        left = opt.name if opt.flag else f"{opt.name} {'FILE' if opt.name == '--baseline' else 'DIR'}"
+        left = opt.cli_name if opt.flag else f"{opt.cli_name} {'FILE' if opt.name == '--baseline' else 'DIR'}"
         env = f" (env {opt.env})" if opt.env else ""
-        what = "fail on additive drift (undeclared properties, unknown values) too" if opt.name == "--strict" else opt.help
+        what = "fail on additive drift (undeclared properties, unknown values) too" if opt.name == "--strict-drift" else opt.help
         rows.append(f"  {left:<24}{what}{env}")
     skipped = "\n".join(f"  {rule}: {why}" for rule, why in NEEDS_NEW_REQUEST.items())
     return "\n".join([
@@ -114,7 +114,8 @@ def main(argv: list[str]) -> int:
     parser = _Parser(prog="recon-contracts check", add_help=False, allow_abbrev=False)
     parser.add_argument("files", nargs="*")
     for opt in _options():
-        parser.add_argument(opt.name, action="store_true" if opt.flag else "store", default=None)
+        parser.add_argument(opt.cli_name, dest=opt.name.lstrip("-").replace("-", "_"),
+                            action="store_true" if opt.flag else "store", default=None)
     parser.add_argument("-h", "--help", action="store_true", default=False)
     try:
         parsed = parser.parse_args(argv)
@@ -127,7 +128,7 @@ def main(argv: list[str]) -> int:
         return _error("name at least one HAR file (see recon-contracts check --help)")
     settings = {opt.name: _setting(parsed, opt) for opt in _options()}
     report_dir = Path(str(settings["--report-dir"]))
-    strict, update = bool(settings["--strict"]), bool(settings["--update-baseline"])
+    strict, update = bool(settings["--strict-drift"]), bool(settings["--update-baseline"])
     baseline = Path(str(settings["--baseline"])) if settings["--baseline"] else None
     if update and baseline is None:
         return _error("--update-baseline needs --baseline FILE (the file to write)")
@@ -196,6 +197,7 @@ def main(argv: list[str]) -> int:
         started=started,
         duration_s=duration,
         recorded={**traffic.summary(), "files": [str(Path(f).name) for f in parsed.files], "checked": result.checked},
+        baseline=baseline is not None and not update,
     )
     paths = write_reports(report_dir, run)
     if nothing:

@@ -242,7 +242,8 @@ def _rule_anchor_of_pointer(spec_pointer: str | None, specs: list[Spec]) -> str 
     spec = next((s for s in specs if s.file == file), None)
     if spec is None or not pointer.startswith("/components/schemas/"):
         return None
-    return f"schema-{spec.key}-{pointer.rsplit('/', 1)[-1]}"
+    # the schema the pointer is in (a pointer may go deeper, e.g. .../ExportRow/properties/InvoiceNumber)
+    return f"schema-{spec.key}-{pointer[len('/components/schemas/'):].split('/', 1)[0]}"
 
 
 def _rules(specs: list[Spec]) -> list[dict[str, Any]]:

@@ -490,6 +490,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                     ("graph", recorder.targets.get("graph"))) if base],
         unproven=list(recorder.unproven),
         observations={k: sorted(v) for k, v in recorder.observations.items()},
+        baseline=s.baseline is not None and not s.update_baseline,
     )
     if verdict_of(result) == "inconclusive" and int(exitstatus) == 0:
         # required checks were skipped for the target's behaviour: not a pass (exit 2)

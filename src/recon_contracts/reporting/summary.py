@@ -47,6 +47,7 @@ class RunResult:
     # checks the target's behaviour kept from being made: {"test", "rules", "reason"}
     unproven: list[dict[str, Any]] = field(default_factory=list)
     observations: dict[str, list[str]] = field(default_factory=dict)  # silent point -> answers seen
+    baseline: bool = False  # the run was compared with a --baseline file (BASELINE-* rules were judged)
 
 
 VERDICTS = ("pass", "fail", "inconclusive")
@@ -97,6 +98,10 @@ def _findings_reason(rule: Rule, found: list[Finding], strict: bool) -> str:
 def _rule_status(rule: Rule, found: list[Finding], cases: list[tuple[str, str]], result: RunResult) -> tuple[str, str]:
     if found:
         return "failed", _findings_reason(rule, found, result.strict)
+    if rule.id.startswith("BASELINE-"):  # judged by comparing observed.json with --baseline, not by a test
+        if result.baseline:
+            return "passed", "compared with the --baseline file: no difference of this kind"
+        return "not_exercised", "no --baseline given: the run was not compared with an earlier one"
     marks = [m for m in result.unproven if rule.id in (m.get("rules") or [])]
     if marks:
         return "unproven", str(marks[0].get("reason", "")) or "the target's behaviour kept it from being checked"
