@@ -287,10 +287,8 @@ class ApiClient:
                 response = self._http.send(request, stream=True)
         except httpx.LocalProtocolError:
             raise
-        except httpx.TimeoutException:
-            raise TargetError(f"{self.api} target did not answer {where} within --request-timeout {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise TargetError(f"{self.api} target unreachable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
+            raise self._target_error(exc, where) from None
         try:
             yield Exchange.from_head(response, api=self.api, operation=operation), response
         finally:
@@ -335,30 +333,27 @@ class ApiClient:
                     response.close()
         except httpx.LocalProtocolError:
             raise  # a request we built wrongly: a bug of ours, not the target's
-        except httpx.TimeoutException as exc:
+        except httpx.HTTPError as exc:
+            raise self._target_error(exc, where) from None
+        return Exchange.from_response(response, api=self.api, operation=operation, body=body)
+
+    def _target_error(self, exc: httpx.HTTPError, where: str) -> TargetError:
+        """What went wrong on the wire, in one clear sentence naming the request (secrets redacted)."""
+        said = REDACTOR(str(exc)) or type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
             phase = {"ConnectTimeout": "connecting", "WriteTimeout": "sending the request",
                      "PoolTimeout": "waiting for a connection"}.get(type(exc).__name__, "waiting for the answer")
-            raise TargetError(
-                f"{self.api} target did not answer {where} completely within --request-timeout {self.timeout:g} s "
-                f"(still {phase})"
-            ) from None
-        except httpx.ConnectError as exc:
-            raise TargetError(f"{self.api} target unreachable: {where}: {REDACTOR(str(exc)) or type(exc).__name__}") from None
-        except httpx.RemoteProtocolError as exc:
-            raise TargetError(
-                f"{self.api} target broke off or garbled its answer to {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
-            ) from None
-        except (httpx.ReadError, httpx.WriteError) as exc:  # e.g. a reset connection
-            raise TargetError(
-                f"{self.api} target broke the connection during {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
-            ) from None
-        except httpx.DecodingError as exc:
-            raise TargetError(f"{self.api} target sent a body that cannot be decoded for {where}: {REDACTOR(str(exc))[:200]}") from None
-        except httpx.HTTPError as exc:
-            raise TargetError(
-                f"{self.api} target connection failed: {where}: {REDACTOR(str(exc)) or type(exc).__name__}"
-            ) from None
-        return Exchange.from_response(response, api=self.api, operation=operation, body=body)
+            return TargetError(f"{self.api} target did not answer {where} completely within --request-timeout "
+                               f"{self.timeout:g} s (still {phase})")
+        if isinstance(exc, httpx.ConnectError):
+            return TargetError(f"{self.api} target unreachable: {where}: {said}")
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return TargetError(f"{self.api} target broke off or garbled its answer to {where}: {said}")
+        if isinstance(exc, (httpx.ReadError, httpx.WriteError)):  # e.g. a reset connection
+            return TargetError(f"{self.api} target broke the connection during {where}: {said}")
+        if isinstance(exc, httpx.DecodingError):
+            return TargetError(f"{self.api} target sent a body that cannot be decoded for {where}: {said[:200]}")
+        return TargetError(f"{self.api} target connection failed: {where}: {said}")
 
     def _headers(self, url: str, *, operation: str, method: str, headers: Mapping[str, str] | None,
                  auth: bool) -> dict[str, str]:
