@@ -2,7 +2,7 @@
 
 Reads HAR 1.2 files (a browser's devtools, mitmproxy, Schemathesis ``--report har``, a run's own
 ``traffic.har``), keeps the exchanges of the two APIs (other hosts are counted and ignored), runs every
-rule that needs no new request (:mod:`recon_contracts.offline`) and, given ``--baseline``, compares
+rule that needs no new request (:mod:`recon_contracts.checks.recorded`) and, given ``--baseline``, compares
 the recorded behaviour with a committed ``observed.json``. Writes the same reports as a run
 (junit.xml, summary.json, report.html) plus observed.json, and exits like one: 0 pass, 1 a breaking
 violation (additive drift too under --strict), 2 nothing in the files could be checked, 4 bad input.
@@ -53,7 +53,7 @@ def _options() -> list[Option]:
 
 
 def help_text() -> str:
-    from .offline import NEEDS_NEW_REQUEST
+    from .checks.recorded import NEEDS_NEW_REQUEST
 
     rows = []
     for opt in _options():
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
 
     from .checks.baseline import check_against_baseline, diff_lines
     from .observed import OBSERVED_FILE, BaselineError, Observed, load, write
-    from .offline import check_recorded
+    from .checks.recorded import check_recorded
     from .redact import REDACTOR
     from .reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
     from .traffic.har import HarError, read_har

@@ -440,7 +440,7 @@ def unexplained(skips: list[str], profile: Any) -> list[str]:
 
 def offline_breaking(run: SuiteRun) -> list[str] | None:
     """The breaking rules the offline check (``recon-contracts check``) finds in the run's own traffic.har."""
-    from recon_contracts.offline import check_recorded
+    from recon_contracts.checks.recorded import check_recorded
     from recon_contracts.traffic.har import HarError, read_har
 
     har = run.report_dir / "traffic.har"
@@ -462,7 +462,7 @@ OFFLINE_BLIND = {
 def judge_offline(profile: Any, run: SuiteRun, live: list[str]) -> tuple[list[str] | None, list[str]]:
     """The same traffic checked offline must agree with the live run: a conforming profile's HAR passes, a drift
     profile's HAR shows every declared rule that needs no new request, and nothing the live run did not find."""
-    from recon_contracts.offline import NEEDS_NEW_REQUEST
+    from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST
 
     if getattr(profile, "expect", "") == "inconclusive" or run.timed_out:
         return None, []

@@ -26,7 +26,7 @@ import pytest
 from recon_contracts.checks.baseline import check_against_baseline
 from recon_contracts.mock import PROFILES
 from recon_contracts.observed import load
-from recon_contracts.offline import NEEDS_NEW_REQUEST, offline_rules
+from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST, offline_rules
 from recon_contracts.truth.resources import project_root
 from recon_contracts.truth.rules import catalog
 

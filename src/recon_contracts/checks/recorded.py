@@ -16,19 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .checks.blobs import check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
-from .checks.rows import ExportJudge, RowRules, export_columns
-from .traffic.blob_stream import RecordedBlob, read_blob
-from .checks.graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
-from .checks.operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
-from .checks.paging import (
+from .blobs import check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
+from .rows import ExportJudge, RowRules, export_columns
+from ..traffic.blob_stream import RecordedBlob, read_blob
+from .graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
+from .operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
+from .paging import (
     CONTINUATION_HEADER,
     body_of,
     check_bad_token_rejected,
     check_page,
     check_pages_match,
     check_walk_terminates,
-    continuation_token,
     first_per_rule,
     next_link,
     next_request,
@@ -36,7 +35,7 @@ from .checks.paging import (
     query_pairs,
     requested_size,
 )
-from .checks.partner_center import (
+from .partner_center import (
     check_charge_types,
     check_collection,
     check_error_shape,
@@ -49,9 +48,9 @@ from .checks.partner_center import (
     check_throttle_retry_after,
     classify_query,
 )
-from .findings import Exchange, Finding
-from .traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
-from .truth.rules import catalog
+from ..findings import Exchange, Finding
+from ..traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
+from ..truth.rules import catalog
 
 # Rules that a recording cannot settle, and why: their check needs a request made for the purpose.
 NEEDS_NEW_REQUEST: dict[str, str] = {
