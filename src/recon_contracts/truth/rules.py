@@ -38,7 +38,8 @@ class Rule:
     states: str | None = None
 
 
-def _load_yaml(name: str) -> Any:
+def load_yaml(name: str) -> Any:
+    """A data file of ``contracts/``, parsed."""
     with (contracts_dir() / name).open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -48,7 +49,7 @@ def catalog() -> dict[str, Rule]:
     """Every rule by ID, in catalog order."""
     fields = set(Rule.__dataclass_fields__)
     rules = {}
-    for raw in _load_yaml("rules.yaml")["rules"]:
+    for raw in load_yaml("rules.yaml")["rules"]:
         values = {k: v for k, v in raw.items() if k in fields}
         values["evidence"] = tuple(Evidence(str(e["quote"]), str(e["source"])) for e in raw.get("evidence") or ())
         rules[raw["id"]] = Rule(**values)
@@ -88,7 +89,7 @@ class ChargeTypes:
 
 @cache
 def charge_types() -> ChargeTypes:
-    raw = _load_yaml("charge-types.yaml")
+    raw = load_yaml("charge-types.yaml")
     return ChargeTypes(mapping=dict(raw["mapping"]), known=tuple(k["value"] for k in raw["known"]))
 
 
@@ -105,7 +106,7 @@ class OperationStates:
 
 @cache
 def operation_states() -> OperationStates:
-    raw = _load_yaml("operation-states.yaml")
+    raw = load_yaml("operation-states.yaml")
     statuses = raw["statuses"]
     return OperationStates(
         rank={name: s["rank"] for name, s in statuses.items()},

@@ -12,18 +12,11 @@ from functools import cache
 from typing import Any
 
 import jsonschema
-import yaml
 
-from .resources import contracts_dir
+from .rules import Evidence, load_yaml
 
 REGISTER = "silent-points.yaml"
 SCHEMA = "silent-points.schema.yaml"
-
-
-@dataclass(frozen=True)
-class Evidence:
-    quote: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -54,14 +47,9 @@ class RegisterError(ValueError):
     """The register does not match its schema, or contradicts itself."""
 
 
-def _load(name: str) -> Any:
-    with (contracts_dir() / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def problems(data: Any) -> list[str]:
     """Every way ``data`` breaks the register's schema or its own consistency (empty when it is sound)."""
-    validator = jsonschema.Draft202012Validator(_load(SCHEMA))
+    validator = jsonschema.Draft202012Validator(load_yaml(SCHEMA))
     found = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(data)]
     if found:
         return found
@@ -96,7 +84,7 @@ def _point(raw: dict[str, Any]) -> SilentPoint:
 @cache
 def silent_points() -> dict[str, SilentPoint]:
     """Every silent point by ID, in register order; RegisterError when the register is unsound."""
-    data = _load(REGISTER)
+    data = load_yaml(REGISTER)
     found = problems(data)
     if found:
         raise RegisterError(f"contracts/{REGISTER}: " + "; ".join(found))
