@@ -294,7 +294,7 @@ def test_fault_ends_bounded_with_one_clear_message(name, suite):
         token = ["--pc-token", TOKEN] if case.api == "pc" else ["--graph-token", TOKEN]
         run = suite(*base, *token, *case.options, pytest_args=case.pytest_args)
 
-    print(f"{name}: exit {run.code}, {run.seconds:.1f} s, peak {run.peak_mib:.0f} MiB, "
+    print(f"{name}: exit {run.code}, {run.seconds:.1f} s, peak {run.peak_mib or 0:.0f} MiB, "
           f"{len(target.requests)} requests to the target")
     assert run.ended, f"{name}: the run did not end within the liveness bound; output:\n{run.output[-2000:]}"
     assert run.code in (case.code if isinstance(case.code, tuple) else (case.code,)), \
@@ -303,6 +303,7 @@ def test_fault_ends_bounded_with_one_clear_message(name, suite):
     assert said, f"{name}: expected /{case.message}/ in:\n{run.output[-3000:]}"
     print(f"  said: {said.group(0)[:300]}")
     assert "Traceback" not in run.output, run.output[-3000:]
+    assert run.peak_mib is not None, f"{name}: the child's peak memory was not measured (no /proc?)"
     assert run.peak_mib < case.memory_mib, f"{name}: peak memory {run.peak_mib:.0f} MiB >= {case.memory_mib} MiB"
 
     files = run.report_texts()

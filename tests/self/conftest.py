@@ -1,15 +1,10 @@
 """Self-verification harness: run the contract suite against every profile of the mock, with several seeds.
 
-A profile says what the suite must conclude (``Profile.expect``):
-
-- drift (``fail``): it breaks the rules it declares (``Profile.breaks``), so the suite must fail (exit 1)
-  with a breaking finding for each of them, and no breaking finding for any other rule (``Profile.also``
-  lists the rules its drift necessarily breaks as well);
-- conforming (``pass``): it stays inside what Microsoft's documents allow (the register's alternatives
-  included), so the suite must pass (exit 0) with no breaking finding, and without skipping a check the
-  data do not explain (a pass that rests on skips proves nothing);
-- inconclusive: the target keeps the suite from checking (503 or 429 for the whole run), so the suite must
-  end inconclusive (exit 2) with no breaking finding, never pass.
+A profile says what the suite must conclude (``Profile.expect``): a drift profile fails with a breaking
+finding for each rule it declares and none for another, a conforming profile passes without a skip the data
+do not explain, an inconclusive one ends exit 2. The verdict on one run and the headline figures are pure
+functions of tests/support/judge.py (unit-tested in tests/unit/test_judge.py); this harness starts the runs
+(tests/support/suiteproc.py), reads their files and writes the table.
 
 Each run covers the APIs the profile changes (``apis_of``: a Partner Center profile runs the Partner
 Center tests). Seeds: every profile is run with one Hypothesis seed by default, picked from ``SEEDS`` so
@@ -35,22 +30,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from recon_contracts.truth.resources import project_root
+from support.judge import Declared, Observed, Row, declared, exit_text, judge, totals
+from support.suiteproc import Finished, argv_of_pytest, run, scrubbed_env
 
 SELF_DIR = "self-verification"
 PROFILES_ENV = "RECON_SELF_PROFILES"
@@ -79,19 +71,6 @@ DEFAULT_POLL_TIMEOUT = 15.0
 # Run the slowest profiles first, so that under xdist they do not end up last on one worker.
 SLOW_FIRST = ("gr-never-finishes", "unavailable-after-start", "throttled-after-start", "slow-operation", "throttled",
               "transport-variants", "pc-thousands", "pc-refund-among-thousands", "unavailable-once")
-
-# Skips the data explain (too few or too many items for a comparison, no data to export): they keep a
-# pass. Any other skip on a conforming profile means the suite passed without checking.
-DATA_SKIPS = (
-    (r"more than 2000 line items", None),
-    (r"at most one line item", None),
-    (r"did not succeed|no readable JSON lines|no blobs", "none"),  # only when the tenant has no data
-)
-
-# Environment that would point the subprocess away from the embedded mock, change its gate or
-# its pytest options: the self-verification always tests the mock, with fixed options.
-_SCRUBBED_PREFIXES = ("RECON_", "PYTEST_")
-_KEPT = {"RECON_CONTRACTS_HOME"}
 
 _RUN_ID = pytest.StashKey[str]()
 _STARTED = pytest.StashKey[float]()
@@ -240,35 +219,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # ---------------------------------------------------------------------------- one suite run
 
 
-@dataclass
-class SuiteRun:
-    """What one ``pytest tests/contract`` subprocess did."""
-
-    profile: str
-    seed: int
-    command: list[str]
-    exit_code: int | None  # None: killed after the timeout
-    seconds: float
-    output: str
-    report_dir: Path
-    summary: dict[str, Any] | None
-    summary_error: str | None = None
-
-    @property
-    def timed_out(self) -> bool:
-        return self.exit_code is None
-
-    def findings(self) -> list[dict[str, Any]]:
-        return findings_in(self.summary) if self.summary is not None else []
-
-    def tail(self, lines: int = TAIL_LINES) -> str:
-        return "\n".join(self.output.rstrip().splitlines()[-lines:])
-
-    def skips(self) -> list[str]:
-        """``test: reason`` of every skipped test of the run (from its junit.xml)."""
-        return skips_in(self.report_dir / "junit.xml")
-
-
 def skips_in(junit: Path) -> list[str]:
     if not junit.is_file():
         return []
@@ -284,26 +234,6 @@ def skips_in(junit: Path) -> list[str]:
             out.append(f"{case.get('name')}: {reason}")
     return out
 
-def findings_in(summary: Any) -> list[dict[str, Any]]:
-    """The findings of a summary.json: its ``findings`` list (or any nested {rule, severity} dicts)."""
-    if isinstance(summary, dict) and isinstance(summary.get("findings"), list):
-        return [f for f in summary["findings"] if isinstance(f, dict) and "rule" in f]
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("rule"), str) and isinstance(node.get("severity"), str):
-                found.append(node)
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(summary)
-    return found
-
 
 def api_marker(profile: Any) -> list[str]:
     """``-m partner_center`` or ``-m graph`` when the profile changes one API only (the other is conforming)."""
@@ -318,8 +248,8 @@ def api_marker(profile: Any) -> list[str]:
 
 
 def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> list[str]:
-    return [
-        sys.executable, "-m", "pytest", "tests/contract",
+    return argv_of_pytest(
+        "tests/contract",
         *api_marker(all_profiles()[profile]),
         "--mock-profile", profile,
         "--seed", str(seed),
@@ -330,264 +260,65 @@ def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> l
         "--poll-timeout", f"{poll_timeout_for(profile):g}",
         "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:randomly",
         "--rootdir", str(root),
-    ]
+    )
 
 
 def suite_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _KEPT or not k.startswith(_SCRUBBED_PREFIXES)}
-    env["CI"] = "true"  # derandomized: the same examples every time
-    # these runs are read through summary.json: link rules to a published reference instead of writing a copy
-    # of it beside every run's reports (about 0.8 s of CPU a run)
-    env["RECON_DOCS_URL"] = "https://example.invalid/recon-contracts/reference/index.html"
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+    # CI: derandomized, the same examples every time. These runs are read through summary.json: rules link to a
+    # published reference instead of a copy written beside every run's reports (about 0.8 s of CPU a run).
+    return scrubbed_env(CI="true", RECON_DOCS_URL="https://example.invalid/recon-contracts/reference/index.html")
 
 
-def run_suite(profile: str, report_to: Path, *, timeout: float, seed: int = 0) -> SuiteRun:
+def run_suite(profile: str, report_to: Path, *, timeout: float, seed: int = 0) -> Finished:
     """Run the contract suite against the embedded mock with ``profile`` and Hypothesis ``seed``; never hangs."""
     root = project_root()
     if report_to.exists():
         shutil.rmtree(report_to)  # a stale summary.json must never be read as this run's
     report_to.mkdir(parents=True)
-    command = suite_command(profile, report_to, root, seed)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=root, env=suite_env(), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        out, _ = process.communicate(timeout=timeout)
-        exit_code: int | None = process.returncode
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        out, _ = process.communicate()
-        exit_code = None
-        out = (out or b"") + f"\n[self-verification] killed after {timeout:g} s\n".encode()
-    seconds = time.monotonic() - started
-    output = (out or b"").decode("utf-8", "replace")
-    (report_to / "output.txt").write_text(output, encoding="utf-8")
-    summary, error = _read_summary(report_to / "summary.json")
-    return SuiteRun(profile, seed, command, exit_code, seconds, output, report_to, summary, error)
+    return run(suite_command(profile, report_to, root, seed), cwd=root, timeout=timeout, env=suite_env(),
+               report_dir=report_to, output_file=report_to / "output.txt")
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
-
-
-def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    if not path.is_file():
-        return None, f"no {path.name} was written"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"{path.name} is not readable JSON: {exc}"
-    if not isinstance(data, dict):
-        return None, f"{path.name} is not a JSON object"
-    return data, None
-
-
-# ---------------------------------------------------------------------------- the verdict on a run
-
-
-@dataclass
-class Row:
-    """One line of the self-verification table."""
-
-    profile: str
-    kind: str  # "drift" | "conforming" | "inconclusive"
-    breaks: list[str]
-    expected: str
-    got: str
-    ok: bool
-    seconds: float
-    exit_code: int | None
-    breaking_found: list[str] = field(default_factory=list)
-    other_found: list[str] = field(default_factory=list)  # "RULE (severity)"
-    missing: list[str] = field(default_factory=list)  # declared rules without a breaking finding
-    unexpected: list[str] = field(default_factory=list)  # breaking rules the profile does not declare
-    problems: list[str] = field(default_factory=list)
-    tests: dict[str, Any] = field(default_factory=dict)
-    poll_timeout: float = 0.0
-    report_dir: str = ""
-    seed: int = 0
-    verdict: str = ""  # summary.json's verdict
-    skips: list[str] = field(default_factory=list)  # "test: reason" of every skip
-    unexplained_skips: list[str] = field(default_factory=list)  # skips the data do not explain
-    offline_found: list[str] | None = None  # breaking rules `recon-contracts check` finds in the run's traffic.har
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def expected_text(breaks: list[str], expect: str = "") -> str:
-    if expect == "inconclusive":
-        return "inconclusive"
-    return f"fail: {', '.join(breaks)}" if breaks else "pass"
-
-
-def unexplained(skips: list[str], profile: Any) -> list[str]:
-    """The skips the data do not explain (see DATA_SKIPS)."""
-    volume = getattr(getattr(profile, "knobs", None), "data_volume", None)
-    out = []
-    for skip in skips:
-        if not any(re.search(pattern, skip) and (needs is None or needs == volume) for pattern, needs in DATA_SKIPS):
-            out.append(skip)
-    return out
-
-
-def offline_breaking(run: SuiteRun) -> list[str] | None:
+def offline_breaking(report_to: Path) -> tuple[str, ...] | None:
     """The breaking rules the offline check (``recon-contracts check``) finds in the run's own traffic.har."""
     from recon_contracts.checks.recorded import check_recorded
     from recon_contracts.traffic.har import HarError, read_har
 
-    har = run.report_dir / "traffic.har"
+    har = report_to / "traffic.har"
     if not har.is_file():
         return None
     try:
         recorded = read_har([har])
     except HarError:
         return None
-    return sorted({f.rule for f in check_recorded(recorded.exchanges).findings if f.severity == "breaking"})
+    return tuple(sorted({f.rule for f in check_recorded(recorded.exchanges).findings if f.severity == "breaking"}))
 
 
-# drift that a recording cannot show, though its rule is checked offline otherwise
-OFFLINE_BLIND = {
-    "pc-endless-paging": "an endless walk shows only as the page budget reached, and a recording may stop anywhere",
-}
+def observe(profile: Declared, finished: Finished, seed: int, base: Path | None = None) -> Observed:
+    """What the run did, read from its report dir (the offline check only where the judge reads it)."""
+    assert finished.report_dir is not None
+    where = finished.report_dir
+    if base is not None and where.is_relative_to(base):
+        where = where.relative_to(base)
+    offline = None
+    if profile.expect != "inconclusive" and finished.ended:
+        offline = offline_breaking(finished.report_dir)
+    return Observed(exit_code=finished.code, summary=finished.summary, summary_error=finished.summary_error,
+                    skips=tuple(skips_in(finished.report_dir / "junit.xml")), offline_found=offline,
+                    seconds=finished.seconds, seed=seed, report_dir=str(where))
 
 
-def judge_offline(profile: Any, run: SuiteRun, live: list[str]) -> tuple[list[str] | None, list[str]]:
-    """The same traffic checked offline must agree with the live run: a conforming profile's HAR passes, a drift
-    profile's HAR shows every declared rule that needs no new request, and nothing the live run did not find."""
-    from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST
-
-    if getattr(profile, "expect", "") == "inconclusive" or run.timed_out:
-        return None, []
-    found = offline_breaking(run)
-    if found is None:
-        return None, ["the run wrote no readable traffic.har"]
-    problems = []
-    wanted = [] if profile.name in OFFLINE_BLIND else [r for r in profile.breaks if r not in NEEDS_NEW_REQUEST]
-    missed = [r for r in wanted if r not in found]
-    if missed:
-        problems.append(f"offline check of traffic.har missed {', '.join(missed)}")
-    extra = [r for r in found if r not in live and r not in profile.breaks and r not in getattr(profile, "also", ())]
-    if extra:
-        problems.append(f"offline check of traffic.har found what the live run did not: {', '.join(extra)}")
-    return found, problems
-
-
-def judge(profile: Any, run: SuiteRun, *, base: Path | None = None) -> Row:
-    """Compare a suite run with what the profile declares."""
-    breaks = sorted(profile.breaks)
-    expect = getattr(profile, "expect", "pass" if profile.conforming and not breaks else "fail")
-    drift = expect == "fail" or bool(breaks)
-    inconclusive = expect == "inconclusive"
-    found = run.findings()
-    breaking_found = sorted({f["rule"] for f in found if f.get("severity") == "breaking"})
-    other_found = sorted({f"{f['rule']} ({f.get('severity', '?')})" for f in found if f.get("severity") != "breaking"})
-    problems: list[str] = []
-    if run.timed_out:
-        problems.append(f"the suite did not finish within the timeout ({run.seconds:.0f} s); killed")
-    if run.summary_error:
-        problems.append(run.summary_error)
-    missing = [r for r in breaks if r not in breaking_found]
-    also = set(getattr(profile, "also", ()))
-    unexpected = [r for r in breaking_found if r not in breaks and r not in also]
-    skips = run.skips()
-    unexplained_skips = unexplained(skips, profile)
-    verdict = str((run.summary or {}).get("verdict", ""))
-    if inconclusive:
-        # the target keeps the suite from checking: exit 2, verdict inconclusive, the declared rules unproven
-        summary = run.summary or {}
-        if run.exit_code != 2:
-            problems.append(f"expected exit 2 (inconclusive), got {_exit_text(run.exit_code)}")
-        if summary.get("verdict") != "inconclusive":
-            problems.append(f"expected verdict inconclusive, got {summary.get('verdict')!r}")
-        not_listed = [r for r in getattr(profile, "unproves", ()) if r not in (summary.get("unproven_rules") or [])]
-        if not_listed:
-            problems.append(f"not reported as unproven: {', '.join(not_listed)}")
-        if breaking_found:
-            problems.append(f"breaking finding(s) on a target that is only slow or unavailable: {', '.join(breaking_found)}")
-    elif drift:
-        if run.exit_code != 1:
-            problems.append(f"expected exit 1, got {_exit_text(run.exit_code)}")
-        if missing:
-            problems.append(f"no breaking finding for {', '.join(missing)}")
-        if unexpected:
-            problems.append(f"breaking finding(s) for rules the profile does not break: {', '.join(unexpected)}")
-        if not breaks:
-            problems.append("a drift profile that declares no rule")
-    else:
-        if run.exit_code != 0:
-            problems.append(f"expected exit 0, got {_exit_text(run.exit_code)}")
-        if breaking_found:
-            problems.append(f"breaking finding(s) on a conforming profile: {', '.join(breaking_found)}")
-        if unexplained_skips:
-            problems.append(f"passed by skipping {len(unexplained_skips)} check(s) the data do not explain: "
-                            + "; ".join(unexplained_skips))
-    offline_found, offline_problems = judge_offline(profile, run, breaking_found)
-    problems += offline_problems
-    if run.timed_out:
-        got = "timeout"
-    elif run.exit_code == 2 and (run.summary or {}).get("verdict") == "inconclusive":
-        got = "inconclusive: " + ", ".join((run.summary or {}).get("unproven_rules") or [])
-    elif run.exit_code == 0 and not breaking_found:
-        got = f"pass ({len(skips)} skipped)" if skips else "pass"
-    elif run.exit_code in (0, 1):
-        got = f"fail: {', '.join(breaking_found)}" if breaking_found else f"fail ({_exit_text(run.exit_code)}, no breaking finding)"
-    else:
-        got = f"error ({_exit_text(run.exit_code)})"
-    where = run.report_dir
-    if base is not None:
-        try:
-            where = run.report_dir.relative_to(base)
-        except ValueError:
-            pass
-    return Row(
-        profile=profile.name,
-        kind="drift" if drift else "inconclusive" if inconclusive else "conforming",
-        breaks=breaks,
-        expected=("inconclusive: " + ", ".join(profile.unproves)) if inconclusive and getattr(profile, "unproves", ())
-        else expected_text(breaks, expect),
-        got=got,
-        ok=not problems,
-        seconds=round(run.seconds, 1),
-        exit_code=run.exit_code,
-        breaking_found=breaking_found,
-        other_found=other_found,
-        missing=missing,
-        unexpected=unexpected,
-        problems=problems,
-        tests=dict((run.summary or {}).get("tests") or {}),
-        poll_timeout=poll_timeout_for(profile.name),
-        report_dir=str(where),
-        seed=run.seed,
-        verdict=verdict,
-        skips=skips,
-        unexplained_skips=unexplained_skips,
-        offline_found=offline_found,
-    )
-
-
-def _exit_text(code: int | None) -> str:
-    return "no exit (killed)" if code is None else f"exit {code}"
-
-
-def failure_message(row: Row, run: SuiteRun) -> str:
+def failure_message(row: Row, run: Finished) -> str:
     lines = [
         f"profile {row.profile} ({row.kind}, seed {row.seed}): expected {row.expected}; got {row.got} "
-        f"({_exit_text(row.exit_code)})",
+        f"({exit_text(row.exit_code)})",
         *[f"  - {p}" for p in row.problems],
         f"  breaking rules found: {', '.join(row.breaking_found) or 'none'}",
         f"  other findings: {', '.join(row.other_found) or 'none'}",
         f"  reports: {run.report_dir} (summary.json, output.txt)",
         f"  command: {' '.join(run.command)}",
         f"  last {TAIL_LINES} lines of the run:",
-        run.tail(),
+        run.tail(TAIL_LINES),
     ]
     return "\n".join(lines)
 
@@ -617,36 +348,6 @@ def load_rows(folder: Path) -> list[dict[str, Any]]:
     except ImportError:
         order = {}
     return sorted(rows, key=lambda r: (order.get(r.get("profile"), len(order)), r.get("profile", ""), r.get("seed", 0)))
-
-
-def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per profile: ok only when every seed it ran with was ok."""
-    by_profile: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_profile.setdefault(r["profile"], []).append(r)
-
-    def profiles(kind: str) -> dict[str, bool]:
-        return {name: all(r["ok"] for r in runs) for name, runs in by_profile.items() if runs[0]["kind"] == kind}
-
-    drift, conforming, inconclusive = profiles("drift"), profiles("conforming"), profiles("inconclusive")
-    seeds = sorted({r.get("seed", 0) for r in rows})
-    per_profile = sorted({len(runs) for runs in by_profile.values()})
-    return {
-        "profiles": len(by_profile),
-        "runs": len(rows),
-        "seeds": seeds,
-        "seeds_per_profile": per_profile,
-        "drift_profiles": len(drift),
-        "drift_caught": sum(drift.values()),
-        "mutation_score": round(sum(drift.values()) / len(drift), 4) if drift else None,
-        "conforming_profiles": len(conforming),
-        "false_positives": sum(not ok for ok in conforming.values()),
-        "false_positive_runs": sum(1 for r in rows if r["kind"] == "conforming" and not r["ok"]),
-        "inconclusive_profiles": len(inconclusive),
-        "inconclusive_ok": sum(inconclusive.values()),
-        "misses": sorted({r["profile"] for r in rows if not r["ok"]}),
-        "suite_seconds_total": round(sum(r["seconds"] for r in rows), 1),
-    }
 
 
 def _seeds_text(t: dict[str, Any]) -> str:
@@ -739,11 +440,14 @@ def verify_profile(request: pytest.FixtureRequest) -> Callable[..., tuple[Row, s
     config = request.config
 
     def verify(name: str, seed: int = 0) -> tuple[Row, str]:
-        profile = all_profiles()[name]
-        run = run_suite(name, runs_dir(config) / name / f"seed-{seed}", timeout=run_timeout(), seed=seed)
-        row = judge(profile, run, base=report_dir(config))
+        from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST
+
+        profile = declared(all_profiles()[name])
+        finished = run_suite(name, runs_dir(config) / name / f"seed-{seed}", timeout=run_timeout(), seed=seed)
+        row = judge(profile, observe(profile, finished, seed, report_dir(config)), needs_new_request=NEEDS_NEW_REQUEST,
+                    poll_timeout=poll_timeout_for(name))
         write_row(config, row)
-        return row, failure_message(row, run)
+        return row, failure_message(row, finished)
 
     return verify
 

@@ -295,6 +295,6 @@ def run(
                     summary=summary, summary_error=summary_error, timeout=timeout)
 
 
-def pytest_command(*args: str) -> list[str]:
+def argv_of_pytest(*args: str) -> list[str]:
     """``python -m pytest ARGS`` with this interpreter."""
     return [sys.executable, "-m", "pytest", *args]
