@@ -11,6 +11,9 @@ Two ways to install, chosen by ``RECON_WHEEL_FULL_INSTALL``:
   ``.pth`` path entry (which adds that folder, not the editable install of this checkout: ``.pth`` files of
   an added folder are not processed). The test checks that ``recon_contracts`` is imported from the fresh
   venv, never from the checkout.
+
+``RECON_TEST_WHEEL`` names a wheel already built from this checkout, so that ``.ci/run`` builds it once for
+this test and for its own install step; without it the test builds one.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from pathlib import Path
 import pytest
 
 from recon_contracts.truth.resources import project_root
+from support.suiteproc import scrubbed_env
 
 ROOT = project_root()
 FULL = os.environ.get("RECON_WHEEL_FULL_INSTALL", "").strip().lower() not in {"", "0", "false", "no"}
+# A wheel already built from this checkout (.ci/run builds it once, for this test and for its own install step).
+BUILT = os.environ.get("RECON_TEST_WHEEL", "").strip()
 TIMEOUT = 600 if FULL else 240
 
 pytestmark = pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(), reason="needs a checkout to build the wheel from")
@@ -40,6 +46,11 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeo
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if BUILT:
+        built = Path(BUILT)
+        assert built.is_file() and built.name.startswith("recon_contracts-") and built.suffix == ".whl", (
+            f"RECON_TEST_WHEEL={BUILT}: expected a recon_contracts wheel file")
+        return built
     out = tmp_path_factory.mktemp("dist")
     proc = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)], cwd=out)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -63,7 +74,7 @@ def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(home: Path, workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_", "PYTHON", "VIRTUAL_ENV"))}
+    env = scrubbed_env(drop=("PYTHON", "VIRTUAL_ENV"))
     env.update(PATH=f"{home / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(home), HOME=str(workdir), CI="true")
     return env
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +28,7 @@ from recon_contracts.observed import load
 from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST, offline_rules
 from recon_contracts.truth.resources import project_root
 from recon_contracts.truth.rules import catalog
+from support.suiteproc import Finished, argv_of_pytest, run, scrubbed_env
 
 ROOT = project_root()
 SMALL = ["--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15"]
@@ -52,33 +52,27 @@ EXPECTED_BASELINE = {
 }
 
 _LOCK = threading.Lock()
-_RUNS: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess[str]]] = {}
+_RUNS: dict[tuple[str, ...], tuple[Path, Finished]] = {}
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    env["CI"] = "true"
-    return env
-
-
-def record(tmp_root: Path, profile: str, *nodes: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def record(tmp_root: Path, profile: str, *nodes: str) -> tuple[Path, Finished]:
     """The report dir of a run of ``nodes`` (default: the whole suite) against ``profile`` (one run per key)."""
     key = (profile, *nodes)
     with _LOCK:
         if key in _RUNS:
             return _RUNS[key]
     reports = tmp_root / f"{profile}-{len(_RUNS)}-{abs(hash(key)) % 10**8}"
-    args = [sys.executable, "-m", "pytest", *(nodes or ["tests/contract"]), "-q", "-p", "no:cacheprovider",
-            "-p", "no:randomly", "--mock-profile", profile, *SMALL, "--report-dir", str(reports)]
-    proc = subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    args = argv_of_pytest(*(nodes or ["tests/contract"]), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                          "--mock-profile", profile, *SMALL, "--report-dir", str(reports))
+    proc = run(args, cwd=ROOT, env=scrubbed_env(CI="true"), timeout=TIMEOUT, merge_stderr=False)
     with _LOCK:
         _RUNS[key] = (reports, proc)
     return reports, proc
 
 
-def check(har: Path, reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", "check", str(har), "--report-dir", str(reports), *extra],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT, check=False)
+def check(har: Path, reports: Path, *extra: str) -> Finished:
+    return run([sys.executable, "-m", "recon_contracts.cli", "check", str(har), "--report-dir", str(reports), *extra],
+               cwd=ROOT, env=scrubbed_env(CI="true"), timeout=TIMEOUT, merge_stderr=False)
 
 
 def findings(reports: Path) -> list[dict]:

@@ -197,6 +197,11 @@ class Finished:
         return self.code is not None
 
     @property
+    def returncode(self) -> int | None:
+        """The exit code, as ``subprocess.CompletedProcess`` names it (None: killed at the liveness bound)."""
+        return self.code
+
+    @property
     def output(self) -> str:
         return self.stdout + self.stderr
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
 import sys
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 from recon_contracts.checks.baseline import MIN_EVIDENCE, check_against_baseline, diff_lines
 from recon_contracts.findings import Exchange
 from recon_contracts.observed import BaselineError, Observed, load, write
+from support.suiteproc import Finished, run, scrubbed_env
 
 PC = "http://pc.test/v1/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems&currencycode=USD&period=current"
 BLOB = "http://blobs.test/root/part-0.json.gz?sv=1&sig=abc"
@@ -204,11 +203,9 @@ def test_comparison_is_deterministic():
 # ------------------------------------------------------------------ end to end, against the embedded mock
 
 
-def _cli(*args: str, cwd) -> "subprocess.CompletedProcess[str]":
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    env["CI"] = "true"
-    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+def _cli(*args: str, cwd) -> Finished:
+    return run([sys.executable, "-m", "recon_contracts.cli", *args], cwd=cwd, timeout=300, merge_stderr=False,
+               env=scrubbed_env(CI="true"))
 
 
 SMALL = ("--mock-items", "12", "--examples", "2", "--seed", "0", "--poll-timeout", "15")

@@ -21,6 +21,7 @@ from recon_contracts.redact import REDACTOR
 from recon_contracts.reporting.har import HarRecorder, merge
 from recon_contracts.traffic.har import HarError, read_har
 from recon_contracts.traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_OPERATION, PC_LINEITEMS, classify
+from support.suiteproc import Finished, run
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "har-1.2.schema.json").read_text(encoding="utf-8"))
 TOKEN = "har-test-token-Qw3eR5tY7uI9oP1aS2dF"
@@ -158,9 +159,8 @@ def test_operations_are_told_by_path_shape(method, url, expected):
     assert (shape.operation if shape else None) == expected
 
 
-def check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "recon_contracts.cli", "check", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+def check(*args: str, cwd: Path) -> Finished:
+    return run([sys.executable, "-m", "recon_contracts.cli", "check", *args], cwd=cwd, timeout=120, merge_stderr=False)
 
 
 def test_check_on_bad_input_is_one_line_and_exit_4(tmp_path):

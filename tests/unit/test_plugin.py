@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from recon_contracts.mock import MockConfig, serve
 from recon_contracts.truth.resources import project_root
+from support.suiteproc import Finished, argv_of_pytest, run
 
 ROOT = project_root()
 TIMEOUT = 180
 
 
-def pytest_run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/contract", "-p", "no:xdist", "-rs", "-q",
-         "--report-dir", str(tmp_path / "reports"), "--examples", "2", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-    )
+def pytest_run(*args: str, tmp_path: Path) -> Finished:
+    return run(argv_of_pytest("tests/contract", "-p", "no:xdist", "-rs", "-q", "--report-dir", str(tmp_path / "reports"),
+                              "--examples", "2", *args), cwd=ROOT, timeout=TIMEOUT, merge_stderr=False)
 
 
 @pytest.mark.parametrize(
@@ -92,12 +86,9 @@ def test_strict_drift_is_the_suites_option_and_pytests_strict_is_left_alone(tmp_
 
 def test_pyargs_names_the_suite_in_a_checkout_too(tmp_path):
     """`pytest --pyargs recon_contracts.suite` is the wheel's spelling; in a checkout it finds tests/contract."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "recon_contracts.suite.test_auth", "-p", "no:xdist", "-q",
-         "-p", "no:cacheprovider", "--report-dir", str(tmp_path / "reports")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-    )
+    result = run(argv_of_pytest("--pyargs", "recon_contracts.suite.test_auth", "-p", "no:xdist", "-q",
+                                "-p", "no:cacheprovider", "--report-dir", str(tmp_path / "reports")),
+                 cwd=tmp_path, timeout=TIMEOUT, merge_stderr=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert {r["id"]: r["status"] for r in summary["rules"]}["PC-AUTH-401"] == "passed"
@@ -133,9 +124,7 @@ def test_the_plugin_stays_quiet_in_another_projects_tests(tmp_path):
         "@given(st.integers())\ndef test_property(n):\n"
         "    assert settings.default.max_examples == 100  # Hypothesis' own default, not the suite's profile\n",
         encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
-                            cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    result = run(argv_of_pytest("-p", "no:cacheprovider"), cwd=project, timeout=TIMEOUT, merge_stderr=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "recon-contracts:" not in result.stdout  # no header line (pytest lists the plugin, as it lists every plugin)
     assert sorted(p.name for p in project.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")) == ["test_other.py"]

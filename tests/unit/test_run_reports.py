@@ -7,9 +7,7 @@ embedded mock or one started here.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import threading
 from html.parser import HTMLParser
@@ -19,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from recon_contracts.mock import PROFILES, MockConfig, serve
+from support import suiteproc
+from support.suiteproc import Finished
 
 SMALL = ["--examples", "3", "--mock-items", "12", "--seed", "7"]
 PC_TOKEN = "pc-token-Zq8vN3wXk2LmP9rT4yB6cD1eF7gH0jKs"
@@ -26,12 +26,9 @@ GRAPH_TOKEN = "graph-token-Rt5uW2qXe8YzA4bC6dE1fG3hJ7kL9mN0"
 TIMEOUT = 180  # seconds; a run takes a few
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "AZURE_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "recon_contracts.cli", "run", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-    )
+def run(*args: str, cwd: Path) -> Finished:
+    return suiteproc.run([sys.executable, "-m", "recon_contracts.cli", "run", *args], cwd=cwd, timeout=TIMEOUT,
+                         merge_stderr=False)
 
 
 def summary(report_dir: Path) -> dict:
