@@ -56,15 +56,21 @@ def test_every_rule_has_a_stable_anchor_with_its_parts(page):
 
 def test_every_operation_parameter_and_example_is_shown(page):
     text, parsed = page
+    flagged_ops = flagged_params = 0  # operations and parameters the specs mark x-case-insensitive
     for spec in render.load_specs():
         for path, item in spec.doc["paths"].items():
             for method, op in item.items():
                 if not isinstance(op, dict):
                     continue
                 assert f"op-{op['operationId']}" in parsed.ids
+                flagged_ops += bool(op.get("x-case-insensitive"))
                 for p in op.get("parameters", []):
                     assert f"op-{op['operationId']}-param-{spec.resolve(p)['name']}" in parsed.ids
-    assert "x-case-insensitive" not in text or "case-insensitive" in text
+                    flagged_params += bool(spec.resolve(p).get("x-case-insensitive"))
+    # each x-case-insensitive of the specs is shown as its badge, once
+    assert flagged_ops and flagged_params, "the specs mark no operation or parameter x-case-insensitive any more"
+    assert text.count('class="badge case">query names and values case-insensitive<') == flagged_ops
+    assert text.count('class="badge case">name and value case-insensitive<') == flagged_params
     assert text.count("invoiceLineItemType") >= 2  # spellings seen, and request example 2
     assert "AQAAAA==" in text and "G016907411" in text  # doc examples: the PC first page, the Graph export body
     assert 'class="badge required"' in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import httpx
@@ -42,14 +41,14 @@ def test_seed_changes_the_data() -> None:
     assert line_item(1, "unbilled:current", 5, "USD") != line_item(1, "unbilled:previous", 5, "USD")
 
 
-def test_a_million_items_construct_instantly_and_serve_any_page() -> None:
+def test_a_million_items_construct_lazily_and_serve_any_page() -> None:
+    """No item is built ahead: the app for a million items allocates under 2 MB (a million items would take
+    hundreds), and any page is computed on demand."""
     tracemalloc.start()
-    started = time.perf_counter()
     app = create_app(MockConfig(items=1_000_000))
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 0.5 and peak < 2_000_000
+    assert peak < 2_000_000, f"expected the app for a million items to allocate under 2 MB, got {peak:,} bytes"
     state = app.state.mock
     with serve(MockConfig(items=1_000_000)) as server, httpx.Client() as http:
         # jump to the last page with a token for offset 999 998 of this query (what page 500 000 of size 2 gets)
