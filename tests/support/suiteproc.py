@@ -75,7 +75,10 @@ def scrubbed_env(*, drop: Sequence[str] = (), **extra: str) -> dict[str, str]:
     """
     prefixes = (*SCRUBBED_PREFIXES, *drop)
     env = {k: v for k, v in os.environ.items() if k in KEPT or not k.startswith(prefixes)}
-    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None and "PYTHONPYCACHEPREFIX" not in env:
+    # bytecode: cached (see the module docstring), never into the checkout or a virtual environment when the
+    # caller asked for no bytecode, also when ``drop`` removed the caller's PYTHON* settings
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and "PYTHONPYCACHEPREFIX" not in env:
         cache = _pycache_dir()
         if cache is None:
             env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -159,3 +159,8 @@ def test_the_environment_is_scrubbed(monkeypatch):
     assert cache.is_dir() and cache.stat().st_uid == os.getuid() and not cache.stat().st_mode & 0o022
     monkeypatch.setenv("VIRTUAL_ENV", "/some/venv")
     assert "VIRTUAL_ENV" not in scrubbed_env(drop=("VIRTUAL_ENV",)) and "VIRTUAL_ENV" in scrubbed_env()
+    # a command of another venv: the caller's PYTHON* settings go, the bytecode cache stays out of that venv
+    other = scrubbed_env(drop=("PYTHON",))
+    assert other["PYTHONPYCACHEPREFIX"] == str(cache) and "PYTHONDONTWRITEBYTECODE" not in other
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
+    assert "PYTHONPYCACHEPREFIX" not in scrubbed_env()  # bytecode where Python puts it, as the caller has it
