@@ -21,9 +21,9 @@ process that launched the child. A cgroup v2 ``memory.peak`` would be exact, but
 the runner may create groups in and move the child into before it runs: not there on this project's
 machines (cgroup v1, or v2 without delegation in a container) and not something a test should set up as
 root. So the runner samples ``/proc``, which every Linux has and needs no privilege: every
-``SAMPLE_S`` it walks the child's process tree (the child and its descendants, found by parent pid) and reads
-each process's ``VmRSS`` (resident now) and ``VmHWM`` (its own resident high-water mark since its exec). The
-figure is the larger of (a) the largest sum of ``VmRSS`` over the tree at one sample and (b) the largest
+``SAMPLE_S`` (0.05 s) it reads, for each process of the child's tree (the child and its descendants, found by
+parent pid in a walk of ``/proc`` every 0.25 s), the process's ``VmRSS`` (resident now) and ``VmHWM`` (its own
+resident high-water mark since its exec). The figure is the larger of (a) the largest sum of ``VmRSS`` over the tree at one sample and (b) the largest
 ``VmHWM`` of one process, which catches a spike between two samples. Sampling starts once ``Popen`` has
 returned, i.e. after the child's exec: before it, the child's memory is still the parent's. A forked
 descendant that has not exec'd counts the pages it shares with its parent twice: the figure may be a little
@@ -41,13 +41,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SCRUBBED_PREFIXES = ("RECON_", "AZURE_", "PYTEST_", "HYPOTHESIS")
 KEPT = frozenset({"RECON_CONTRACTS_HOME"})
-SAMPLE_S = 0.05  # a walk of /proc takes a few ms of CPU: about 5 % of a core while a child runs
+SAMPLE_S = 0.05  # with a walk of /proc for new descendants every 5th sample: about 1-2 % of a core
 PROC = Path("/proc")
 TAIL_LINES = 60
 
@@ -153,10 +153,14 @@ class PeakMemory:
     tree_kib: int = 0  # the largest sum of VmRSS over the tree at one sample
     process_kib: int = 0  # the largest VmHWM of one process of the tree
     samples: int = 0
+    rescan_every: int = 5  # the walk of /proc for new descendants costs a few ms; the status reads far less
+    _tree: list[int] = field(default_factory=list)
 
     def sample(self) -> None:
+        if self.samples % self.rescan_every == 0 or not self._tree:
+            self._tree = process_tree(self.root)
         total = 0
-        for pid in process_tree(self.root):
+        for pid in self._tree:
             status = _status_kib(pid)
             if status is None:
                 continue
