@@ -27,6 +27,7 @@ class RunningProxy:
     base_url: str
     report_dir: Path
     lines: list[str] = field(default_factory=list)
+    pump: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -39,6 +40,8 @@ class RunningProxy:
         finally:
             if self.process.poll() is None:
                 self.process.kill()
+            if self.pump is not None:
+                self.pump.join(timeout=10)  # every line the process printed is in .lines
 
     @property
     def output(self) -> str:
@@ -60,7 +63,8 @@ def start_proxy(report_dir: Path, *args: str) -> RunningProxy:
             lines.put(line)
         lines.put(None)
 
-    threading.Thread(target=pump, daemon=True).start()
+    running.pump = threading.Thread(target=pump, daemon=True)
+    running.pump.start()
     while True:
         try:
             line = lines.get(timeout=STARTUP_S)
