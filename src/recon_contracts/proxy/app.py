@@ -30,7 +30,7 @@ from .urlmap import UrlMap
 FINDINGS_HEADER = "Recon-Contracts-Findings"
 PROBLEM = "application/problem+json"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
 KEEP = 1024 * 1024  # first bytes of a blob kept for traffic.har (recorded as cut, as the suite does)
 
 
