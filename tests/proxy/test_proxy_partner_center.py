@@ -136,3 +136,16 @@ def test_findings_stream_is_json_lines(tmp_path: Path) -> None:
     lines = (tmp_path / "findings.jsonl").read_text().splitlines()
     assert lines and all(json.loads(line)["rule"] for line in lines)
     assert "PC-ITEM-CURRENCY" in {json.loads(line)["rule"] for line in lines}
+
+
+def test_unreachable_upstream_is_a_502_and_inconclusive(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with proxy(tmp_path, "--pc-upstream", f"http://127.0.0.1:{port}", "--exit-after", "1") as running:
+        pages = pc_walk(running.base_url)
+        code = running.wait()
+    assert pages[0].status_code == 502 and "unreachable" in pages[0].json()["detail"]
+    assert code == 2, running.output
