@@ -46,6 +46,12 @@ def test_walk_through_proxy_reports_the_paging_drift(tmp_path: Path, profile: st
     assert rule in found, running.output
     headers = {r for p in pages for r in (p.headers.get("recon-contracts-findings") or "").split(", ") if r}
     assert rule in headers, "soft mode names the rule in Recon-Contracts-Findings"
+    from recon_contracts.cli import main
+
+    replay = tmp_path / "replay"
+    assert main(["check", str(tmp_path / "traffic.har"), "--report-dir", str(replay)]) == 1
+    assert {f["rule"] for f in read_json(replay / "summary.json")["findings"]} == found, (
+        "the proxy's traffic.har, checked offline, gives the same rules as the live judging")
 
 
 def test_a_walk_that_skips_items_is_caught_against_a_one_page_walk(tmp_path: Path) -> None:

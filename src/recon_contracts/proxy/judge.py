@@ -85,10 +85,12 @@ class Judge:
         with self._lock:
             self.exchanges += 1
         flow = self.flows.add(head)
-        if flow.row_judge is None:
-            body = flow.request_body or {}
-            flow.row_judge = ExportJudge(RowRules.load(), invoice_id=str(body["invoiceId"]) if body.get("invoiceId") else None,
-                                         attribute_set=str(body.get("attributeSet") or "full"))
+        rules = RowRules.load()
+        with self._lock:  # blobs of one export may arrive together: one judge for all of them
+            if flow.row_judge is None:
+                body = flow.request_body or {}
+                flow.row_judge = ExportJudge(rules, invoice_id=str(body["invoiceId"]) if body.get("invoiceId") else None,
+                                             attribute_set=str(body.get("attributeSet") or "full"))
         return BlobTee(self, flow, head, name)
 
     def blob_head_only(self, head: Exchange) -> None:
@@ -140,7 +142,8 @@ class BlobTee:
     def __init__(self, judge: Judge, flow: Flow, head: Exchange, name: str,
                  limits: StreamLimits = StreamLimits(), depth: int = 16) -> None:
         self.owner, self.flow, self.head = judge, flow, head
-        self.judge = flow.row_judge.blob(name, head)
+        with judge._lock:
+            self.judge = flow.row_judge.blob(name, head)
         self.outcome = BlobOutcome(name=name, exchange=head)
         self.limits = limits
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
