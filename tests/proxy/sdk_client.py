@@ -59,7 +59,8 @@ def graph_client(base_url: str, token: str, http: httpx.AsyncClient) -> GraphSer
     return GraphServiceClient(request_adapter=adapter)
 
 
-async def run_export(base_url: str, token: str, *, invoice: str = "G000000001", download: bool = True) -> ExportRun:
+async def run_export(base_url: str, token: str, *, invoice: str = "G000000001", download: bool = True,
+                     attribute_set: AttributeSet = AttributeSet.Full) -> ExportRun:
     run = ExportRun()
     seen: list[httpx.URL] = []
     locations: list[str] = []
@@ -73,7 +74,7 @@ async def run_export(base_url: str, token: str, *, invoice: str = "G000000001", 
         client = graph_client(base_url, token, http)
         billing = client.reports.partners.billing
         inspect = HeadersInspectionHandlerOption(inspect_response_headers=True)
-        body = ExportPostRequestBody(invoice_id=invoice, attribute_set=AttributeSet.Full)
+        body = ExportPostRequestBody(invoice_id=invoice, attribute_set=attribute_set)
         await billing.reconciliation.billed.microsoft_graph_partners_billing_export.post(
             body, request_configuration=RequestConfiguration(options=[inspect]))
         run.location = next(iter(inspect.response_headers.get("location") or []), "") or (locations[-1] if locations else "")

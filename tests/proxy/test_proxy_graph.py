@@ -74,3 +74,19 @@ def test_sdk_export_through_proxy_reports_the_drift(tmp_path: Path, profile: str
     streamed = [json.loads(line) for line in (tmp_path / "findings.jsonl").read_text().splitlines()]
     assert rule in {f["rule"] for f in streamed}
     _no_secret_in(tmp_path, TOKEN, *(_sig(u) for u in run.blob_urls[:1]))
+
+
+@pytest.mark.parametrize("profile, expected", [("conforming", 0), ("gr-basic-not-subset", 1)])
+def test_a_basic_export_is_judged_against_a_full_one(tmp_path: Path, profile: str, expected: int) -> None:
+    """GR-EXPORT-BASIC-SUBSET spans two export flows: the proxy pairs them on stop."""
+    from msgraph.generated.models.partners.billing.attribute_set import AttributeSet
+
+    with serve(MockConfig(profile=profile, retry_after=0)) as mock:
+        with proxy(tmp_path, "--graph-upstream", mock.base_url, "--proxy-blobs") as running:
+            asyncio.run(run_export(running.base_url, TOKEN, attribute_set=AttributeSet.Full))
+            asyncio.run(run_export(running.base_url, TOKEN, attribute_set=AttributeSet.Basic))
+            code = running.stop()
+    assert code == expected, running.output
+    rules = {f["rule"] for f in read_json(tmp_path / "summary.json")["findings"]}
+    assert ("GR-EXPORT-BASIC-SUBSET" in rules) == (expected == 1), rules
+    assert "in 2 flow(s)" in running.output

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks.blobs import check_blob_content, check_blob_download
+from ..checks.blobs import check_basic_subset, check_blob_content, check_blob_download
 from ..checks.recorded import check_recorded
-from ..checks.rows import ExportJudge, RowRules
+from ..checks.rows import ExportJudge, RowRules, export_columns
 from ..findings import Exchange, Finding
 from ..traffic.blob_stream import BlobFormatError, BlobOutcome, BlobUnreadable, StreamLimits, gunzip_lines
 from .flows import Flow, Flows
@@ -133,6 +133,25 @@ class Judge:
         self._emit(check_recorded(everything).findings, None)
         for flow in list(self.flows.all):
             self._emit(self._rows(flow), flow)
+        self._emit(self._basic_subset(), None)
+
+    def _basic_subset(self) -> list[Finding]:
+        """GR-EXPORT-BASIC-SUBSET: a basic export of an invoice against a full one of the same invoice, as
+        ``check_recorded`` pairs them (its own pairing needs whole blob bodies, so it is repeated here)."""
+        exports: dict[tuple[str, str], ExportJudge] = {}
+        for flow in list(self.flows.all):
+            judge = flow.row_judge
+            if judge is not None and judge.blobs and judge.rows and flow.request_body:
+                key = (str(flow.request_body.get("invoiceId")), judge.attribute_set)
+                exports.setdefault(key, judge)
+        found: list[Finding] = []
+        for (invoice, attribute_set), basic in exports.items():
+            full = exports.get((invoice, "full"))
+            if attribute_set == "basic" and full is not None:
+                found += check_basic_subset(export_columns(basic), export_columns(full), evidence=basic.blobs[0].exchange)
+        for f in found:
+            f.extra.setdefault("test", "recorded: graph attribute sets")
+        return found
 
 
 class BlobTee:
