@@ -167,10 +167,13 @@ def create_app(state: ProxyState) -> Starlette:
             except httpx.HTTPError:
                 pass
             finally:
+                def settle() -> None:  # judged, recorded and counted even when shutdown cancels this stream
+                    tee.close(complete=complete)
+                    state.record(replace(head, response_body=bytes(kept), response_size=None if size <= KEEP else size))
+                    state.counted()
+
+                await asyncio.shield(asyncio.to_thread(settle))
                 await response.aclose()
-                await asyncio.to_thread(tee.close, complete=complete)
-                state.record(replace(head, response_body=bytes(kept), response_size=None if size <= KEEP else size))
-                state.counted()
 
         return StreamingResponse(body(), status_code=response.status_code,
                                  headers=dict(upstream.response_headers(response.headers, decoded=False))

@@ -7,8 +7,9 @@ Keys are upstream URLs (paths case-folded, as :mod:`recon_contracts.checks.recor
 from __future__ import annotations
 
 import itertools
+import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -65,17 +66,10 @@ class Flows:
 
     def label(self, exchange: Exchange) -> Exchange:
         """The exchange with its API and operation as the offline checker names them (by URL shape)."""
-        from dataclasses import replace
-
         shape = classify(exchange.method, exchange.url)
         if shape is not None:
             return replace(exchange, api=shape.api, operation=shape.operation)
         return exchange
-
-    def blob_flow(self, url: str) -> Flow | None:
-        bare = url.split("?", 1)[0]
-        with self._lock:
-            return next((f for f in self.all if f.blob_root and bare.startswith(f.blob_root + "/")), None)
 
     def add(self, exchange: Exchange) -> Flow:
         with self._lock:
@@ -131,8 +125,6 @@ class Flows:
 
 
 def _json_object(raw: bytes | None) -> dict[str, Any] | None:
-    import json
-
     try:
         value = json.loads((raw or b"").decode("utf-8"))
     except (ValueError, UnicodeDecodeError):

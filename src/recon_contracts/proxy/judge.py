@@ -48,6 +48,7 @@ class Judge:
     unproven: list[dict[str, Any]] = field(default_factory=list)
     exchanges: int = 0
     blob_rows: int = 0
+    open_tees: set["BlobTee"] = field(default_factory=set)
     _order: list[Exchange] = field(default_factory=list)  # API exchanges in arrival order
     _seen: dict[tuple[str, str, str], int] = field(default_factory=dict)  # key -> index in findings
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,6 +105,9 @@ class Judge:
         self._emit(found, flow)
 
     def blob_done(self, tee: "BlobTee") -> None:
+        with self._lock:
+            if tee.settled.is_set():
+                return
         outcome = tee.outcome
         found = [*check_blob_content(outcome)]
         for f in found:
@@ -118,6 +122,9 @@ class Judge:
             complete = tee.flow.blobs_listed is not None and tee.flow.blobs_done >= tee.flow.blobs_listed
         if complete:
             self._emit(self._rows(tee.flow), tee.flow)
+        with self._lock:
+            self.open_tees.discard(tee)
+        tee.settled.set()
 
     @staticmethod
     def _rows(flow: Flow) -> list[Finding]:
@@ -126,8 +133,16 @@ class Judge:
             f.extra.setdefault("test", BLOB_GROUP)
         return found
 
-    def finish(self) -> None:
-        """Rules across flows (the whole session, as ``check`` sees a HAR file), and rows of unfinished exports."""
+    def finish(self, wait_s: float = 60.0) -> None:
+        """Rules across flows (the whole session, as ``check`` sees a HAR file), and rows of unfinished exports.
+
+        Blobs still streaming when the server stopped are settled first: waited for (bounded), else judged as
+        broken off (inconclusive)."""
+        with self._lock:
+            pending = list(self.open_tees)
+        for tee in pending:
+            if not tee.settled.wait(wait_s):
+                tee.close(complete=False, timeout=wait_s)
         with self._lock:
             everything = list(self._order)
         self._emit(check_recorded(everything).findings, None)
@@ -167,7 +182,10 @@ class BlobTee:
         self.limits = limits
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._done = threading.Event()
+        self.settled = threading.Event()  # judged and reported (blob_done ran)
         self._thread = threading.Thread(target=self._run, name=f"proxy-blob-{name[:40]}", daemon=True)
+        with judge._lock:
+            judge.open_tees.add(self)
         self._thread.start()
 
     def _chunks(self) -> Iterator[bytes]:
