@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("recon_contracts.checker", "check recorded traffic (HAR files) against the contract, sending nothing"),
     "validate-export": ("recon_contracts.validate_export",
                         "validate every row of downloaded export blobs, a manifest or its URL"),
+    "proxy": ("recon_contracts.proxy.command", "a validation reverse proxy: judge your own client's traffic live"),
     "docs": ("recon_contracts.docsite.cli", "write the specs, rules and silent points as a static reference site"),
 }
 
