@@ -9,11 +9,11 @@ import sys
 # name -> (module whose main(argv) runs it, one line of help); imported only when chosen
 COMMANDS: dict[str, tuple[str, str]] = {
     "mock": ("recon_contracts.mock.cli", "serve the reference mock of both APIs"),
-    "run": ("recon_contracts.runner", "run the contract suite and write reports"),
-    "check": ("recon_contracts.checker", "check recorded traffic (HAR files) against the contract, sending nothing"),
-    "validate-export": ("recon_contracts.validate_export",
+    "run": ("recon_contracts.commands.run", "run the contract suite and write reports"),
+    "check": ("recon_contracts.commands.check", "check recorded traffic (HAR files) against the contract, sending nothing"),
+    "validate-export": ("recon_contracts.commands.validate_export",
                         "validate every row of downloaded export blobs, a manifest or its URL"),
-    "docs": ("recon_contracts.docsite.cli", "write the specs, rules and silent points as a static reference site"),
+    "docs": ("recon_contracts.commands.docs", "write the specs, rules and silent points as a static reference site"),
 }
 
 

@@ -3,7 +3,7 @@
 Rules GR-EXPORT-202-LOCATION, GR-EXPORT-QUALIFIED-NAME, GR-EXPORT-BAD-REQUEST-4XX, GR-RESPONSE-SCHEMA,
 GR-RESPONSE-UNDECLARED-PROPERTY, GR-OP-*, GR-MANIFEST-BLOBCOUNT, GR-BLOB-URL, GR-BLOB-GZIP-JSONL and
 GR-EXPORT-BASIC-SUBSET, and the row rules GR-ROW-*. Blobs are streamed (gunzip and judge as they arrive), never
-held whole. The tests drive traffic through ``recon_contracts.traffic.graph_driver`` and hand the
+held whole. The tests drive traffic through ``recon_contracts.drivers.graph_export`` and hand the
 exchanges to the pure checks; the exports they follow are run once per session, side by side.
 """
 
@@ -35,7 +35,7 @@ from recon_contracts.checks.graph_export import (
 from recon_contracts.checks.common import check_link_origin
 from recon_contracts.traffic.client import Unproven, show_origin
 from recon_contracts.checks.operations import check_polls
-from recon_contracts.traffic.graph_driver import EXPORT_PATHS, ExportRun, post_export, run_export
+from recon_contracts.drivers.graph_export import EXPORT_PATHS, ExportRun, post_export, run_export
 
 NONEXISTENT_INVOICE = "recon-contracts-no-such-invoice"
 VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}

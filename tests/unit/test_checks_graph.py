@@ -44,7 +44,7 @@ from recon_contracts.checks.operations import (
     check_timestamps,
 )
 from recon_contracts.traffic.client import ApiClient, OffOriginLink, RequestBudget
-from recon_contracts.traffic.graph_driver import run_export
+from recon_contracts.drivers.graph_export import run_export
 from recon_contracts.findings import Exchange, Finding
 from recon_contracts.redact import MASK
 

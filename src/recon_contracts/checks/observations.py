@@ -84,7 +84,7 @@ def _retry_after_form(value: str | None) -> str | None:
 
 
 def export_answers(run: Any) -> list[Observation]:
-    """What one export run (``traffic.graph_driver.ExportRun``) says about the Graph silent points."""
+    """What one export run (``drivers.graph_export.ExportRun``) says about the Graph silent points."""
     out: list[Observation] = []
     post = run.post
     if post is not None and post.status == 202:

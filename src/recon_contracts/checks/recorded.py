@@ -49,7 +49,7 @@ from .partner_center import (
     classify_query,
 )
 from ..findings import Exchange, Finding
-from ..traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
+from ..protocol.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
 from ..truth.rules import catalog
 
 # Rules that a recording cannot settle, and why: their check needs a request made for the purpose.
@@ -345,7 +345,7 @@ def _manifest(terminal: Exchange, manifests: dict[str, Exchange]) -> tuple[Excha
 
 
 def check_recorded(exchanges: Sequence[Exchange]) -> OfflineResult:
-    """Every offline rule over recorded exchanges of both APIs (labelled by :func:`traffic.shapes.classify`).
+    """Every offline rule over recorded exchanges of both APIs (labelled by :func:`protocol.shapes.classify`).
 
     429 and 503 answers are judged only by the throttling rule: the live client waits them out and
     retries, so they are not the answer a check is about (a recording holds the retry after them).

@@ -25,7 +25,7 @@ from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientC
 from ..traffic.client import (ApiClient, BudgetExhausted, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy,
                               TargetError, Unproven)
 from ..findings import Finding, breaking
-from .options import OPTIONS, Option, Settings, dest, resolve_settings
+from ..options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR

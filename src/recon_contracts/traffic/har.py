@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..findings import Exchange
-from .shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
+from ..protocol.shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
 
 
 class HarError(ValueError):

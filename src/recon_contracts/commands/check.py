@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import NoReturn
 from xml.etree import ElementTree as ET
 
-from .findings import Finding, breaking
-from .plugin.options import OPTIONS, Option
+from ..findings import Finding, breaking
+from ..options import OPTIONS, Option
 
 USAGE = "usage: recon-contracts check FILE.har [FILE.har ...] [--baseline FILE [--update-baseline]] [--report-dir DIR] [--strict]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
@@ -53,7 +53,7 @@ def _options() -> list[Option]:
 
 
 def help_text() -> str:
-    from .checks.recorded import NEEDS_NEW_REQUEST
+    from ..checks.recorded import NEEDS_NEW_REQUEST
 
     rows = []
     for opt in _options():
@@ -133,12 +133,12 @@ def main(argv: list[str]) -> int:
     if update and baseline is None:
         return _error("--update-baseline needs --baseline FILE (the file to write)")
 
-    from .checks.baseline import check_against_baseline, diff_lines
-    from .observed import OBSERVED_FILE, BaselineError, Observed, load, write
-    from .checks.recorded import check_recorded
-    from .redact import REDACTOR
-    from .reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
-    from .traffic.har import HarError, read_har
+    from ..checks.baseline import check_against_baseline, diff_lines
+    from ..observed import OBSERVED_FILE, BaselineError, Observed, load, write
+    from ..checks.recorded import check_recorded
+    from ..redact import REDACTOR
+    from ..reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
+    from ..traffic.har import HarError, read_har
 
     started = time.time()
     previous = None

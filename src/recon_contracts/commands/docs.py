@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .render import build_site
+from ..docsite.render import build_site
 
 DEFAULT_OUT = "reference"
 

@@ -106,14 +106,14 @@ def main(argv: list[str]) -> int:
     if not (args.timeout > 0 and args.timeout != float("inf")):
         return _error("--timeout must be a positive number of seconds")
 
-    from .checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
-    from .checks.rows import ExportJudge, RowRules
-    from .findings import Exchange
-    from .redact import REDACTOR
-    from .truth.spec import load_spec
-    from .traffic.auth import StaticToken
-    from .traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits, read_blob
-    from .traffic.client import ApiClient, RequestBudget, TargetError
+    from ..checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
+    from ..checks.rows import ExportJudge, RowRules
+    from ..findings import Exchange
+    from ..redact import REDACTOR
+    from ..truth.spec import load_spec
+    from ..traffic.auth import StaticToken
+    from ..traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits, read_blob
+    from ..traffic.client import ApiClient, RequestBudget, TargetError
 
     started = time.time()
     limits = StreamLimits(deadline_s=3600.0, **({"max_inflated": args.max_blob_bytes} if args.max_blob_bytes else {}))
@@ -234,8 +234,8 @@ def main(argv: list[str]) -> int:
 
 def _manifest_file_findings(manifest: dict[str, Any], load_spec: Any) -> list[Any]:
     """Manifest rules on a manifest read from a file (no exchange to reproduce: the finding names the file)."""
-    from .checks.blobs import redacted
-    from .findings import finding
+    from ..checks.blobs import redacted
+    from ..findings import finding
 
     found = []
     for message in load_spec("graph").validate(manifest, "Manifest"):
@@ -251,8 +251,8 @@ def _manifest_file_findings(manifest: dict[str, Any], load_spec: Any) -> list[An
 
 
 def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], started: float, *, inconclusive: bool) -> int:
-    from .findings import breaking
-    from .reporting.files import RunResult, verdict_line, write_reports
+    from ..findings import breaking
+    from ..reporting.files import RunResult, verdict_line, write_reports
 
     failing = breaking(findings, strict=args.strict)
     code = EXIT_FAIL if failing else (EXIT_INCONCLUSIVE if inconclusive else EXIT_OK)
@@ -267,7 +267,7 @@ def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], sta
         write_reports(args.report_dir, result)
     except OSError as exc:
         return _error(f"--report-dir {args.report_dir!r}: {exc.strerror or exc}")
-    from .reporting.summary import summarize
+    from ..reporting.summary import summarize
 
     summary = summarize(result)
     for f in failing[:20]:

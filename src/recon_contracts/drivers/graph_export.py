@@ -19,9 +19,9 @@ from urllib.parse import urljoin
 
 from ..checks.blobs import blob_url, manifest_blobs
 from ..checks.rows import ExportJudge, RowRules
-from .blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
+from ..traffic.blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
 from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
-from .client import ApiClient, retry_after_seconds
+from ..traffic.client import ApiClient, retry_after_seconds
 from ..findings import Exchange
 from ..redact import REDACTOR
 

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from .plugin.hooks import OPTIONS, Option
-from .reporting.files import SUMMARY_FILE, verdict_line
-from .reporting.summary import coverage_line
+from ..options import OPTIONS, Option
+from ..reporting.files import SUMMARY_FILE, verdict_line
+from ..reporting.summary import coverage_line
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
 EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
             f"unrecognized argument {unknown[0]!r}; suite options are listed by --help, pytest options go after --"
         )
 
-    from .truth.resources import project_root, suite_dir, suite_rootdir
+    from ..truth.resources import project_root, suite_dir, suite_rootdir
 
     try:
         project_root()  # specs and catalog
@@ -163,7 +163,7 @@ def main(argv: list[str]) -> int:
         return _error(str(exc), EXIT_NOT_RUN)
 
     if parsed.mock_profile and not (parsed.pc_base_url or parsed.graph_base_url):
-        from .mock.profiles import PROFILES
+        from ..mock.profiles import PROFILES
 
         if parsed.mock_profile not in PROFILES:
             return _error(f"--mock-profile: unknown profile {parsed.mock_profile!r}; see recon-contracts mock --list-profiles")
