@@ -93,11 +93,13 @@ def path_mock(base: str, _rows: int) -> dict:
 def path_engine(base: str, _rows: int) -> dict:
     from recon_contracts.traffic.auth import StaticToken
     from recon_contracts.traffic.client import ApiClient, RequestBudget
+    from recon_contracts.checks.rows import ExportJudge, RowRules
     from recon_contracts.drivers.graph_export import run_export
 
     client = ApiClient(api="graph", base_url=f"{base}/v1.0", token=StaticToken("bench"), budget=RequestBudget())
     started = time.perf_counter()
-    run = run_export(client, INVOICE, "full", poll_timeout=60, sleep=lambda s: None)
+    judge = ExportJudge(RowRules.load(), invoice_id=INVOICE, attribute_set="full")
+    run = run_export(client, INVOICE, "full", poll_timeout=60, sleep=lambda s: None, sink=judge)
     seconds = time.perf_counter() - started
     assert run.rows is not None, run.stopped
     findings = run.rows.findings()

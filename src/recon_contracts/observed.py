@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .traffic.blob_stream import BlobFormatError, BlobUnreadable, StreamLimits, gunzip_lines
+from .errors import BaselineError
 from .findings import Exchange
 from .redact import REDACTOR
 from .protocol.shapes import BLOB, classify
@@ -210,10 +211,6 @@ class Observed:
                 "operations": self.operations,
                 "silent_points": self.silent_points,
             }, sort_keys=True))
-
-
-class BaselineError(ValueError):
-    """A baseline file that cannot be used; the message says why."""
 
 
 def load(path: str | Path) -> dict[str, Any]:

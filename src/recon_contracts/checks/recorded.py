@@ -20,7 +20,8 @@ from .blobs import check_basic_subset, check_blob_content, check_blob_download, 
 from .rows import ExportJudge, RowRules, export_columns
 from ..traffic.blob_stream import RecordedBlob, read_blob
 from .graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
-from .operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
+from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of
+from .operations import check_operation, check_status_monotonic, check_terminal_absorbing
 from .paging import (
     CONTINUATION_HEADER,
     body_of,
@@ -290,7 +291,7 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
                     lifecycle.append(redacted(f))
         lifecycle += [redacted(f) for f in check_status_monotonic(polls) + check_terminal_absorbing(polls)]
         terminal = next((p for p in polls if is_terminal(status_of(p))), None)
-        if terminal is None or status_of(terminal) not in ("succeeded", "completed"):
+        if terminal is None or not is_success(status_of(terminal)):
             continue
         manifest_exchange, manifest = _manifest(terminal, manifests_by_url)
         if manifest_exchange is None:

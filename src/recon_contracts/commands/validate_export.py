@@ -109,6 +109,7 @@ def main(argv: list[str]) -> int:
     from ..checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
     from ..checks.rows import ExportJudge, RowRules
     from ..findings import Exchange
+    from ..protocol.graph import MANIFEST_OPERATION
     from ..redact import REDACTOR
     from ..truth.spec import load_spec
     from ..traffic.auth import StaticToken
@@ -155,7 +156,7 @@ def main(argv: list[str]) -> int:
             graph = ApiClient(api="graph", base_url=raw, token=StaticToken(token) if token else None, budget=budget,
                               timeout=args.timeout)
             try:
-                exchange = graph.request("GET", raw, operation="GET /reports/partners/billing/manifests/{manifest-id}")
+                exchange = graph.request("GET", raw, operation=MANIFEST_OPERATION)
             except TargetError as exc:
                 return _finish(args, findings, [str(exc)], started, inconclusive=True)
             finally:

@@ -24,8 +24,10 @@ from hypothesis.utils.conventions import not_set
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
 from ..traffic.client import (ApiClient, BudgetExhausted, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy,
                               TargetError, Unproven)
+from ..errors import UsageError
 from ..findings import Finding, breaking
 from ..options import OPTIONS, Option, Settings, dest, resolve_settings
+from .outcomes import apply as apply_outcome
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
@@ -109,7 +111,10 @@ class Target:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "partner_center: needs a Partner Center target")
     config.addinivalue_line("markers", "graph: needs a Graph target")
-    settings_ = resolve_settings(config)
+    try:
+        settings_ = resolve_settings(config.getoption)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings_
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
     config.stash[RECORDER] = recorder
@@ -381,26 +386,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
                                                                 url=raised.url, origin=raised.origin)]
     if excinfo is None:
         return
-    if excinfo.errisinstance(Unproven):
-        # the target kept the test from checking its rules: a skip that does not pass (verdict inconclusive)
-        from ..reporting.summary import redact_tree
-        from ..truth.rules import rules_enforced_by
-
-        reason = REDACTOR(str(excinfo.value))
-        marks = list(getattr(report, "recon_unproven", []))
-        marks.append({"test": item.nodeid, "rules": rules_enforced_by(item.nodeid), "reason": reason})
-        report.recon_unproven = [redact_tree(m) for m in marks]
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped (unproven): {reason}")
-    elif excinfo.errisinstance(Inconclusive):
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {excinfo.value}")
-    elif excinfo.errisinstance((TargetError, AuthError)):
-        report.longrepr = f"recon-contracts: {REDACTOR(str(excinfo.value))}"
-    elif excinfo.errisinstance(ContractViolation):
-        report.longrepr = REDACTOR(str(excinfo.value))
-    elif report.failed and report.longrepr is not None:
-        report.longrepr = REDACTOR(str(report.longrepr))
+    apply_outcome(item, report, excinfo.value)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
