@@ -16,14 +16,14 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import NoReturn
 from xml.etree import ElementTree as ET
 
 from ..findings import Finding, breaking
 from ..options import OPTIONS, Option
 
 USAGE = "usage: recon-contracts check FILE.har [FILE.har ...] [--baseline FILE [--update-baseline]] [--report-dir DIR] [--strict]"
-EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN  # noqa: E402
 _OWN = ("--report-dir", "--strict-drift", "--baseline", "--update-baseline")  # pytest spellings (OPTIONS names)
 GROUPS = (
     "recorded: partner-center responses",
@@ -38,13 +38,8 @@ GROUPS = (
 BASELINE_GROUP = "recorded: baseline"
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
+from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _options() -> list[Option]:
@@ -137,7 +132,8 @@ def main(argv: list[str]) -> int:
     from ..observed import OBSERVED_FILE, BaselineError, Observed, load, write
     from ..checks.recorded import check_recorded
     from ..redact import REDACTOR
-    from ..reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
+    from ..reporting.files import JUNIT_FILE, RunResult
+    from .base import finish
     from ..traffic.har import HarError, read_har
 
     started = time.time()
@@ -199,19 +195,18 @@ def main(argv: list[str]) -> int:
         recorded={**traffic.summary(), "files": [str(Path(f).name) for f in parsed.files], "checked": result.checked},
         baseline=baseline is not None and not update,
     )
-    paths = write_reports(report_dir, run)
     if nothing:
         print(f"recon-contracts check: no exchange of Partner Center or Graph in {len(parsed.files)} file(s) "
               f"({traffic.entries} entries; other hosts: {dict(traffic.ignored) or 'none'}; "
               f"incomplete bodies: {dict(traffic.truncated) or 'none'})", file=sys.stderr)
-    import json
-
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     for f in failing:
         print(REDACTOR(str(f)) + "\n")
     ignored = sum(traffic.ignored.values())
     print(f"checked {len(traffic.exchanges)} of {traffic.entries} recorded exchanges"
           + (f"; {ignored} not to either API ignored (by host: {dict(traffic.ignored)})" if ignored else "")
           + (f"; {sum(traffic.truncated.values())} with incomplete bodies skipped" if traffic.truncated else ""))
-    print(verdict_line(summary, str(report_dir)))
+    try:
+        finish(report_dir, run)
+    except _UsageError as exc:
+        return _error(str(exc))
     return code

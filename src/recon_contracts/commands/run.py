@@ -15,23 +15,18 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import NoReturn
 
 from ..options import OPTIONS, Option
 from ..reporting.files import SUMMARY_FILE, verdict_line
 from ..reporting.summary import coverage_line
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
-EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN  # noqa: E402
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
+from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _metavar(opt: Option) -> str:

@@ -24,20 +24,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-EXIT_OK, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 4
+from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE  # noqa: E402
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment)=([^/?]+)", re.IGNORECASE)
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
+from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _parser() -> _Parser:
@@ -253,7 +248,8 @@ def _manifest_file_findings(manifest: dict[str, Any], load_spec: Any) -> list[An
 
 def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], started: float, *, inconclusive: bool) -> int:
     from ..findings import breaking
-    from ..reporting.files import RunResult, verdict_line, write_reports
+    from ..reporting.files import RunResult
+    from .base import finish
 
     failing = breaking(findings, strict=args.strict)
     code = EXIT_FAIL if failing else (EXIT_INCONCLUSIVE if inconclusive else EXIT_OK)
@@ -264,14 +260,10 @@ def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], sta
     result = RunResult(findings=findings, targets={"graph": " ".join(args.inputs)[:500], "mock_profile": None},
                        strict=args.strict, exit_status=code if code != EXIT_FAIL else 0, tests=tests,
                        started=started, duration_s=time.time() - started)
-    try:
-        write_reports(args.report_dir, result)
-    except OSError as exc:
-        return _error(f"--report-dir {args.report_dir!r}: {exc.strerror or exc}")
-    from ..reporting.summary import summarize
-
-    summary = summarize(result)
     for f in failing[:20]:
         print(str(f).splitlines()[0])
-    print(verdict_line(summary, args.report_dir))
+    try:
+        finish(args.report_dir, result)
+    except _UsageError as exc:
+        return _error(str(exc))
     return code
