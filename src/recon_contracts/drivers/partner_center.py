@@ -50,7 +50,7 @@ class LineItems:
     def get(self, query: Iterable[tuple[str, str]] | str | None, headers: Mapping[str, str] | None = None,
             *, url: str = LINEITEMS_PATH) -> Exchange:
         """One GET with fresh MS-RequestId/MS-CorrelationId (429/503 are waited out by the client)."""
-        params = list(query) if query is not None and not isinstance(query, str) else query
+        params: Any = list(query) if query is not None and not isinstance(query, str) else query  # a str: sent as written
         return self.client.request("GET", url, operation=LINEITEMS_OPERATION, params=params,
                                    headers={**new_request_ids(), **(headers or {})})
 
@@ -110,5 +110,5 @@ class LineItems:
 
     def smallest_size(self, total: int) -> int:
         """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
-        pages = max(1, self.target.page_budget - 1)
+        pages = max(1, int(self.target.page_budget) - 1)
         return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))

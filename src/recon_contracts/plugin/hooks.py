@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from ..traffic.client import (ApiClient, BudgetExhausted, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy,
-                              TargetError, Unproven)
+from ..traffic.client import (ApiClient, BudgetExhausted, OffOriginLink, RequestBudget, RetryPolicy,
+                              TargetError)
 from ..errors import UsageError
 from ..findings import Finding, breaking
 from ..options import OPTIONS, Option, Settings, dest, resolve_settings
