@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings_
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
     config.stash[RECORDER] = recorder
-    _RECORDERS["current"] = recorder
+    config.pluginmanager.register(RunState(recorder), f"recon-contracts-run-{id(config)}")
     workerinput = getattr(config, "workerinput", {})
     config.stash[TRAFFIC_DIR] = Path(workerinput.get("recon_traffic_dir") or new_parts_dir(settings_.report_dir))
     if config.pluginmanager.hasplugin("xdist"):
@@ -389,20 +389,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     apply_outcome(item, report, excinfo.value)
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    recorder = _RECORDERS.get("current")
-    if recorder is None:
-        return
-    suite_test = getattr(report, "recon_suite_test", None)
-    if suite_test:
-        recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
-    recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
-    findings = getattr(report, "recon_findings", None)
-    if findings is None:
-        return
-    recorder.contract_tests += 1
-    recorder.add(Finding(**f) for f in findings)
-    recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
+class RunState:
+    """The run's state, held by one plugin object registered per pytest config (no module global).
+
+    It takes each test's report (findings, observations, unproven marks, outcomes) into the run's Recorder.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        recorder = self.recorder
+        suite_test = getattr(report, "recon_suite_test", None)
+        if suite_test:
+            recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
+        recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
+        findings = getattr(report, "recon_findings", None)
+        if findings is None:
+            return
+        recorder.contract_tests += 1
+        recorder.add(Finding(**f) for f in findings)
+        recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -429,9 +436,6 @@ class _XdistHooks:
             self.recorder.worker_requests += int(data.get("requests_sent", 0))
             for key, value in data.get("targets", {}).items():
                 self.recorder.targets.setdefault(key, value)
-
-
-_RECORDERS: dict[str, Recorder] = {}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
