@@ -16,7 +16,6 @@ from .excerpt import spec_line
 
 SARIF_FILE = "report.sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://github.com/recon-contracts/recon-contracts"
 
 
 def level_of(finding: dict[str, Any]) -> str:
@@ -80,8 +79,7 @@ def render_sarif(summary: dict[str, Any]) -> dict[str, Any]:
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "recon-contracts", "version": __version__, "informationUri": INFORMATION_URI,
-                                "rules": descriptors}},
+            "tool": {"driver": {"name": "recon-contracts", "version": __version__, "rules": descriptors}},
             "results": results,
             "invocations": [{"executionSuccessful": summary.get("verdict") != "inconclusive",
                              "exitCode": int(summary.get("exit_status", 0)),
