@@ -128,8 +128,9 @@ def main(argv: list[str]) -> int:
     if update and baseline is None:
         return _error("--update-baseline needs --baseline FILE (the file to write)")
 
-    from ..checks.baseline import check_against_baseline, diff_lines
-    from ..observed import OBSERVED_FILE, BaselineError, Observed, load, write
+    from ..baselines import compare_or_update, read_baseline
+    from ..errors import BaselineError
+    from ..observed import OBSERVED_FILE, Observed, write
     from ..checks.recorded import check_recorded
     from ..redact import REDACTOR
     from ..reporting.files import JUNIT_FILE, RunResult
@@ -140,10 +141,9 @@ def main(argv: list[str]) -> int:
     previous = None
     if baseline is not None:
         try:
-            previous = load(baseline)
+            previous = read_baseline(baseline, update=update)
         except BaselineError as exc:
-            if not update:
-                return _error(f"--baseline: {exc}")
+            return _error(f"--baseline: {exc}")
     try:
         traffic = read_har(parsed.files)
     except HarError as exc:
@@ -162,17 +162,13 @@ def main(argv: list[str]) -> int:
     findings = list(result.findings)
     groups = list(GROUPS)
     if baseline is not None:
-        differences = check_against_baseline(previous, data) if previous is not None else []
-        if update:
-            write(baseline, data)
-            print(f"baseline {baseline} {'updated' if previous is not None else 'written (new)'}: "
-                  f"{len(differences)} difference(s) from the previous one")
-            for line in diff_lines(differences):
-                print(REDACTOR(line))
-        else:
-            for f in differences:
+        step = compare_or_update(baseline, data, update=update, previous=previous, loaded=True)
+        for line in step.lines:
+            print(REDACTOR(line))
+        if not update:
+            for f in step.findings:
                 f.extra["test"] = BASELINE_GROUP
-            findings += differences
+            findings += step.findings
             groups.append(BASELINE_GROUP)
 
     nothing = not traffic.exchanges
