@@ -20,10 +20,12 @@ from xml.etree import ElementTree as ET
 
 from ..findings import Finding, breaking
 from ..options import OPTIONS, Option
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
 
 USAGE = "usage: recon-contracts check FILE.har [FILE.har ...] [--baseline FILE [--update-baseline]] [--report-dir DIR] [--strict]"
-from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402
-from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN  # noqa: E402
 _OWN = ("--report-dir", "--strict-drift", "--baseline", "--update-baseline")  # pytest spellings (OPTIONS names)
 GROUPS = (
     "recorded: partner-center responses",
@@ -36,10 +38,6 @@ GROUPS = (
     "recorded: graph attribute sets",
 )
 BASELINE_GROUP = "recorded: baseline"
-
-
-from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
-from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _options() -> list[Option]:

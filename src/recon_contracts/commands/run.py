@@ -19,14 +19,12 @@ from pathlib import Path
 from ..options import OPTIONS, Option
 from ..reporting.files import SUMMARY_FILE, verdict_line
 from ..reporting.summary import coverage_line
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Verdict
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
-from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: E402
-from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN  # noqa: E402
-
-
-from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
-from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _metavar(opt: Option) -> str:
@@ -185,11 +183,10 @@ def main(argv: list[str]) -> int:
     if summary is not None:
         print(verdict_line(summary, report_dir))
         print(coverage_line(summary))
-        if code == EXIT_OK and summary.get("verdict") == "inconclusive":
-            code = EXIT_NOT_RUN
-        elif code == EXIT_OK and summary.get("verdict") != "pass":
-            code = EXIT_FAIL
+        if code == EXIT_OK:  # the suite passed its tests: the verdict (an unproven rule, a baseline) has the last word
+            verdicts = {v.value: v for v in Verdict}
+            code = verdicts.get(str(summary.get("verdict")), Verdict.FAIL).exit_code
     elif code != EXIT_USAGE:
-        verdict = "inconclusive" if code == EXIT_NOT_RUN else "fail"
+        verdict = Verdict.of_exit_code(code).value
         print(f"verdict: {verdict} — no report was written (exit status {code}) — reports in {report_dir}")
     return code

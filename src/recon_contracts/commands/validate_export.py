@@ -26,13 +26,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE  # noqa: E402
+from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
+
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment)=([^/?]+)", re.IGNORECASE)
-
-
-from ..errors import UsageError as _UsageError  # noqa: E402 - one usage parser for every command
-from .base import UsageParser as _Parser  # noqa: E402
 
 
 def _parser() -> _Parser:
