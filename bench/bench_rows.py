@@ -4,7 +4,7 @@ One run (default 1,000,000 rows; ``--small`` 50,000) does, each path in its own 
 
 1. **mock alone**: the mock serves the export and a client only drains the bytes (the mock's own rate; it must be
    faster than the engine, or the engine's figure would be the mock's);
-2. **engine**: the suite's path (traffic/graph_driver.py): POST, poll, manifest, then every blob streamed through
+2. **engine**: the suite's path (drivers/graph_export.py): POST, poll, manifest, then every blob streamed through
    incremental gunzip → orjson → the compiled per-column check (checks/rows.py), findings worded by jsonschema;
 3. **naive**: whole download, ``gzip.decompress``, ``json.loads`` and ``jsonschema`` (the spec's ExportRow) per row,
    on ``--naive-rows`` rows (default 100,000: at a million it would hold gigabytes), its memory extrapolated;
@@ -93,11 +93,13 @@ def path_mock(base: str, _rows: int) -> dict:
 def path_engine(base: str, _rows: int) -> dict:
     from recon_contracts.traffic.auth import StaticToken
     from recon_contracts.traffic.client import ApiClient, RequestBudget
-    from recon_contracts.traffic.graph_driver import run_export
+    from recon_contracts.checks.rows import ExportJudge, RowRules
+    from recon_contracts.drivers.graph_export import run_export
 
     client = ApiClient(api="graph", base_url=f"{base}/v1.0", token=StaticToken("bench"), budget=RequestBudget())
     started = time.perf_counter()
-    run = run_export(client, INVOICE, "full", poll_timeout=60, sleep=lambda s: None)
+    judge = ExportJudge(RowRules.load(), invoice_id=INVOICE, attribute_set="full")
+    run = run_export(client, INVOICE, "full", poll_timeout=60, sleep=lambda s: None, sink=judge)
     seconds = time.perf_counter() - started
     assert run.rows is not None, run.stopped
     findings = run.rows.findings()

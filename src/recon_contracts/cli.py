@@ -1,4 +1,7 @@
-"""The ``recon-contracts`` command: one subcommand per job, each a module with ``main(argv) -> int``."""
+"""The ``recon-contracts`` command: one subcommand per job, each a module of ``commands/`` with ``main(argv) -> int``.
+
+Exit codes, for every command: 0 pass, 1 fail, 2 inconclusive, 4 bad input (``verdict.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,18 @@ import argparse
 import importlib
 import sys
 
+from .commands.base import bad_input_is_4
+from .verdict import EXIT_USAGE
+
 # name -> (module whose main(argv) runs it, one line of help); imported only when chosen
 COMMANDS: dict[str, tuple[str, str]] = {
-    "mock": ("recon_contracts.mock.cli", "serve the reference mock of both APIs"),
-    "run": ("recon_contracts.runner", "run the contract suite and write reports"),
-    "check": ("recon_contracts.checker", "check recorded traffic (HAR files) against the contract, sending nothing"),
-    "validate-export": ("recon_contracts.validate_export",
+    "mock": ("recon_contracts.commands.mock", "serve the reference mock of both APIs"),
+    "run": ("recon_contracts.commands.run", "run the contract suite and write reports"),
+    "check": ("recon_contracts.commands.check", "check recorded traffic (HAR files) against the contract, sending nothing"),
+    "validate-export": ("recon_contracts.commands.validate_export",
                         "validate every row of downloaded export blobs, a manifest or its URL"),
-    "proxy": ("recon_contracts.proxy.command", "a validation reverse proxy: judge your own client's traffic live"),
-    "docs": ("recon_contracts.docsite.cli", "write the specs, rules and silent points as a static reference site"),
+    "proxy": ("recon_contracts.commands.proxy", "a validation reverse proxy: judge your own client's traffic live"),
+    "docs": ("recon_contracts.commands.docs", "write the specs, rules and silent points as a static reference site"),
 }
 
 
@@ -29,13 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=help_, add_help=False)
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()
-        return 0 if argv else 2
+        return 0 if argv else EXIT_USAGE
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         parser.print_usage(sys.stderr)
         print(f"recon-contracts: error: unknown command {command!r} (choose {', '.join(COMMANDS)})", file=sys.stderr)
-        return 2
-    return int(importlib.import_module(COMMANDS[command][0]).main(rest))
+        return EXIT_USAGE
+    return bad_input_is_4(f"recon-contracts {command}", importlib.import_module(COMMANDS[command][0]).main, rest)
 
 
 if __name__ == "__main__":  # pragma: no cover

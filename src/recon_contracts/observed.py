@@ -1,6 +1,6 @@
 """The target's observed behaviour (``observed.json``): what a baseline records and a later run is compared with.
 
-Per operation (named as in :mod:`recon_contracts.traffic.shapes`, so live runs and HAR files agree):
+Per operation (named as in :mod:`recon_contracts.protocol.shapes`, so live runs and HAR files agree):
 the number of exchanges, and per status code the response headers seen, every property path of
 the JSON bodies with its JSON types (``null`` for nullability) and on how many of the objects that
 could carry it it was present, and the values of enum-like properties (chargeType, status,
@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .traffic.blob_stream import BlobFormatError, BlobUnreadable, StreamLimits, gunzip_lines
+from .errors import BaselineError
 from .findings import Exchange
 from .redact import REDACTOR
-from .traffic.shapes import BLOB, classify
+from .protocol.shapes import BLOB, classify
 
 OBSERVED_FILE = "observed.json"
 FORMAT = "recon-contracts observed behaviour"
@@ -210,10 +211,6 @@ class Observed:
                 "operations": self.operations,
                 "silent_points": self.silent_points,
             }, sort_keys=True))
-
-
-class BaselineError(ValueError):
-    """A baseline file that cannot be used; the message says why."""
 
 
 def load(path: str | Path) -> dict[str, Any]:

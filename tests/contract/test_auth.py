@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 
 from recon_contracts.checks.auth import check_requires_token
+from recon_contracts.protocol import graph as gr
+from recon_contracts.protocol import partner_center as pc_api
 from recon_contracts.traffic.client import new_request_ids
-
-PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
-GRAPH_EXPORT = "/reports/partners/billing/reconciliation/billed/export"
 
 
 @pytest.mark.partner_center
 def test_partner_center_requires_token(pc, target, contract):
     exchange = pc.request(
         "GET",
-        PC_LINEITEMS,
-        operation="GET /v1/invoices/{invoice-id}/lineitems",
-        params={"provider": "onetime", "invoicelineitemtype": "billinglineitems",
-                "currencycode": target.currency, "period": target.period, "size": 1},
+        pc_api.LINEITEMS_PATH,
+        operation=pc_api.LINEITEMS_OPERATION,
+        params=pc_api.base_query(target.currency, target.period, size=1),
         headers=new_request_ids(),
         auth=False,
     )
@@ -29,8 +27,8 @@ def test_partner_center_requires_token(pc, target, contract):
 def test_graph_requires_token(graph, target, contract):
     exchange = graph.request(
         "POST",
-        GRAPH_EXPORT,
-        operation="POST /reports/partners/billing/reconciliation/billed/export",
+        gr.EXPORT_PATHS["short"],
+        operation=gr.export_operation("short"),
         json={"invoiceId": target.invoice_id, "attributeSet": "basic"},
         auth=False,
     )

@@ -3,7 +3,7 @@
 Rules GR-EXPORT-202-LOCATION, GR-EXPORT-QUALIFIED-NAME, GR-EXPORT-BAD-REQUEST-4XX, GR-RESPONSE-SCHEMA,
 GR-RESPONSE-UNDECLARED-PROPERTY, GR-OP-*, GR-MANIFEST-BLOBCOUNT, GR-BLOB-URL, GR-BLOB-GZIP-JSONL and
 GR-EXPORT-BASIC-SUBSET, and the row rules GR-ROW-*. Blobs are streamed (gunzip and judge as they arrive), never
-held whole. The tests drive traffic through ``recon_contracts.traffic.graph_driver`` and hand the
+held whole. The tests drive traffic through ``recon_contracts.drivers.graph_export`` and hand the
 exchanges to the pure checks; the exports they follow are run once per session, side by side.
 """
 
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from recon_contracts.checks.observations import export_answers
 from recon_contracts.checks.blobs import check_basic_subset, check_blobs, check_manifest, check_manifest_response, unreadable
-from recon_contracts.checks.rows import export_columns
+from recon_contracts.checks.rows import ExportJudge, RowRules, export_columns
 from recon_contracts.checks.graph_export import (
     bad_request_answer,
     check_export_accepted,
@@ -35,7 +35,7 @@ from recon_contracts.checks.graph_export import (
 from recon_contracts.checks.common import check_link_origin
 from recon_contracts.traffic.client import Unproven, show_origin
 from recon_contracts.checks.operations import check_polls
-from recon_contracts.traffic.graph_driver import EXPORT_PATHS, ExportRun, post_export, run_export
+from recon_contracts.drivers.graph_export import EXPORT_PATHS, POLL_OPERATION, ExportRun, post_export, run_export
 
 NONEXISTENT_INVOICE = "recon-contracts-no-such-invoice"
 VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}
@@ -55,7 +55,8 @@ class ExportRuns:
     def _start(self, invoice: str, attribute_set: str) -> Future[ExportRun]:
         invoice_id = self._target.invoice_id if invoice == "existing" else NONEXISTENT_INVOICE
         return self._pool.submit(run_export, self._graph, invoice_id, attribute_set,
-                                 poll_timeout=self._target.poll_timeout, spelling="short")
+                                 poll_timeout=self._target.poll_timeout, spelling="short",
+                                 sink=ExportJudge(RowRules.load(), invoice_id=invoice_id, attribute_set=attribute_set))
 
     def get(self, invoice: str, attribute_set: str) -> ExportRun:
         with self._lock:
@@ -251,7 +252,7 @@ def test_attribute_sets(graph, target, contract, export_runs):
 def test_unknown_operation_404(graph, contract):
     """GET of an operation id that was never issued is 404 in the Graph error envelope."""
     exchange = graph.request("GET", f"/reports/partners/billing/operations/{uuid.uuid4()}",
-                             operation="GET /reports/partners/billing/operations/{operation-id}")
+                             operation=POLL_OPERATION)
     status = exchange.status
     contract.observe("SP-GR-UNKNOWN-OPERATION", str(status) if status in (200, 400, 403, 404) else f"status-{status}")
     contract.check(check_unknown_operation(exchange))

@@ -44,7 +44,7 @@ from recon_contracts.checks.operations import (
     check_timestamps,
 )
 from recon_contracts.traffic.client import ApiClient, OffOriginLink, RequestBudget
-from recon_contracts.traffic.graph_driver import run_export
+from recon_contracts.drivers.graph_export import run_export
 from recon_contracts.findings import Exchange, Finding
 from recon_contracts.redact import MASK
 
@@ -520,12 +520,13 @@ def test_driver_follows_an_export_to_its_blobs():
     clock = Clock()
     client = client_for(script)
     # the manifest link of the doc example is on graph.microsoft.com: the mocked transport serves it
-    run = run_export(client, "G016907411", "full", poll_timeout=60, sleep=clock.sleep, clock=clock)
+    judge = ExportJudge(RowRules.load(), invoice_id="G016907411", attribute_set="full")
+    run = run_export(client, "G016907411", "full", poll_timeout=60, sleep=clock.sleep, clock=clock, sink=judge)
     assert run.stopped == "done", run.stopped
     assert [p.json()["status"] for p in run.polls] == ["running", "running", "succeeded", "succeeded"]
     assert clock.sleeps == [3, 3]  # Retry-After honoured
     assert run.manifest == MANIFEST and len(run.blobs) == 1 and run.blobs[0].exchange.api == "blob"
-    assert run.rows is not None and run.rows.rows == 1 and run.blobs[0].problem is None
+    assert run.rows is judge and judge.rows == 1 and run.blobs[0].problem is None
     blob_request = script.seen[-1]
     assert "authorization" not in {k.lower() for k in blob_request.headers}  # the SAS is the credential
     assert blob_request.url.query.decode().endswith("sig=" + SIG)

@@ -19,8 +19,8 @@ import pytest
 from recon_contracts.findings import Exchange
 from recon_contracts.redact import REDACTOR
 from recon_contracts.reporting.har import HarRecorder, merge
-from recon_contracts.traffic.har import HarError, read_har
-from recon_contracts.traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_OPERATION, PC_LINEITEMS, classify
+from recon_contracts.traffic.har import read_har
+from recon_contracts.protocol.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_OPERATION, PC_LINEITEMS, classify
 from support.suiteproc import Finished, run
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "har-1.2.schema.json").read_text(encoding="utf-8"))

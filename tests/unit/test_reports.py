@@ -219,10 +219,11 @@ def test_verdict_line():
 # ------------------------------------------------------------------ files
 
 
-def test_write_reports_creates_the_directory_and_both_files(tmp_path):
+def test_write_reports_creates_the_directory_and_every_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     target = tmp_path / "a" / "b"
     paths = write_reports(target, _result())
-    assert paths == {"summary": target / "summary.json", "html": target / "report.html",
+    assert paths == {"summary": target / "summary.json", "html": target / "report.html", "sarif": target / "report.sarif",
                      "reference": target / "reference" / "index.html"}  # the rules report.html links to
     assert json.loads(paths["summary"].read_text(encoding="utf-8")) == json.loads(json.dumps(summarize(_result())))
     assert not list(target.glob("*.tmp"))

@@ -239,7 +239,7 @@ def test_target_answering_garbage_is_one_clear_message(tmp_path):
 
 
 def test_pytest_command_line(tmp_path):
-    from recon_contracts.runner import _parser, pytest_args
+    from recon_contracts.commands.run import _parser, pytest_args
 
     parsed, unknown = _parser().parse_known_args(["--currency", "eur", "--strict", "--seed=3", "--pc-token=-x-y-z-"])
     assert unknown == []

@@ -14,7 +14,7 @@ import yaml
 
 from recon_contracts.mock.knobs import CHOICES, DEFAULT, Knobs
 from recon_contracts.mock.profiles import PROFILES
-from recon_contracts.reporting.register_doc import (MOCK_DOC, REGISTER_DOC, render_register, serving_profiles,
+from recon_contracts.docsite.register_doc import (MOCK_DOC, REGISTER_DOC, render_register, serving_profiles,
                                                     with_profile_table)
 from recon_contracts.truth.resources import contracts_dir, project_root
 from recon_contracts.truth.silent_points import problems, silent_points
@@ -128,13 +128,13 @@ def test_inconclusive_profiles_serve_a_forever_answer(name: str) -> None:
 def test_register_doc_is_current() -> None:
     committed = (project_root() / REGISTER_DOC).read_text(encoding="utf-8")
     assert committed == render_register(), (
-        f"{REGISTER_DOC} is stale: run python -m recon_contracts.reporting.register_doc and commit it")
+        f"{REGISTER_DOC} is stale: run python -m recon_contracts.docsite.register_doc and commit it")
 
 
 def test_mock_doc_profile_table_is_current() -> None:
     committed = (project_root() / MOCK_DOC).read_text(encoding="utf-8")
     assert committed == with_profile_table(committed), (
-        f"the profile table of {MOCK_DOC} is stale: run python -m recon_contracts.reporting.register_doc")
+        f"the profile table of {MOCK_DOC} is stale: run python -m recon_contracts.docsite.register_doc")
 
 
 _OBSERVE = re.compile(r"""\.observe\(\s*["'](SP-[A-Z0-9-]+)["']\s*,\s*(?:["']([^"']+)["'])?""")

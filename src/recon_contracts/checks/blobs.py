@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
+from ..protocol.graph import blob_url, manifest_blobs  # noqa: F401
 from ..redact import REDACTOR
 from ..traffic.blob_stream import BlobOutcome
 from .common import check_schema
@@ -21,18 +22,6 @@ GRAPH_SPEC = "graph"
 def redacted(f: Finding) -> Finding:
     """Blob URLs carry the SAS token: mask its signature in everything the finding shows."""
     return replace(f, message=REDACTOR(f.message), actual=REDACTOR(f.actual), curl=REDACTOR(f.curl), url=REDACTOR(f.url))
-
-
-def blob_url(manifest: dict[str, Any], blob: dict[str, Any]) -> str:
-    """rootDirectory + "/" + name + "?" + sasToken, as Microsoft's sample builds it."""
-    root = str(manifest.get("rootDirectory") or "")
-    sas = str(manifest.get("sasToken") or "").lstrip("?")
-    return f"{root}/{blob.get('name', '')}" + (f"?{sas}" if sas else "")
-
-
-def manifest_blobs(manifest: Any) -> list[dict[str, Any]]:
-    blobs = manifest.get("blobs") if isinstance(manifest, dict) else None
-    return [b for b in blobs if isinstance(b, dict)] if isinstance(blobs, list) else []
 
 
 def check_manifest(exchange: Exchange, manifest: Any, *, where: str = "manifest", schema: bool = True) -> list[Finding]:

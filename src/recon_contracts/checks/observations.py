@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..findings import Exchange
-from .operations import is_terminal, status_of
-from .paging import body_of, links_of, page_items
+from ..protocol.graph import is_success, is_terminal, status_of
+from ..protocol.partner_center import body_of, links_of, page_items
 
 Observation = tuple[str, str]
 
@@ -84,7 +84,7 @@ def _retry_after_form(value: str | None) -> str | None:
 
 
 def export_answers(run: Any) -> list[Observation]:
-    """What one export run (``traffic.graph_driver.ExportRun``) says about the Graph silent points."""
+    """What one export run (``drivers.graph_export.ExportRun``) says about the Graph silent points."""
     out: list[Observation] = []
     post = run.post
     if post is not None and post.status == 202:
@@ -111,7 +111,7 @@ def export_answers(run: Any) -> list[Observation]:
             break
     terminal = next((p for p, s in zip(polls, statuses) if is_terminal(s)), None)
     body = _json_object(terminal)
-    if body is not None and status_of(terminal) in ("succeeded", "completed"):  # type: ignore[arg-type]
+    if body is not None and is_success(status_of(terminal)):
         out.append(("SP-GR-OP-SUCCESS-STATUS", str(body["status"])))
         inline = isinstance(body.get("resourceLocation"), dict)
         link = "resourceLocation@odata.navigationLink" in body

@@ -11,39 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..findings import Exchange, Finding, finding
+from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of  # noqa: F401
 from ..truth.rules import operation_states
 from .blobs import redacted
 from .common import check_schema, parse_datetime
 
 GRAPH_SPEC = "graph"
-NAV_LINK = "resourceLocation@odata.navigationLink"
-_SUCCEEDED = {"succeeded", "completed"}
-
-
-def operation_body(exchange: Exchange) -> dict[str, Any] | None:
-    """The poll's body when it is a 200 with a JSON object, else None."""
-    if exchange.status != 200:
-        return None
-    try:
-        body = exchange.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def status_of(exchange: Exchange) -> str | None:
-    body = operation_body(exchange)
-    status = body.get("status") if body else None
-    return status if isinstance(status, str) else None
-
-
-def is_terminal(status: str | None) -> bool:
-    return status in operation_states().terminal
 
 
 def _same_state(a: str | None, b: str | None) -> bool:
     """Equal statuses; 'completed' (resource prose) and 'succeeded' (examples) are one state."""
-    return a == b or (a in _SUCCEEDED and b in _SUCCEEDED)
+    return a == b or (is_success(a) and is_success(b))
 
 
 def normalise_odata_type(value: Any) -> str | None:
@@ -159,7 +137,7 @@ def check_resource_iff_succeeded(exchange: Exchange, body: dict[str, Any]) -> li
     status = body.get("status")
     inline = isinstance(body.get("resourceLocation"), dict) and bool(body["resourceLocation"])
     link = isinstance(body.get(NAV_LINK), str) and bool(body[NAV_LINK].strip())
-    if status in _SUCCEEDED:
+    if is_success(status):
         if inline or link:
             return []
         return [

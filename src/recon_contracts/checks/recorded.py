@@ -20,7 +20,8 @@ from .blobs import check_basic_subset, check_blob_content, check_blob_download, 
 from .rows import ExportJudge, RowRules, export_columns
 from ..traffic.blob_stream import RecordedBlob, read_blob
 from .graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
-from .operations import NAV_LINK, check_operation, check_status_monotonic, check_terminal_absorbing, is_terminal, operation_body, status_of
+from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of
+from .operations import check_operation, check_status_monotonic, check_terminal_absorbing
 from .paging import (
     CONTINUATION_HEADER,
     body_of,
@@ -49,7 +50,7 @@ from .partner_center import (
     classify_query,
 )
 from ..findings import Exchange, Finding
-from ..traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
+from ..protocol.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
 from ..truth.rules import catalog
 
 # Rules that a recording cannot settle, and why: their check needs a request made for the purpose.
@@ -290,7 +291,7 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
                     lifecycle.append(redacted(f))
         lifecycle += [redacted(f) for f in check_status_monotonic(polls) + check_terminal_absorbing(polls)]
         terminal = next((p for p in polls if is_terminal(status_of(p))), None)
-        if terminal is None or status_of(terminal) not in ("succeeded", "completed"):
+        if terminal is None or not is_success(status_of(terminal)):
             continue
         manifest_exchange, manifest = _manifest(terminal, manifests_by_url)
         if manifest_exchange is None:
@@ -345,7 +346,7 @@ def _manifest(terminal: Exchange, manifests: dict[str, Exchange]) -> tuple[Excha
 
 
 def check_recorded(exchanges: Sequence[Exchange]) -> OfflineResult:
-    """Every offline rule over recorded exchanges of both APIs (labelled by :func:`traffic.shapes.classify`).
+    """Every offline rule over recorded exchanges of both APIs (labelled by :func:`protocol.shapes.classify`).
 
     429 and 503 answers are judged only by the throttling rule: the live client waits them out and
     retries, so they are not the answer a check is about (a recording holds the retry after them).

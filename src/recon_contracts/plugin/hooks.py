@@ -22,10 +22,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis.utils.conventions import not_set
 
 from ..traffic.auth import GRAPH_SCOPE, PARTNER_CENTER_SCOPE, AuthError, ClientCredentialsToken, StaticToken, TokenProvider
-from ..traffic.client import (ApiClient, BudgetExhausted, Inconclusive, OffOriginLink, RequestBudget, RetryPolicy,
-                              TargetError, Unproven)
+from ..traffic.client import (ApiClient, BudgetExhausted, OffOriginLink, RequestBudget, RetryPolicy,
+                              TargetError)
+from ..errors import UsageError
 from ..findings import Finding, breaking
-from .options import OPTIONS, Option, Settings, dest, resolve_settings
+from ..options import OPTIONS, Option, Settings, dest, resolve_settings
+from .outcomes import apply as apply_outcome
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
@@ -109,11 +111,14 @@ class Target:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "partner_center: needs a Partner Center target")
     config.addinivalue_line("markers", "graph: needs a Graph target")
-    settings_ = resolve_settings(config)
+    try:
+        settings_ = resolve_settings(config.getoption)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings_
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
     config.stash[RECORDER] = recorder
-    _RECORDERS["current"] = recorder
+    config.pluginmanager.register(RunState(recorder), f"recon-contracts-run-{id(config)}")
     workerinput = getattr(config, "workerinput", {})
     config.stash[TRAFFIC_DIR] = Path(workerinput.get("recon_traffic_dir") or new_parts_dir(settings_.report_dir))
     if config.pluginmanager.hasplugin("xdist"):
@@ -381,42 +386,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
                                                                 url=raised.url, origin=raised.origin)]
     if excinfo is None:
         return
-    if excinfo.errisinstance(Unproven):
-        # the target kept the test from checking its rules: a skip that does not pass (verdict inconclusive)
-        from ..reporting.summary import redact_tree
-        from ..truth.rules import rules_enforced_by
-
-        reason = REDACTOR(str(excinfo.value))
-        marks = list(getattr(report, "recon_unproven", []))
-        marks.append({"test": item.nodeid, "rules": rules_enforced_by(item.nodeid), "reason": reason})
-        report.recon_unproven = [redact_tree(m) for m in marks]
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped (unproven): {reason}")
-    elif excinfo.errisinstance(Inconclusive):
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {excinfo.value}")
-    elif excinfo.errisinstance((TargetError, AuthError)):
-        report.longrepr = f"recon-contracts: {REDACTOR(str(excinfo.value))}"
-    elif excinfo.errisinstance(ContractViolation):
-        report.longrepr = REDACTOR(str(excinfo.value))
-    elif report.failed and report.longrepr is not None:
-        report.longrepr = REDACTOR(str(report.longrepr))
+    apply_outcome(item, report, excinfo.value)
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    recorder = _RECORDERS.get("current")
-    if recorder is None:
-        return
-    suite_test = getattr(report, "recon_suite_test", None)
-    if suite_test:
-        recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
-    recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
-    findings = getattr(report, "recon_findings", None)
-    if findings is None:
-        return
-    recorder.contract_tests += 1
-    recorder.add(Finding(**f) for f in findings)
-    recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
+class RunState:
+    """The run's state, held by one plugin object registered per pytest config (no module global).
+
+    It takes each test's report (findings, observations, unproven marks, outcomes) into the run's Recorder.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        recorder = self.recorder
+        suite_test = getattr(report, "recon_suite_test", None)
+        if suite_test:
+            recorder.outcome(suite_test, report.nodeid, report.when, report.outcome, _skip_reason(report) if report.skipped else "")
+        recorder.mark_unproven(getattr(report, "recon_unproven", None) or [])
+        findings = getattr(report, "recon_findings", None)
+        if findings is None:
+            return
+        recorder.contract_tests += 1
+        recorder.add(Finding(**f) for f in findings)
+        recorder.observe((str(p), str(a)) for p, a in getattr(report, "recon_observations", []))
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -443,9 +436,6 @@ class _XdistHooks:
             self.recorder.worker_requests += int(data.get("requests_sent", 0))
             for key, value in data.get("targets", {}).items():
                 self.recorder.targets.setdefault(key, value)
-
-
-_RECORDERS: dict[str, Recorder] = {}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..traffic.client import RequestBudget
+from ..errors import ContractViolation
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
 
@@ -66,10 +67,6 @@ class Recorder:
     @property
     def requests_sent(self) -> int:
         return self.budget.sent + self.worker_requests
-
-
-class ContractViolation(AssertionError):
-    """A test saw a breaking finding (or additive drift under --strict)."""
 
 
 class Contract:

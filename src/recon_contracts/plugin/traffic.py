@@ -15,11 +15,10 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..checks.baseline import check_against_baseline, diff_lines
+from ..baselines import compare_or_update
 from ..findings import Exchange, Finding
-from ..observed import OBSERVED_FILE, BaselineError, Observed, load, write
+from ..observed import OBSERVED_FILE, Observed, write
 from ..reporting.har import HAR_FILE, HarRecorder, merge
 
 PARTS_PREFIX = ".traffic-"
@@ -80,23 +79,8 @@ def finish(parts_dir: Path, report_dir: Path, observations: dict[str, set[str]],
     shutil.rmtree(parts_dir, ignore_errors=True)
     if baseline is None:
         return outcome
-    previous: dict[str, Any] | None
-    try:
-        previous = load(baseline)
-    except BaselineError:
-        if not update:
-            raise
-        previous = None
-    differences = check_against_baseline(previous, data) if previous is not None else []
-    if update:
-        write(baseline, data)
-        if previous is None:
-            outcome.lines.append(f"baseline {baseline} written (new): {len(data['operations'])} operations observed")
-        else:
-            outcome.lines.append(f"baseline {baseline} updated: {len(differences)} difference(s) from the previous one")
-            outcome.lines += diff_lines(differences)
-        return outcome
-    outcome.findings = differences
+    step = compare_or_update(baseline, data, update=update)
+    outcome.findings, outcome.lines = step.findings, step.lines
     return outcome
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ..findings import Exchange, breaking
 from ..redact import REDACTOR
-from ..traffic.shapes import BLOB
+from ..protocol.shapes import BLOB
 from . import upstream
 from .judge import Judge
 from .urlmap import UrlMap

@@ -18,7 +18,7 @@ from ..checks.operations import NAV_LINK
 from ..checks.paging import CONTINUATION_HEADER, body_of, next_request
 from ..findings import Exchange
 from ..redact import REDACTOR
-from ..traffic.shapes import (
+from ..protocol.shapes import (
     BLOB,
     GRAPH_EXPORT_QUALIFIED,
     GRAPH_EXPORT_SHORT,

@@ -81,3 +81,16 @@ def spec_excerpt(reference: str | None, *, max_lines: int = MAX_LINES, root: Pat
         more = len(chosen) - max_lines
         chosen = chosen[:max_lines] + [f"# ... {more} more line{'s' if more != 1 else ''} in {file_part}"]
     return "\n".join(chosen)
+
+
+def spec_line(reference: str | None, *, root: Path | None = None) -> tuple[str, int] | None:
+    """(spec file, 1-based line) of the node ``reference`` points at; None when there is none or it moved."""
+    if not reference:
+        return None
+    file_part, _, pointer = reference.partition("#")
+    try:
+        _lines, node = _compose((root or project_root()) / file_part)
+        first, _last = _locate(node, pointer)
+    except (OSError, yaml.YAMLError, KeyError, IndexError, ValueError):
+        return None
+    return file_part, first + 1

@@ -1,4 +1,5 @@
-"""Reports of a contract run: ``summary.json`` for machines, ``report.html`` for people.
+"""Reports of a contract run, every format from this one place: ``summary.json`` for machines, ``report.html``
+for people, ``report.sarif`` for code-scanning views, Markdown for ``$GITHUB_STEP_SUMMARY``.
 
 The pieces beside it: summary data, HTML page, spec excerpts.
 
@@ -14,13 +15,15 @@ from pathlib import Path
 
 from ..redact import REDACTOR
 from .html import render_html
+from .sarif import SARIF_FILE, render_sarif
+from .step_summary import append_step_summary
 from .summary import REFERENCE_INDEX, RunResult, summarize, verdict_line
 
 SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"
 JUNIT_FILE = "junit.xml"
 
-__all__ = ["RunResult", "summarize", "render_html", "verdict_line", "write_reports", "SUMMARY_FILE", "HTML_FILE", "JUNIT_FILE"]
+__all__ = ["RunResult", "summarize", "render_html", "verdict_line", "write_reports", "SUMMARY_FILE", "HTML_FILE", "JUNIT_FILE", "SARIF_FILE"]
 
 
 def write_reports(report_dir: str | Path, result: RunResult) -> dict[str, Path]:
@@ -28,9 +31,13 @@ def write_reports(report_dir: str | Path, result: RunResult) -> dict[str, Path]:
     directory = Path(report_dir)
     directory.mkdir(parents=True, exist_ok=True)
     summary = summarize(result)
-    paths = {"summary": directory / SUMMARY_FILE, "html": directory / HTML_FILE}
+    paths = {"summary": directory / SUMMARY_FILE, "html": directory / HTML_FILE, "sarif": directory / SARIF_FILE}
     _write(paths["summary"], json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
     _write(paths["html"], render_html(summary))
+    _write(paths["sarif"], json.dumps(render_sarif(summary), indent=2, ensure_ascii=False) + "\n")
+    step = append_step_summary(summary, str(report_dir), REDACTOR)
+    if step is not None:
+        paths["step_summary"] = step
     if not result.docs_url:  # report.html links each rule to the reference: a copy beside it, so links work offline
         from ..docsite import build_site
 

@@ -10,6 +10,7 @@ from .. import __version__
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
 from ..truth.rules import SEVERITIES, Rule, catalog
+from ..verdict import Verdict
 
 REFERENCE_INDEX = "reference/index.html"  # the reference site written beside the reports, relative to them
 
@@ -60,11 +61,8 @@ def verdict_of(result: RunResult) -> str:
     A breaking finding wins over everything: what was proven broken is broken. Advisory findings never
     count, not even under --strict.
     """
-    if breaking(result.findings, strict=result.strict):
-        return "fail"
-    if result.exit_status == 2 or result.unproven:
-        return "inconclusive"
-    return "pass" if result.exit_status == 0 else "fail"
+    return Verdict.decide(result.findings, strict=result.strict, unproven=bool(result.unproven),
+                          incomplete=result.exit_status == 2, errored=result.exit_status != 0).value
 
 
 def unproven_rules(result: RunResult) -> list[str]:

@@ -7,16 +7,13 @@ import threading
 import time
 from typing import Protocol
 
+from ..errors import AuthError  # noqa: F401 - importable from here as before
 from ..redact import REDACTOR
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/.default"
 _AZURE_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 _REFRESH_MARGIN_S = 300
-
-
-class AuthError(RuntimeError):
-    """A token could not be obtained; the message says why, without the secret."""
 
 
 class TokenProvider(Protocol):

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..errors import BlobFormatError, BlobUnreadable
 from ..findings import Exchange
 from ..redact import REDACTOR
 from .client import TargetError
@@ -53,18 +54,6 @@ class StreamLimits:
     step: int = 4 * MiB  # most bytes inflated per zlib call: one compressed chunk never becomes a huge buffer
     chunk: int = 256 * 1024  # bytes asked of the transport per read
     deadline_s: float | None = None  # wall-clock bound of one blob's download (None: the transport's own timeouts)
-
-
-class BlobFormatError(ValueError):
-    """The blob's bytes are not gzip JSON Lines (the contract's business: GR-BLOB-GZIP-JSONL)."""
-
-    def __init__(self, message: str, *, line: int = 0) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-class BlobUnreadable(RuntimeError):
-    """The blob could not be read to its end for a reason that is no evidence of drift (inconclusive)."""
 
 
 @dataclass

@@ -21,7 +21,6 @@ import email.utils
 import math
 import threading
 import time
-import unittest
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,15 @@ import httpx
 
 from . import deadline
 from .auth import TokenProvider
+from ..errors import (  # noqa: F401 - importable from here as before
+    BudgetExhausted,
+    Inconclusive,
+    OffOriginLink,
+    ResponseTooLarge,
+    StillThrottled,
+    TargetError,
+    Unproven,
+)
 from ..findings import Exchange
 from ..redact import REDACTOR
 
@@ -45,49 +53,9 @@ Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
 Origin = tuple[str, str, int]
 
 
-class Inconclusive(unittest.SkipTest):
-    """A check could not be carried out for a reason that is not drift; the test is skipped.
-
-    A SkipTest, so that Hypothesis re-raises it at once instead of shrinking a "failure" that is
-    only a spent budget or a busy target, and any test runner reports a skip.
-    """
 
 
-class BudgetExhausted(Inconclusive):
-    """--max-requests was reached; the remaining checks are skipped (the user asked for it: a pass stays a pass)."""
 
-
-class Unproven(Inconclusive):
-    """The target's behaviour kept a check from being made (throttled or unavailable past the retry policy,
-    a refused link, an unreadable page, a broken connection): the rules of the check stay unproven and the
-    run is inconclusive (exit 2), never a silent pass."""
-
-
-class TargetError(Unproven):
-    """The target could not be reached, broke the connection, timed out or sent too much; the message says which and where.
-
-    Before the first test (the preflight) it ends the run (exit 2); in a test, the check is unproven.
-    """
-
-
-class ResponseTooLarge(TargetError):
-    """A response body passed the byte cap; it was not read further."""
-
-
-class StillThrottled(Unproven):
-    """The target kept answering 429/503 beyond the retry policy; throttling is not drift, but nothing was proven."""
-
-
-class OffOriginLink(Unproven):
-    """The target handed out a link to another origin; it was not followed with the run's credentials."""
-
-    def __init__(self, *, api: str, operation: str, method: str, url: str, origin: str) -> None:
-        self.api, self.operation, self.method, self.origin = api, operation, method, origin
-        self.url = REDACTOR(url)
-        super().__init__(
-            f"{api} target: {operation} leads to another origin ({REDACTOR(_strip_query(url))}); the run's "
-            f"credentials go only to {origin}, so it was not followed and this check is unproven"
-        )
 
 
 @dataclass

@@ -20,12 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from ..errors import HarError
 from ..findings import Exchange
-from .shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
-
-
-class HarError(ValueError):
-    """A file that is not a readable HAR; the message names the file and what is wrong."""
+from ..protocol.shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
 
 
 @dataclass

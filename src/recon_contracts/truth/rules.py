@@ -97,6 +97,7 @@ def charge_types() -> ChargeTypes:
 class OperationStates:
     rank: dict[str, int]
     terminal: frozenset[str]
+    success: frozenset[str]  # terminal statuses whose export has data
     odata_type: dict[str, str]
     transitions: dict[str, frozenset[str]]
 
@@ -111,6 +112,7 @@ def operation_states() -> OperationStates:
     return OperationStates(
         rank={name: s["rank"] for name, s in statuses.items()},
         terminal=frozenset(name for name, s in statuses.items() if s["terminal"]),
+        success=frozenset(name for name, s in statuses.items() if s.get("success")),
         odata_type={name: s["odata_type"] for name, s in statuses.items()},
         transitions={name: frozenset(t) for name, t in raw["transitions"].items()},
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from ..errors import RegisterError
 from .rules import Evidence, load_yaml
 
 REGISTER = "silent-points.yaml"
@@ -41,10 +42,6 @@ class SilentPoint:
     @property
     def answers(self) -> tuple[str, ...]:
         return tuple(a.answer for a in self.alternatives)
-
-
-class RegisterError(ValueError):
-    """The register does not match its schema, or contradicts itself."""
 
 
 def problems(data: Any) -> list[str]:

@@ -1,4 +1,6 @@
-"""The contract suite's options: each has an environment variable; command line, then environment, then default."""
+"""The contract suite's options, the one table every command and the plugin read: each has an environment
+variable; command line, then environment, then default. Free of pytest (import-linter keeps it so);
+``docs/options.md`` is generated from ``OPTIONS``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
+
+from .errors import UsageError
 
 @dataclass(frozen=True)
 class Option:
@@ -111,8 +115,8 @@ class Settings:
         return not self.pc_base_url and not self.graph_base_url
 
 
-def _raw(config: pytest.Config, opt: Option) -> Any:
-    value = config.getoption(dest(opt))
+def _raw(given: Callable[[str], Any], opt: Option) -> Any:
+    value = given(dest(opt))
     if value is None and opt.env:
         env = os.environ.get(opt.env)
         if env not in (None, ""):
@@ -126,12 +130,12 @@ def _typed(opt: Option, value: Any) -> Any:
     try:
         number = opt.kind(value)
     except (TypeError, ValueError):
-        raise pytest.UsageError(f"{opt.name} expects a number, got {value!r}") from None
+        raise UsageError(f"{opt.name} expects a number, got {value!r}") from None
     if not math.isfinite(number):  # nan or inf would make --poll-timeout an endless wait
-        raise pytest.UsageError(f"{opt.name} expects a finite number, got {value!r}")
+        raise UsageError(f"{opt.name} expects a finite number, got {value!r}")
     if number < 0 or (number == 0 and opt.name != "--seed"):
         least = "0 or more" if opt.name == "--seed" else "greater than 0"
-        raise pytest.UsageError(f"{opt.name} must be {least}, got {value!r}")
+        raise UsageError(f"{opt.name} must be {least}, got {value!r}")
     return number
 
 
@@ -139,24 +143,28 @@ def _url(opt: Option, value: str | None) -> str | None:
     if not value:
         return None
     if not re.match(r"^https?://[^/\s]+", value):
-        raise pytest.UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
+        raise UsageError(f"{opt.name} must be an http(s) URL, got {value!r}")
     try:
         urlsplit(value).port  # noqa: B018 - raises on a bad port or a broken IPv6 host
         httpx.URL(value)
     except (ValueError, httpx.InvalidURL) as exc:
-        raise pytest.UsageError(f"{opt.name} is not a usable URL ({exc}), got {value!r}") from None
+        raise UsageError(f"{opt.name} is not a usable URL ({exc}), got {value!r}") from None
     return value.rstrip("/")
 
 
-def resolve_settings(config: pytest.Config) -> Settings:
-    raw = {opt.name: _typed(opt, _raw(config, opt)) for opt in OPTIONS}
+def resolve_settings(given: Callable[[str], Any]) -> Settings:
+    """The run's settings; ``given(dest)`` is the command line's value of an option (None when not given).
+
+    Raises ``UsageError`` (exit 4) on a bad value.
+    """
+    raw = {opt.name: _typed(opt, _raw(given, opt)) for opt in OPTIONS}
     by = {opt.name: opt for opt in OPTIONS}
     currency = str(raw["--currency"])
     if not _CURRENCY.match(currency):
-        raise pytest.UsageError(f"--currency must be a three-letter code such as USD, got {currency!r}")
+        raise UsageError(f"--currency must be a three-letter code such as USD, got {currency!r}")
     period = str(raw["--period"])
     if period.lower() not in _PERIODS:
-        raise pytest.UsageError(f"--period must be current or previous, got {period!r}")
+        raise UsageError(f"--period must be current or previous, got {period!r}")
     thorough = bool(raw["--thorough"])
     examples = raw["--examples"] or (100 if thorough else 12)
     ci = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
@@ -166,7 +174,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         seed = 0 if ci else random.randrange(1, 2**31)
     graph = _url(by["--graph-base-url"], raw["--graph-base-url"])
     if graph and not re.search(r"/(v1\.0|beta)$", graph):
-        raise pytest.UsageError(f"--graph-base-url must end with the API version (/v1.0 or /beta), got {graph!r}")
+        raise UsageError(f"--graph-base-url must end with the API version (/v1.0 or /beta), got {graph!r}")
     return Settings(
         pc_base_url=_url(by["--pc-base-url"], raw["--pc-base-url"]),
         graph_base_url=graph,

@@ -3,8 +3,8 @@
 POST the export, poll the Location honouring Retry-After (each wait and the total bounded), poll once
 more after the terminal state, resolve the manifest (inline or through its navigation link), then
 stream every blob from rootDirectory/name?sasToken (the SAS only, never Authorization) through the
-gunzip reader into a row judge (checks/rows.py), so memory stays flat whatever the export's size.
-The driver never judges by itself and never raises on drift: when it cannot go on it stops and
+gunzip reader into the row sink it is given (the suite gives the row judge of checks/rows.py), so memory
+stays flat whatever the export's size. The driver never judges by itself and never raises on drift: when it cannot go on it stops and
 returns what it has, saying why. A Location or manifest link on another origin is refused by the client
 (``OffOriginLink``: credentials go only to the run's origin); the driver stops there and marks the rest unproven.
 """
@@ -12,27 +12,45 @@ returns what it has, saying why. A Location or manifest link on another origin i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
-from ..checks.blobs import blob_url, manifest_blobs
-from ..checks.rows import ExportJudge, RowRules
-from .blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
-from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
-from .client import ApiClient, retry_after_seconds
 from ..findings import Exchange
+from ..protocol.graph import (  # noqa: F401 - EXPORT_PATHS and export_operation are the driver's public names too
+    BLOB_OPERATION,
+    EXPORT_PATHS,
+    MANIFEST_OPERATION,
+    NAV_LINK,
+    POLL_OPERATION,
+    blob_url,
+    export_operation,
+    is_success,
+    is_terminal,
+    manifest_blobs,
+    operation_body,
+    status_of,
+)
 from ..redact import REDACTOR
+from ..traffic.blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
+from ..traffic.client import ApiClient, retry_after_seconds
 
-EXPORT_PATHS = {
-    "short": "/reports/partners/billing/reconciliation/billed/export",
-    "qualified": "/reports/partners/billing/reconciliation/billed/microsoft.graph.partners.billing.export",
-}
-POLL_OPERATION = "GET /reports/partners/billing/operations/{operation-id}"
-MANIFEST_OPERATION = "GET /reports/partners/billing/manifests/{manifest-id}"
-BLOB_OPERATION = "GET {rootDirectory}/{blob-name}?{sasToken}"
 _UNSET: Any = object()
+
+
+class BlobRows(Protocol):
+    """Where one blob's lines go: ``consume`` takes (line number, raw line) pairs; ``exchange`` is set after."""
+
+    exchange: Exchange | None
+
+    def consume(self, lines: Iterable[tuple[int, bytes]]) -> None: ...
+
+
+class RowSink(Protocol):
+    """What the driver hands each blob to (``checks.rows.ExportJudge`` in the suite)."""
+
+    def blob(self, name: str) -> BlobRows: ...
 
 
 @dataclass
@@ -47,7 +65,7 @@ class ExportRun:
     manifest_exchange: Exchange | None = None  # the terminal poll (inline manifest) or the GET of the link
     manifest: Any = field(default=None, repr=False)  # holds the sasToken: never in a repr
     blobs: list[BlobOutcome] = field(default_factory=list)
-    rows: ExportJudge | None = field(default=None, repr=False)  # the row judge fed by every blob
+    rows: Any = field(default=None, repr=False)  # the RowSink fed by every blob, once streaming began
     stopped: str = ""
     waited_s: float = 0.0
     # why the target's behaviour kept the run from reaching the data (a link on another host not followed,
@@ -68,7 +86,7 @@ class ExportRun:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("succeeded", "completed")
+        return is_success(self.status)
 
     @property
     def exchanges(self) -> list[Exchange]:
@@ -77,10 +95,6 @@ class ExportRun:
         if self.manifest_exchange is not None and self.manifest_exchange not in self.polls:
             out.append(self.manifest_exchange)
         return out + [b.exchange for b in self.blobs if b.exchange is not None]
-
-
-def export_operation(spelling: str) -> str:
-    return f"POST {EXPORT_PATHS[spelling]}"
 
 
 def post_export(
@@ -110,8 +124,9 @@ def run_export(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     limits: StreamLimits = StreamLimits(),
+    sink: RowSink | None = None,
 ) -> ExportRun:
-    """Run one export as far as the target lets it go (see the module docstring)."""
+    """Run one export as far as the target lets it go (see the module docstring); blobs' rows go to ``sink``."""
     run = ExportRun(invoice_id=invoice_id, attribute_set=attribute_set, spelling=spelling)
     run.post = post_export(client, spelling=spelling, json={"invoiceId": invoice_id, "attributeSet": attribute_set})
     if run.post.status != 202:
@@ -162,13 +177,28 @@ def run_export(
     if not isinstance(run.manifest, dict):
         return run
     REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
-    stream_blobs(client, run, limits)
+    stream_blobs(client, run, limits, sink if sink is not None else _Discard())
     return run
 
 
-def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits()) -> None:
-    """Read every blob the manifest lists, one after the other, into a fresh row judge (``run.rows``)."""
-    run.rows = ExportJudge(RowRules.load(), invoice_id=run.invoice_id, attribute_set=run.attribute_set)
+class _Discard:
+    """The sink of a caller that wants the exchanges and not the rows: each line is read and dropped."""
+
+    def blob(self, name: str) -> BlobRows:
+        return _DiscardBlob()
+
+
+class _DiscardBlob:
+    exchange: Exchange | None = None
+
+    def consume(self, lines: Iterable[tuple[int, bytes]]) -> None:
+        for _ in lines:
+            pass
+
+
+def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: RowSink) -> None:
+    """Read every blob the manifest lists, one after the other, into ``sink`` (kept as ``run.rows``)."""
+    run.rows = sink
     for blob in manifest_blobs(run.manifest):
         url = blob_url(run.manifest, blob)
         if not url.startswith(("http://", "https://")):

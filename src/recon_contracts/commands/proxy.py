@@ -17,22 +17,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlsplit
 
 from ..redact import REDACTOR
 
-EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
+from ..errors import UsageError as _UsageError
+from ..verdict import EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, Verdict
+from .base import UsageParser as _Parser
+
 URL_MAP_FILE = "url-map.json"
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _upstream(text: str) -> str:
@@ -115,10 +108,10 @@ def main(argv: list[str]) -> int:
     root = f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
     from ..reporting.har import HAR_FILE, HarRecorder
-    from .app import ProxyState, create_app
-    from .judge import Judge
-    from .sink import FindingSink
-    from .urlmap import UrlMap
+    from ..proxy.app import ProxyState, create_app
+    from ..proxy.judge import Judge
+    from ..proxy.sink import FindingSink
+    from ..proxy.urlmap import UrlMap
 
     sink = FindingSink(report_dir)
     har = HarRecorder(report_dir / HAR_FILE)
@@ -170,7 +163,7 @@ def main(argv: list[str]) -> int:
 
 def finish(state: "object", report_dir: Path, *, started: float, sink: "object", har: "object") -> int:
     """Judge the session once more as a whole, write the reports, print the verdict; the exit code."""
-    from ..checker import GROUPS, junit_xml
+    from .check import GROUPS, junit_xml
     from ..findings import breaking
     from ..reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
     from ..reporting.summary import redact_tree
@@ -214,5 +207,4 @@ def finish(state: "object", report_dir: Path, *, started: float, sink: "object",
         print("recon-contracts proxy: no exchange passed through the proxy: nothing was judged", file=sys.stderr)
     print(f"proxied {judge.exchanges} exchange(s) in {len(flows)} flow(s); {len(findings)} finding(s)")
     print(verdict_line(summary, str(report_dir)), flush=True)
-    verdict = summary.get("verdict")
-    return {"pass": EXIT_OK, "fail": EXIT_FAIL}.get(str(verdict), EXIT_NOT_RUN)
+    return Verdict(summary["verdict"]).exit_code

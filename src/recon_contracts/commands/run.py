@@ -15,23 +15,16 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import NoReturn
 
-from .plugin.hooks import OPTIONS, Option
-from .reporting.files import SUMMARY_FILE, verdict_line
-from .reporting.summary import coverage_line
+from ..options import OPTIONS, Option
+from ..reporting.files import SUMMARY_FILE, verdict_line
+from ..reporting.summary import coverage_line
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Verdict
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
 
 USAGE = "usage: recon-contracts run [OPTIONS] [-- PYTEST-ARGS...]"
-EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _metavar(opt: Option) -> str:
@@ -154,7 +147,7 @@ def main(argv: list[str]) -> int:
             f"unrecognized argument {unknown[0]!r}; suite options are listed by --help, pytest options go after --"
         )
 
-    from .truth.resources import project_root, suite_dir, suite_rootdir
+    from ..truth.resources import project_root, suite_dir, suite_rootdir
 
     try:
         project_root()  # specs and catalog
@@ -163,7 +156,7 @@ def main(argv: list[str]) -> int:
         return _error(str(exc), EXIT_NOT_RUN)
 
     if parsed.mock_profile and not (parsed.pc_base_url or parsed.graph_base_url):
-        from .mock.profiles import PROFILES
+        from ..mock.profiles import PROFILES
 
         if parsed.mock_profile not in PROFILES:
             return _error(f"--mock-profile: unknown profile {parsed.mock_profile!r}; see recon-contracts mock --list-profiles")
@@ -190,11 +183,10 @@ def main(argv: list[str]) -> int:
     if summary is not None:
         print(verdict_line(summary, report_dir))
         print(coverage_line(summary))
-        if code == EXIT_OK and summary.get("verdict") == "inconclusive":
-            code = EXIT_NOT_RUN
-        elif code == EXIT_OK and summary.get("verdict") != "pass":
-            code = EXIT_FAIL
+        if code == EXIT_OK:  # the suite passed its tests: the verdict (an unproven rule, a baseline) has the last word
+            verdicts = {v.value: v for v in Verdict}
+            code = verdicts.get(str(summary.get("verdict")), Verdict.FAIL).exit_code
     elif code != EXIT_USAGE:
-        verdict = "inconclusive" if code == EXIT_NOT_RUN else "fail"
+        verdict = Verdict.of_exit_code(code).value
         print(f"verdict: {verdict} — no report was written (exit status {code}) — reports in {report_dir}")
     return code

@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-PC_LINEITEMS = "GET /v1/invoices/{invoice-id}/lineitems"
-GRAPH_EXPORT_SHORT = "POST /reports/partners/billing/reconciliation/billed/export"
-GRAPH_EXPORT_QUALIFIED = "POST /reports/partners/billing/reconciliation/billed/microsoft.graph.partners.billing.export"
-GRAPH_OPERATION = "GET /reports/partners/billing/operations/{operation-id}"
-GRAPH_MANIFEST = "GET /reports/partners/billing/manifests/{manifest-id}"
-BLOB = "GET {rootDirectory}/{blob-name}?{sasToken}"
+from . import graph, partner_center
+
+PC_LINEITEMS = partner_center.LINEITEMS_OPERATION
+GRAPH_EXPORT_SHORT = graph.EXPORT_OPERATIONS["short"]
+GRAPH_EXPORT_QUALIFIED = graph.EXPORT_OPERATIONS["qualified"]
+GRAPH_OPERATION = graph.POLL_OPERATION
+GRAPH_MANIFEST = graph.MANIFEST_OPERATION
+BLOB = graph.BLOB_OPERATION
 
 _PC = re.compile(r"^(?P<base>.*?)/v1/+invoices/[^/]+/lineitems/?$", re.IGNORECASE)
 _GRAPH = re.compile(

@@ -16,14 +16,16 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import NoReturn
 from xml.etree import ElementTree as ET
 
-from .findings import Finding, breaking
-from .plugin.options import OPTIONS, Option
+from ..findings import Finding, breaking
+from ..options import OPTIONS, Option
+from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
 
 USAGE = "usage: recon-contracts check FILE.har [FILE.har ...] [--baseline FILE [--update-baseline]] [--report-dir DIR] [--strict]"
-EXIT_OK, EXIT_FAIL, EXIT_NOT_RUN, EXIT_USAGE = 0, 1, 2, 4
 _OWN = ("--report-dir", "--strict-drift", "--baseline", "--update-baseline")  # pytest spellings (OPTIONS names)
 GROUPS = (
     "recorded: partner-center responses",
@@ -38,22 +40,13 @@ GROUPS = (
 BASELINE_GROUP = "recorded: baseline"
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
 def _options() -> list[Option]:
     by_name = {o.name: o for o in OPTIONS}
     return [by_name[n] for n in _OWN]
 
 
 def help_text() -> str:
-    from .checks.recorded import NEEDS_NEW_REQUEST
+    from ..checks.recorded import NEEDS_NEW_REQUEST
 
     rows = []
     for opt in _options():
@@ -133,21 +126,22 @@ def main(argv: list[str]) -> int:
     if update and baseline is None:
         return _error("--update-baseline needs --baseline FILE (the file to write)")
 
-    from .checks.baseline import check_against_baseline, diff_lines
-    from .observed import OBSERVED_FILE, BaselineError, Observed, load, write
-    from .checks.recorded import check_recorded
-    from .redact import REDACTOR
-    from .reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
-    from .traffic.har import HarError, read_har
+    from ..baselines import compare_or_update, read_baseline
+    from ..errors import BaselineError
+    from ..observed import OBSERVED_FILE, Observed, write
+    from ..checks.recorded import check_recorded
+    from ..redact import REDACTOR
+    from ..reporting.files import JUNIT_FILE, RunResult
+    from .base import finish
+    from ..traffic.har import HarError, read_har
 
     started = time.time()
     previous = None
     if baseline is not None:
         try:
-            previous = load(baseline)
+            previous = read_baseline(baseline, update=update)
         except BaselineError as exc:
-            if not update:
-                return _error(f"--baseline: {exc}")
+            return _error(f"--baseline: {exc}")
     try:
         traffic = read_har(parsed.files)
     except HarError as exc:
@@ -166,17 +160,13 @@ def main(argv: list[str]) -> int:
     findings = list(result.findings)
     groups = list(GROUPS)
     if baseline is not None:
-        differences = check_against_baseline(previous, data) if previous is not None else []
-        if update:
-            write(baseline, data)
-            print(f"baseline {baseline} {'updated' if previous is not None else 'written (new)'}: "
-                  f"{len(differences)} difference(s) from the previous one")
-            for line in diff_lines(differences):
-                print(REDACTOR(line))
-        else:
-            for f in differences:
+        step = compare_or_update(baseline, data, update=update, previous=previous, loaded=True)
+        for line in step.lines:
+            print(REDACTOR(line))
+        if not update:
+            for f in step.findings:
                 f.extra["test"] = BASELINE_GROUP
-            findings += differences
+            findings += step.findings
             groups.append(BASELINE_GROUP)
 
     nothing = not traffic.exchanges
@@ -199,19 +189,18 @@ def main(argv: list[str]) -> int:
         recorded={**traffic.summary(), "files": [str(Path(f).name) for f in parsed.files], "checked": result.checked},
         baseline=baseline is not None and not update,
     )
-    paths = write_reports(report_dir, run)
     if nothing:
         print(f"recon-contracts check: no exchange of Partner Center or Graph in {len(parsed.files)} file(s) "
               f"({traffic.entries} entries; other hosts: {dict(traffic.ignored) or 'none'}; "
               f"incomplete bodies: {dict(traffic.truncated) or 'none'})", file=sys.stderr)
-    import json
-
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     for f in failing:
         print(REDACTOR(str(f)) + "\n")
     ignored = sum(traffic.ignored.values())
     print(f"checked {len(traffic.exchanges)} of {traffic.entries} recorded exchanges"
           + (f"; {ignored} not to either API ignored (by host: {dict(traffic.ignored)})" if ignored else "")
           + (f"; {sum(traffic.truncated.values())} with incomplete bodies skipped" if traffic.truncated else ""))
-    print(verdict_line(summary, str(report_dir)))
+    try:
+        finish(report_dir, run)
+    except _UsageError as exc:
+        return _error(str(exc))
     return code

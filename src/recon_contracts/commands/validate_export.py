@@ -24,20 +24,14 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-EXIT_OK, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 4
+from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from ..errors import UsageError as _UsageError
+from .base import UsageParser as _Parser
+
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment)=([^/?]+)", re.IGNORECASE)
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _parser() -> _Parser:
@@ -106,14 +100,15 @@ def main(argv: list[str]) -> int:
     if not (args.timeout > 0 and args.timeout != float("inf")):
         return _error("--timeout must be a positive number of seconds")
 
-    from .checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
-    from .checks.rows import ExportJudge, RowRules
-    from .findings import Exchange
-    from .redact import REDACTOR
-    from .truth.spec import load_spec
-    from .traffic.auth import StaticToken
-    from .traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits, read_blob
-    from .traffic.client import ApiClient, RequestBudget, TargetError
+    from ..checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
+    from ..checks.rows import ExportJudge, RowRules
+    from ..findings import Exchange
+    from ..protocol.graph import MANIFEST_OPERATION
+    from ..redact import REDACTOR
+    from ..truth.spec import load_spec
+    from ..traffic.auth import StaticToken
+    from ..traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits, read_blob
+    from ..traffic.client import ApiClient, RequestBudget, TargetError
 
     started = time.time()
     limits = StreamLimits(deadline_s=3600.0, **({"max_inflated": args.max_blob_bytes} if args.max_blob_bytes else {}))
@@ -155,7 +150,7 @@ def main(argv: list[str]) -> int:
             graph = ApiClient(api="graph", base_url=raw, token=StaticToken(token) if token else None, budget=budget,
                               timeout=args.timeout)
             try:
-                exchange = graph.request("GET", raw, operation="GET /reports/partners/billing/manifests/{manifest-id}")
+                exchange = graph.request("GET", raw, operation=MANIFEST_OPERATION)
             except TargetError as exc:
                 return _finish(args, findings, [str(exc)], started, inconclusive=True)
             finally:
@@ -234,8 +229,8 @@ def main(argv: list[str]) -> int:
 
 def _manifest_file_findings(manifest: dict[str, Any], load_spec: Any) -> list[Any]:
     """Manifest rules on a manifest read from a file (no exchange to reproduce: the finding names the file)."""
-    from .checks.blobs import redacted
-    from .findings import finding
+    from ..checks.blobs import redacted
+    from ..findings import finding
 
     found = []
     for message in load_spec("graph").validate(manifest, "Manifest"):
@@ -251,8 +246,9 @@ def _manifest_file_findings(manifest: dict[str, Any], load_spec: Any) -> list[An
 
 
 def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], started: float, *, inconclusive: bool) -> int:
-    from .findings import breaking
-    from .reporting.files import RunResult, verdict_line, write_reports
+    from ..findings import breaking
+    from ..reporting.files import RunResult
+    from .base import finish
 
     failing = breaking(findings, strict=args.strict)
     code = EXIT_FAIL if failing else (EXIT_INCONCLUSIVE if inconclusive else EXIT_OK)
@@ -263,14 +259,10 @@ def _finish(args: argparse.Namespace, findings: list[Any], notes: list[str], sta
     result = RunResult(findings=findings, targets={"graph": " ".join(args.inputs)[:500], "mock_profile": None},
                        strict=args.strict, exit_status=code if code != EXIT_FAIL else 0, tests=tests,
                        started=started, duration_s=time.time() - started)
-    try:
-        write_reports(args.report_dir, result)
-    except OSError as exc:
-        return _error(f"--report-dir {args.report_dir!r}: {exc.strerror or exc}")
-    from .reporting.summary import summarize
-
-    summary = summarize(result)
     for f in failing[:20]:
         print(str(f).splitlines()[0])
-    print(verdict_line(summary, args.report_dir))
+    try:
+        finish(args.report_dir, result)
+    except _UsageError as exc:
+        return _error(str(exc))
     return code

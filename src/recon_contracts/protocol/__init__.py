@@ -1,0 +1,1 @@
+"""Each API surface's vocabulary: paths, operation names, query spelling, link and manifest resolution, states."""
