@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..redact import REDACTOR
 
 from ..errors import UsageError as _UsageError
-from ..verdict import EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, Verdict
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, Verdict
 from .base import UsageParser as _Parser
 
 URL_MAP_FILE = "url-map.json"
