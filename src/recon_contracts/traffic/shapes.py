@@ -16,9 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..exports import KINDS, kind_of_path
+
 PC_LINEITEMS = "GET /v1/invoices/{invoice-id}/lineitems"
-GRAPH_EXPORT_SHORT = "POST /reports/partners/billing/reconciliation/billed/export"
+GRAPH_EXPORT_SHORT = "POST /reports/partners/billing/reconciliation/billed/export"  # billed reconciliation
 GRAPH_EXPORT_QUALIFIED = "POST /reports/partners/billing/reconciliation/billed/microsoft.graph.partners.billing.export"
+# every export member's POST, both spellings (recon_contracts.exports)
+GRAPH_EXPORTS = frozenset(k.operation(s) for k in KINDS.values() for s in ("short", "qualified"))
 GRAPH_OPERATION = "GET /reports/partners/billing/operations/{operation-id}"
 GRAPH_MANIFEST = "GET /reports/partners/billing/manifests/{manifest-id}"
 BLOB = "GET {rootDirectory}/{blob-name}?{sasToken}"
@@ -26,7 +30,7 @@ BLOB = "GET {rootDirectory}/{blob-name}?{sasToken}"
 _PC = re.compile(r"^(?P<base>.*?)/v1/+invoices/[^/]+/lineitems/?$", re.IGNORECASE)
 _GRAPH = re.compile(
     r"^(?P<base>.*?/(?:v1\.0|beta))/+reports/partners/billing/"
-    r"(?:(?P<export>reconciliation/billed/(?:export|microsoft\.graph\.partners\.billing\.export))"
+    r"(?:(?P<export>(?:reconciliation|usage|aggregatedUsage)/(?:billed|unbilled)/+(?:export|microsoft\.graph\.partners\.billing\.export))"
     r"|(?P<operation>operations/[^/]+)|(?P<manifest>manifests/[^/]+))/?$",
     re.IGNORECASE,
 )
@@ -58,8 +62,10 @@ def classify(method: str, url: str, blob_roots: Iterable[str] = ()) -> Shape | N
     if graph:
         base = _origin(url) + graph.group("base")
         if graph.group("export") and verb == "POST":
-            qualified = graph.group("export").lower().endswith("billing.export")
-            return Shape("graph", GRAPH_EXPORT_QUALIFIED if qualified else GRAPH_EXPORT_SHORT, base)
+            found = kind_of_path(path)
+            if found is not None:  # every member of the export family, named as the spec names it
+                kind, spelling = found
+                return Shape("graph", kind.operation(spelling), base)
         if graph.group("operation") and verb == "GET":
             return Shape("graph", GRAPH_OPERATION, base)
         if graph.group("manifest") and verb == "GET":
