@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate-export": ("recon_contracts.validate_export",
                         "validate every row of downloaded export blobs, a manifest or its URL"),
     "docs": ("recon_contracts.docsite.cli", "write the specs, rules and silent points as a static reference site"),
+    "parity": ("recon_contracts.parity_cli", "compare Partner Center v1 unbilled line items with the Graph export"),
 }
 
 

@@ -114,7 +114,8 @@ class RowRules:
         currency = next((c for c in ("Currency", "BillingCurrency") if c in kinds), None)
         return cls(kinds=kinds, by_folded=by_folded,
                    required=tuple(c for c in schema.get("required", ()) if c not in billed_only),
-                   full_columns=tuple(schema.get("x-full-columns", ())), known_charge_types=known, schema=schema_name,
+                   full_columns=tuple(c for c in schema.get("x-full-columns", ()) if c not in billed_only),
+                   known_charge_types=known, schema=schema_name,
                    basic_columns=frozenset(schema.get("x-basic-columns", ())),
                    documented_columns=frozenset(schema.get("x-documented-columns", ())), currency_column=currency)
 

@@ -153,6 +153,7 @@ def run_export(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     limits: StreamLimits = StreamLimits(),
+    row_sink: Callable[[int, bytes], None] | None = None,
 ) -> ExportRun:
     """Run one export of ``kind`` as far as the target lets it go (see the module docstring). Billed members take
     ``invoice_id``; unbilled ones ``currency`` and ``period`` (``previous`` is sent as Graph's ``last``)."""
@@ -208,12 +209,14 @@ def run_export(
     if not isinstance(run.manifest, dict):
         return run
     REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
-    stream_blobs(client, run, limits)
+    stream_blobs(client, run, limits, row_sink)
     return run
 
 
-def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits()) -> None:
-    """Read every blob the manifest lists, one after the other, into a fresh row judge (``run.rows``)."""
+def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits(),
+                 row_sink: Callable[[int, bytes], None] | None = None) -> None:
+    """Read every blob the manifest lists, one after the other, into a fresh row judge (``run.rows``); ``row_sink``
+    also sees every line (migration parity joins the rows as they stream: one download serves both)."""
     run.rows = judge_for(run.kind.name, invoice_id=run.invoice_id, attribute_set=run.attribute_set,
                          currency=str(run.body.get("currencyCode") or "") or None)
     for blob in manifest_blobs(run.manifest):
@@ -227,12 +230,22 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = Strea
         judge = run.rows.blob(name)
         source = HttpBlob(stream=client.stream, url=url, name=name,
                           record=lambda exchange: client.record(replace(exchange, api="blob")))
-        outcome = read_blob(source, judge.consume, limits)
+        outcome = read_blob(source, judge.consume if row_sink is None else _tee(judge.consume, row_sink), limits)
         if outcome.exchange is not None:
             outcome.exchange = replace(outcome.exchange, api="blob")
         judge.exchange = outcome.exchange
         run.blobs.append(outcome)
     run.stopped = "done"
+
+
+def _tee(consume: Callable[[Any], None], sink: Callable[[int, bytes], None]) -> Callable[[Any], None]:
+    def both(lines: Any) -> None:
+        def passing() -> Any:
+            for number, line in lines:
+                sink(number, line)
+                yield number, line
+        consume(passing())
+    return both
 
 
 def _wait(delay: float, deadline: float, clock: Callable[[], float], sleep: Callable[[float], None],
