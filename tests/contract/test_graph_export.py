@@ -43,10 +43,12 @@ from recon_contracts.checks.graph_export import (
 )
 from recon_contracts.checks.common import check_link_origin
 from recon_contracts.exports import BILLED_RECONCILIATION, KINDS, ExportKind, parse_exports
+from recon_contracts.parity import ParityJoin
 from recon_contracts.traffic.client import Unproven, show_origin
 from recon_contracts.checks.operations import check_polls
 from recon_contracts.traffic.graph_driver import ExportRun, jobs_by_kind, post_export, run_export
 
+PARITY_EXPORT = "unbilled-reconciliation"
 NONEXISTENT_INVOICE = "recon-contracts-no-such-invoice"
 VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}
 # the spelling each export of a member is sent on: together they prove both action names without an extra job
@@ -97,6 +99,9 @@ class ExportRuns:
         if BILLED_RECONCILIATION in kinds:  # one export of an invoice that does not exist: the failed operation
             self._wanted.append((BILLED_RECONCILIATION.name, "nonexistent", "full"))
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self._wanted)), thread_name_prefix="graph-export")
+        # the unbilled reconciliation export's rows also stream into the migration-parity join (test_migration_parity):
+        # one download serves both; only the join's spill files hold them
+        self.parity = ParityJoin(currency=target.currency, period=target.period)
         self._futures: dict[tuple[str, str, str | None], Future[ExportRun]] = {}
         self._lock = threading.Lock()
 
@@ -115,9 +120,11 @@ class ExportRuns:
     def _start(self, name: str, subject: str, attribute_set: str | None) -> Future[ExportRun]:
         kind = KINDS[name]
         invoice_id = self._target.invoice_id if subject == "existing" else NONEXISTENT_INVOICE
+        sink = self.parity.add_graph_line if (name, subject, attribute_set) == (PARITY_EXPORT, "existing", "full") else None
         return self._pool.submit(run_export, self.client_for(kind), invoice_id, attribute_set, kind=kind,
                                  currency=self._target.currency, period=self._target.period,
-                                 poll_timeout=self._target.poll_timeout, spelling=SPELLING[attribute_set])
+                                 poll_timeout=self._target.poll_timeout, spelling=SPELLING[attribute_set],
+                                 row_sink=sink)
 
     def get(self, kind: ExportKind, subject: str = "existing", attribute_set: str | None = "full") -> ExportRun:
         attribute_set = attribute_set if kind.attribute_sets else None
@@ -132,6 +139,7 @@ class ExportRuns:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.parity.close()
 
     def coverage(self, config: pytest.Config) -> dict[str, Any]:
         """Which members this run exercised (their exports, jobs started, rows judged) and which not, and why."""
@@ -418,3 +426,35 @@ def test_unknown_operation_404(graph, contract):
     status = exchange.status
     contract.observe("SP-GR-UNKNOWN-OPERATION", str(status) if status in (200, 400, 403, 404) else f"status-{status}")
     contract.check(check_unknown_operation(exchange))
+
+
+# ---------------------------------------------------------------- migration parity (both APIs targeted)
+
+
+@pytest.mark.graph
+@pytest.mark.partner_center
+def test_migration_parity(request, pc, lineitems, target, contract, export_runs):  # noqa: ARG001 - pc: needs a PC target
+    """The v1 unbilled line items of (--currency, --period) against the Graph unbilled reconciliation export of the
+    same currency and billingPeriod (v1 previous is Graph last), matched by key and compared field by field through
+    contracts/migration-v1-to-graph.yaml. Differences are advisory MIGRATION-* findings; parity.md holds the table.
+
+    No extra request: the v1 walk is the session's cached default walk, and the export's rows were joined as the
+    unbilled reconciliation export streamed them."""
+    kind = KINDS[PARITY_EXPORT]
+    why = not_run(request.config, kind)
+    if why:
+        pytest.skip(why)
+    run = export_runs.get(kind, "existing", "full")
+    if run.unproven:
+        raise Unproven(f"the {kind.title} export: {run.unproven}")
+    if not run.succeeded or run.stopped != "done":
+        pytest.skip(f"the {kind.title} export of {run.subject} did not succeed ({run.stopped}); nothing to compare")
+    join = export_runs.parity
+    for item in lineitems.all_items():
+        join.add_v1(item)
+    result = join.finish()
+    folder = target.settings.report_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "parity.md").write_text(result.table(), encoding="utf-8")
+    (folder / "parity.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    contract.check(result.findings())
