@@ -129,7 +129,7 @@ def kind_of_path(path: str) -> tuple[ExportKind, str] | None:
 # rootDirectory containers seen in manifests (docs example and third-party 2024 manifests, domain notes B.1/§8.2);
 # aggregated usage's container is not documented (register SP-GR-AGG-ROOT), so it is told by its name only.
 _ROOT_HINTS = (
-    ("aggregatedusage", "billed-aggregated-usage"),
+    ("billedaggregatedusage", "billed-aggregated-usage"),
     ("unbilledusage", "unbilled-usage"),
     ("billedusage", "billed-usage"),
     ("unbilledrecon", "unbilled-reconciliation"),
