@@ -110,3 +110,15 @@ def test_validate_export_takes_the_member_from_the_option(tmp_path, capsys):
     assert code == 1, capsys.readouterr().out
     assert manifest.is_file()
     assert cli_main(["validate-export", *blobs, "--export", "nope", "--report-dir", str(tmp_path / "r3")]) == 4
+
+
+def test_reference_lists_every_export_with_its_state_diagram():
+    from recon_contracts.docsite.render import render_index
+
+    page = render_index()
+    for kind in KINDS.values():
+        start = page.index(f'id="export-{kind.name}"')
+        card = page[start: page.index("</article>", start)]
+        assert f"POST {kind.path('short')}" in card and f'href="#schema-graph-{kind.row_schema}"' in card
+        assert card.count("data-state=") == 5, kind.name  # the state diagram
+    assert "beta only" in page[page.index('id="export-billed-aggregated-usage"'):]
