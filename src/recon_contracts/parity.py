@@ -34,7 +34,7 @@ from .findings import Finding, finding
 from .truth.rules import load_yaml
 
 MAPPING_FILE = "migration-v1-to-graph.yaml"
-PARTITIONS = 64
+PARTITIONS = 256
 EXAMPLES = 3
 ABSENT = "\u2205absent"  # a Graph row without the column (or a v1 item without the field)
 _PLACES = {"money": Decimal("0.01"), "decimal": Decimal("0.000001")}

@@ -122,7 +122,10 @@ def walk_v1(client: Any, currency: str, period: str, budget: int, sink: Any) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad option (4, said on stderr)
+        return int(exc.code or 0)
     problem = _check(args)
     if problem:
         print(f"recon-contracts parity: error: {problem}", file=sys.stderr)
