@@ -127,7 +127,8 @@ def kind_of_path(path: str) -> tuple[ExportKind, str] | None:
 
 
 # rootDirectory containers seen in manifests (docs example and third-party 2024 manifests, domain notes B.1/§8.2);
-# aggregated usage's container is not documented (register SP-GR-AGG-ROOT), so it is told by its name only.
+# the reconciliation and aggregated-usage containers are not documented (no real manifest of them is public), so
+# they are told by the names this project's mock uses; --export KIND says it where a container is unknown.
 _ROOT_HINTS = (
     ("billedaggregatedusage", "billed-aggregated-usage"),
     ("unbilledusage", "unbilled-usage"),

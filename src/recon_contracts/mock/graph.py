@@ -29,7 +29,7 @@ MAX_BODY = 64 * 1024
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _ALNUM = string.ascii_letters + string.digits
 # rootDirectory containers: billedusagefastpath/unbilledusagefastpath as in the docs example and real manifests
-# (domain notes B.1); the reconciliation and aggregated-usage ones are not documented (register SP-GR-AGG-ROOT)
+# (domain notes B.1); the reconciliation and aggregated-usage ones are not documented (no public manifest shows them)
 _CONTAINERS = {"billed-reconciliation": "billedreconfastpath", "unbilled-reconciliation": "unbilledreconfastpath",
                "billed-usage": "billedusagefastpath", "unbilled-usage": "unbilledusagefastpath",
                "billed-aggregated-usage": "billedaggregatedusagefastpath"}
