@@ -43,7 +43,7 @@ from recon_contracts.plugin.hooks import MOCK_TOKEN  # noqa: E402
 
 SPECS = {
     "partner-center": "specs/partner-center-unbilled-lineitems.yaml",
-    "graph": "specs/graph-billed-reconciliation-export.yaml",
+    "graph": "specs/graph-partner-billing-exports.yaml",
 }
 SMALL = ("conforming", "numbers-as-strings", "pc-item-missing-field", "pc-paging-skips-item", "gr-operation-missing-fields")
 # The same mock settings as the self-verification's suite runs (--mock-items 12; the plugin's poll settings).

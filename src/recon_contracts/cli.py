@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "validate every row of downloaded export blobs, a manifest or its URL"),
     "proxy": ("recon_contracts.commands.proxy", "a validation reverse proxy: judge your own client's traffic live"),
     "docs": ("recon_contracts.commands.docs", "write the specs, rules and silent points as a static reference site"),
+    "parity": ("recon_contracts.commands.parity", "compare Partner Center v1 unbilled line items with the Graph export"),
 }
 
 

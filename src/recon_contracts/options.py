@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
            "and print what changed (no BASELINE-* findings)", False, bool, True),
     Option("--har-body-limit", "RECON_HAR_BODY_LIMIT", "largest body, in bytes, that traffic.har records whole "
            "(larger ones are cut, their size noted)", 1048576, int),
+    Option("--exports", "RECON_EXPORTS", "Graph exports to run, comma-separated: billed-reconciliation, "
+           "unbilled-reconciliation, billed-usage, unbilled-usage, billed-aggregated-usage (beta only), or all "
+           "(default: every v1.0 export, plus the beta one when a beta base is available, as on the embedded mock)"),
     Option("--docs-url", "RECON_DOCS_URL", "URL of a published `recon-contracts docs` site that report.html links rules to "
            "(default: a copy written to REPORT_DIR/reference)"),
 )
@@ -109,6 +112,7 @@ class Settings:
     update_baseline: bool = False
     har_body_limit: int = 1048576
     docs_url: str | None = None
+    exports: str | None = None  # --exports as given (recon_contracts.truth.exports.parse_exports reads it)
 
     @property
     def embedded(self) -> bool:
@@ -201,4 +205,17 @@ def resolve_settings(given: Callable[[str], Any]) -> Settings:
         update_baseline=bool(raw["--update-baseline"]),
         har_body_limit=int(raw["--har-body-limit"]),
         docs_url=str(raw["--docs-url"]) if raw["--docs-url"] else None,
+        exports=_exports(raw["--exports"]),
     )
+
+
+def _exports(value: Any) -> str | None:
+    from .truth.exports import ExportsError, parse_exports
+
+    if value in (None, ""):
+        return None
+    try:
+        parse_exports(str(value))
+    except ExportsError as exc:
+        raise UsageError(str(exc)) from None
+    return str(value)

@@ -216,5 +216,9 @@ def test_other_graph_errors(server, http):
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     r = http.get(f"{server.graph_beta_url}/me", headers=AUTH)
     assert r.status_code == 404 and "error" in r.json()
-    r = http.post(f"{base}/usage/billed/export", headers=AUTH, json={"invoiceId": "G016907411"})
+    # the beta-only member is not on v1.0, and there is no unbilled aggregated usage
+    r = http.post(f"{base}/aggregatedUsage/billed/export", headers=AUTH, json={"invoiceId": "G016907411"})
+    assert r.status_code == 404 and "error" in r.json()
+    r = http.post(f"{server.graph_beta_url}{BILLING}/aggregatedUsage/unbilled/export", headers=AUTH,
+                  json={"invoiceId": "G016907411"})
     assert r.status_code == 404 and "error" in r.json()

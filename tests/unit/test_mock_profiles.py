@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from recon_contracts.mock.data import USAGE_BASIC, USAGE_FULL
+
 from recon_contracts.mock import PROFILES, MockConfig, Profile, serve
 from recon_contracts.mock.data import OPTIONAL_FIELDS
 from recon_contracts.truth.rules import catalog, charge_types, operation_states
@@ -323,6 +325,43 @@ class Checker:
                     self.export_rows(rows)
         if len(attributes) == 2:
             self.flag("GR-EXPORT-BASIC-SUBSET", attributes["basic"] < attributes["full"])
+        self.family()
+
+    def family_rows(self, segment: str, body: dict, version: str = "v1.0") -> list[dict] | None:
+        url = f"{self.base}/{version}/reports/partners/billing/{segment}/export"
+        r = self.send("POST", url, headers={**AUTH, "Content-Type": "application/json"}, content=json.dumps(body).encode())
+        loc = self.location(r, version)
+        terminal = self.lifecycle(loc) if loc else None
+        if not terminal or terminal.get("status") not in ("succeeded", "completed"):
+            return None
+        manifest = self.manifest_of(terminal)
+        return self.rows(manifest) if manifest else None
+
+    def family(self) -> None:
+        """The other members of the export family, judged here independently of checks/rows.py."""
+        unbilled = {"currencyCode": "USD", "billingPeriod": "current"}
+        rows = self.family_rows("reconciliation/unbilled", {**unbilled, "attributeSet": "full"})
+        if rows:
+            folded = [{k.lower(): v for k, v in row.items()} for row in rows]
+            self.flag("GR-ROW-CURRENCY", all(str(r.get("currency", "USD")).upper() == "USD" for r in folded))
+            self.flag("GR-ROW-REQUIRED-COLUMNS", any("unitprice" in r for r in folded))
+        usage = {"reconciliation/unbilled": None}
+        for segment, base in (("usage/billed", {"invoiceId": "G016907411"}), ("usage/unbilled", unbilled)):
+            for attribute_set in ("full", "basic"):
+                rows = self.family_rows(segment, {**base, "attributeSet": attribute_set})
+                if not rows:
+                    continue
+                keys = {k.lower() for row in rows for k in row}
+                usage[f"{segment}/{attribute_set}"] = keys
+                if attribute_set == "basic":
+                    documented = {c.lower() for c in USAGE_FULL}
+                    self.flag("GR-USAGE-BASIC-COLUMNS", keys & documented <= {c.lower() for c in USAGE_BASIC})
+                else:
+                    self.flag("GR-USAGE-FULL-COLUMNS", {"metercategory", "meterid", "usagedate"} <= keys)
+        rows = self.family_rows("aggregatedUsage/billed", {"invoiceId": "G016907411"}, version="beta")
+        if rows:
+            self.flag("GR-ROW-COLUMN-TYPES", all(not isinstance(r.get("PartnerPrice", r.get("partnerPrice")), (dict, list))
+                                                 for r in rows))
 
 
     def export_rows(self, rows: list[dict]) -> None:

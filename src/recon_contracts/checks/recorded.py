@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .blobs import check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
-from .rows import ExportJudge, RowRules, export_columns
+from .rows import export_columns, judge_for
 from ..traffic.blob_stream import RecordedBlob, read_blob
 from .graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
 from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of
@@ -50,7 +50,8 @@ from .partner_center import (
     classify_query,
 )
 from ..findings import Exchange, Finding
-from ..protocol.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
+from ..truth.exports import QUALIFIED_ACTION, kind_of_path
+from ..protocol.shapes import BLOB, GRAPH_EXPORTS, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
 from ..truth.rules import catalog
 
 # Rules that a recording cannot settle, and why: their check needs a request made for the purpose.
@@ -218,11 +219,24 @@ def _export_body(exchange: Exchange) -> tuple[dict[str, Any] | None, str | None]
         return None, f"Content-Type {ctype}"
     if not isinstance(body, dict):
         return None, "a body that is not a JSON object" if raw else ""
+    found = kind_of_path(urlsplit(exchange.url).path)
+    kind = found[0] if found else None
     invoice, attribute_set = body.get("invoiceId"), body.get("attributeSet")
-    if "invoiceId" not in body:
-        return body, "a missing invoiceId"
-    if not isinstance(invoice, str):
-        return body, f"invoiceId {json.dumps(invoice)[:40]} (not a string)"
+    if kind is not None and not kind.billed:  # the unbilled members: a currency and a billing period
+        currency, period = body.get("currencyCode"), body.get("billingPeriod")
+        if not isinstance(currency, str) or not currency.strip():
+            return body, "a missing currencyCode"
+        if not isinstance(period, str):
+            return body, "a missing billingPeriod"
+        if period.casefold() not in ("current", "last", "unknownfuturevalue"):
+            return body, f'billingPeriod "{period}"'
+    else:
+        if "invoiceId" not in body:
+            return body, "a missing invoiceId"
+        if not isinstance(invoice, str):
+            return body, f"invoiceId {json.dumps(invoice)[:40]} (not a string)"
+    if kind is not None and not kind.attribute_sets:
+        return body, ("an attributeSet, which this export does not take" if "attributeSet" in body else None)
     if attribute_set is None:
         return body, ""  # no attributeSet: the docs do not say what a target must do
     if not isinstance(attribute_set, str):
@@ -232,6 +246,14 @@ def _export_body(exchange: Exchange) -> tuple[dict[str, Any] | None, str | None]
     if attribute_set.casefold() not in VALID_ATTRIBUTE_SETS:
         return body, f'an unknown attributeSet "{attribute_set}"'
     return body, None
+
+
+def _same_export(exchange: Exchange, body: Any) -> str:
+    """What identifies an export apart from its spelling and attribute set: the member and its other parameters (the
+    suite sends a member's full export on the short name and its basic export on the qualified one)."""
+    found = kind_of_path(urlsplit(exchange.url).path)
+    rest = {k: v for k, v in body.items() if k != "attributeSet"} if isinstance(body, dict) else body
+    return f"{found[0].name if found else ''} {json.dumps(rest, sort_keys=True)}"
 
 
 @dataclass
@@ -247,7 +269,7 @@ def _operation_path(url: str) -> str:
 
 def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str, int]]:
     found: list[Finding] = []
-    posts = [e for e in exchanges if e.operation in (GRAPH_EXPORT_SHORT, GRAPH_EXPORT_QUALIFIED)]
+    posts = [e for e in exchanges if e.operation in GRAPH_EXPORTS]
     accepted_bodies: set[str] = set()
     exports: dict[str, _Export] = {}
     for e in posts:
@@ -258,14 +280,14 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
         elif problem is None:
             found += _tag(check_export_of_unknown_invoice(e, graph_base_url=base), "recorded: graph export requests")
             if e.status == 202:
-                accepted_bodies.add(json.dumps(body, sort_keys=True))
+                accepted_bodies.add(_same_export(e, body))
                 location = (e.header("location") or "").strip()
                 if location:
                     exports.setdefault(_operation_path(urljoin(e.url, location)), _Export(e, body))
     for e in posts:  # GR-EXPORT-QUALIFIED-NAME: the qualified spelling refused a body the short one accepted
         body, problem = _export_body(e)
-        if e.operation == GRAPH_EXPORT_QUALIFIED and problem is None and e.status != 202 \
-                and json.dumps(body, sort_keys=True) in accepted_bodies:
+        if e.operation.endswith(QUALIFIED_ACTION) and problem is None and e.status != 202 \
+                and _same_export(e, body) in accepted_bodies:
             found += _tag(check_export_spelling(e, spelling="qualified", graph_base_url=_origin_base(e)),
                           "recorded: graph export requests")
 
@@ -305,8 +327,11 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
         root = str(manifest.get("rootDirectory") or "").rstrip("/")
         mine = [b for b in blobs if root and b.url.split("?", 1)[0].startswith(root + "/")]
         body = export.body or {}
-        judge = ExportJudge(RowRules.load(), invoice_id=str(body["invoiceId"]) if body.get("invoiceId") else None,
-                            attribute_set=str(body.get("attributeSet") or "full"))
+        found_kind = kind_of_path(urlsplit(export.post.url).path) if export.post is not None else None
+        judge = judge_for(found_kind[0].name if found_kind else None,
+                          invoice_id=str(body["invoiceId"]) if body.get("invoiceId") else None,
+                          attribute_set=str(body.get("attributeSet") or "full"),
+                          currency=str(body["currencyCode"]) if body.get("currencyCode") else None)
         for blob in mine:
             data += check_blob_download(blob)
             if blob.status == 200:
@@ -315,7 +340,8 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
         if mine:
             data += judge.findings()
         if export.body and mine:
-            key = (str(export.body.get("invoiceId")), str(export.body.get("attributeSet", "")).casefold())
+            key = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
+                   str(export.body.get("attributeSet", "")).casefold())
             succeeded.setdefault(key, (mine[0], judge))
     found += _tag(_first_per_message(lifecycle), "recorded: graph operations")
     found += _tag(_first_per_message(data), "recorded: graph manifests and blobs")
@@ -325,7 +351,7 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
         if attribute_set == "basic" and full:
             basic_keys, full_keys = export_columns(basic_judge), export_columns(full[1])
             if basic_keys and full_keys:
-                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blob)
+                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blob) + basic_judge.basic_columns()
     found += _tag(subset, "recorded: graph attribute sets")
     return found, {"graph exchanges": len(posts) + sum(len(x.polls) for x in exports.values()),
                    "export operations": sum(1 for x in exports.values() if x.polls), "blobs": len(blobs)}

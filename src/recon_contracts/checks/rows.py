@@ -1,4 +1,10 @@
-"""The rows of a billed reconciliation export: every JSON line judged, findings aggregated per rule per blob.
+"""The rows of an export of the Graph billing family: every JSON line judged, findings aggregated per rule per blob.
+
+One engine for every member: the member's row schema (``ExportRow`` for reconciliation, ``UsageRow`` for usage,
+``AggregatedUsageRow`` for aggregated usage; ``recon_contracts.truth.exports``) is compiled into ``RowRules``, and the
+engine never asks which member it judges. Billed members check InvoiceNumber against the invoice (GR-ROW-INVOICE),
+unbilled ones the currency column against the currencyCode (GR-ROW-CURRENCY); a schema with a documented Full/Basic
+table (``x-basic-columns``) has its attribute sets judged by GR-USAGE-FULL-COLUMNS and GR-USAGE-BASIC-COLUMNS.
 
 Rules GR-ROW-REQUIRED-COLUMNS, GR-ROW-COLUMN-TYPES, GR-ROW-DATES, GR-ROW-CHARGE-PERIOD, GR-ROW-INVOICE,
 GR-ROW-CASING-CONSISTENT (breaking), GR-ROW-UNKNOWN-COLUMN, GR-ROW-CHARGE-TYPE-UNKNOWN (additive),
@@ -82,24 +88,36 @@ class RowRules:
     required: tuple[str, ...]  # in every row of a full export
     full_columns: tuple[str, ...]  # in a full export (at least one row)
     known_charge_types: frozenset[str]  # casefolded
+    schema: str = ROW_SCHEMA
+    basic_columns: frozenset[str] = frozenset()  # a documented Full/Basic table's basic set (usage), else empty
+    documented_columns: frozenset[str] = frozenset()  # every column of that table
+    currency_column: str | None = None  # the billing currency column (unbilled exports: GR-ROW-CURRENCY)
 
     @classmethod
     @cache
-    def load(cls) -> "RowRules":
+    def load(cls, schema_name: str = ROW_SCHEMA, billed: bool = True) -> "RowRules":
+        """The compiled row schema of one export member; ``billed=False`` (unbilled members) drops the columns only a
+        billed row must fill (``x-billed-columns``: InvoiceNumber) from the key columns."""
         spec = load_spec("graph")
-        schema = spec.schemas[ROW_SCHEMA]
+        schema = spec.schemas[schema_name]
+        billed_only = set() if billed else set(schema.get("x-billed-columns", ()))
         kinds: dict[str, str] = {}
         for name, prop in schema["properties"].items():
             ref = str(prop.get("$ref", "")).rsplit("/", 1)[-1]
-            kinds[name] = _KIND_OF_REF.get(ref, "K")
+            kinds[name] = "S" if name in billed_only else _KIND_OF_REF.get(ref, "K")
         by_folded = {name.casefold(): name for name in kinds}
         for canonical, aliases in (schema.get("x-column-aliases") or {}).items():
             for alias in aliases:
                 by_folded[alias.casefold()] = canonical
         ct = charge_types()
         known = frozenset(v.casefold() for v in [*ct.known, *ct.mapping.values()])
-        return cls(kinds=kinds, by_folded=by_folded, required=tuple(schema.get("required", ())),
-                   full_columns=tuple(schema.get("x-full-columns", ())), known_charge_types=known)
+        currency = next((c for c in ("Currency", "BillingCurrency") if c in kinds), None)
+        return cls(kinds=kinds, by_folded=by_folded,
+                   required=tuple(c for c in schema.get("required", ()) if c not in billed_only),
+                   full_columns=tuple(c for c in schema.get("x-full-columns", ()) if c not in billed_only),
+                   known_charge_types=known, schema=schema_name,
+                   basic_columns=frozenset(schema.get("x-basic-columns", ())),
+                   documented_columns=frozenset(schema.get("x-documented-columns", ())), currency_column=currency)
 
 
 # ------------------------------------------------------------------ tallies
@@ -159,8 +177,9 @@ class BlobJudge:
         a regex per text value that must hold a number or a date, and the cross-column comparisons."""
         export = self.export
         checks = export.checks
-        expected = export.invoice_id
+        expected = export.expected_value
         expected_folded = export.invoice_folded
+        match_rule = export.match_rule
         ct_known = export.charge_type_known
         rows = 0
         tally = self.tally
@@ -211,7 +230,7 @@ class BlobJudge:
                 if c.invoice >= 0 and expected is not None:
                     value = values[c.invoice]
                     if value != expected and value.strip().casefold() != expected_folded:
-                        tally("GR-ROW-INVOICE").add(number, c.invoice_key, value)
+                        tally(match_rule).add(number, c.invoice_key, value)
                 if c.charge_type >= 0:
                     value = values[c.charge_type]
                     known = ct_known.get(value)
@@ -318,9 +337,18 @@ class ExportJudge:
     columns: set[str] = field(default_factory=set)  # canonical columns seen in any row
     unknown_columns: set[str] = field(default_factory=set)
     charge_type_known: dict[Any, bool] = field(default_factory=dict)
+    currency: str | None = None  # an unbilled export's currencyCode: its rows' currency column must say it
 
     def __post_init__(self) -> None:
-        self.invoice_folded = (self.invoice_id or "").strip().casefold()
+        # billed: InvoiceNumber is the invoiceId (GR-ROW-INVOICE); unbilled: the currency column is the currencyCode
+        # (GR-ROW-CURRENCY). The same comparison in the engine, on the column and value the member names.
+        if self.invoice_id is None and self.currency and self.rules.currency_column:
+            self.expected_value: str | None = self.currency
+            self.match_rule, self.match_column = "GR-ROW-CURRENCY", self.rules.currency_column
+        else:
+            self.expected_value = self.invoice_id
+            self.match_rule, self.match_column = "GR-ROW-INVOICE", "InvoiceNumber"
+        self.invoice_folded = (self.expected_value or "").strip().casefold()
         self.attribute_set = (self.attribute_set or "full").casefold()
 
     @property
@@ -358,7 +386,7 @@ class ExportJudge:
         full = self.attribute_set == "full"
         missing = tuple(c for c in self.rules.required if c not in seen) if full else ()
         plan = _Plan(checks=tuple(checks), missing=missing, unknown=tuple(unknown), casing=tuple(casing),
-                     invoice=seen.get("InvoiceNumber"), charge_type=seen.get("ChargeType"),
+                     invoice=seen.get(self.match_column), charge_type=seen.get("ChargeType"),
                      start=seen.get("ChargeStartDate"), end=seen.get("ChargeEndDate"))
         self.plans[keys] = plan
         return plan
@@ -419,6 +447,7 @@ class ExportJudge:
                 found.append(_blob_finding(rule_id, tally, blob, self))
         found += self.missing_columns()
         found += self.basic_documented()
+        found += self.basic_columns()
         return found
 
     def missing_columns(self) -> list[Finding]:
@@ -431,19 +460,37 @@ class ExportJudge:
         unknown = sorted(self.unknown_columns)
         hint = f"; columns the spec does not declare: {', '.join(unknown[:10])}" if unknown else ""
         first = self.blobs[0] if self.blobs else None
+        rule = "GR-USAGE-FULL-COLUMNS" if self.rules.basic_columns else "GR-ROW-REQUIRED-COLUMNS"
         return [_finding(
-            "GR-ROW-REQUIRED-COLUMNS",
+            rule,
             f"{len(absent)} documented column(s) appear in none of the {self.rows:,} rows of this full export: "
             f"{', '.join(absent)}{hint}",
             first.exchange if first else None,
-            expected="every documented column of a full export (ExportRow x-full-columns) in its rows",
+            expected=f"every documented column of a full export ({self.rules.schema} x-full-columns) in its rows",
             actual=f"columns seen: {', '.join(sorted(self.columns))}",
             column=", ".join(absent), rows=self.rows,
         )]
 
+    def basic_columns(self) -> list[Finding]:
+        """GR-USAGE-BASIC-COLUMNS: a basic export of a member with a documented Full/Basic table carries none of the
+        columns the table marks full only."""
+        if self.attribute_set != "basic" or not self.rows or not self.rules.basic_columns:
+            return []
+        extra = sorted(c for c in self.columns if c in self.rules.documented_columns and c not in self.rules.basic_columns)
+        if not extra:
+            return []
+        first = self.blobs[0] if self.blobs else None
+        return [_finding(
+            "GR-USAGE-BASIC-COLUMNS",
+            f"this basic export carries {len(extra)} column(s) the attributeSet table marks full only: {', '.join(extra)}",
+            first.exchange if first else None,
+            expected=f"only the table's Basic attributes: {', '.join(sorted(self.rules.basic_columns))}",
+            actual=f"basic columns: {', '.join(sorted(self.columns))}", column=", ".join(extra), rows=self.rows,
+        )]
+
     def basic_documented(self) -> list[Finding]:
         """Advisory: where a basic export differs from the usage exports' documented basic list, on shared columns."""
-        if self.attribute_set != "basic" or not self.rows:
+        if self.attribute_set != "basic" or not self.rows or self.rules.basic_columns:
             return []
         extra = sorted(c for c in self.columns if USAGE_BASIC.get(c) is False)
         lacking = sorted(c for c, basic in USAGE_BASIC.items() if basic and c not in self.columns)
@@ -479,6 +526,7 @@ _RULE_TEXT = {
     "GR-ROW-DATES": ("with a date that does not parse", "ISO 8601 date-times (zone optional), ISO dates or M/d/yyyy"),
     "GR-ROW-CHARGE-PERIOD": ("whose charge ends before it starts", "ChargeStartDate <= ChargeEndDate"),
     "GR-ROW-INVOICE": ("of another invoice", "InvoiceNumber == the requested invoiceId"),
+    "GR-ROW-CURRENCY": ("in another currency", "the currency column == the requested currencyCode"),
     "GR-ROW-CASING-CONSISTENT": ("spelling a column otherwise than the export's first row with it",
                                  "one spelling per column in every row of an export"),
     "GR-ROW-UNKNOWN-COLUMN": ("with a column the spec does not declare", "only the columns ExportRow declares"),
@@ -496,11 +544,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _schema_words(rule_id: str, column: str, value: Any) -> str:
+def _schema_words(rule_id: str, column: str, value: Any, export: "ExportJudge") -> str:
     """What jsonschema says about this value against the column's schema (the reference words)."""
     if rule_id not in {"GR-ROW-COLUMN-TYPES", "GR-ROW-DATES"} or value is _ABSENT:
         return ""
-    messages = load_spec("graph").validate({column: value}, ROW_SCHEMA)
+    messages = load_spec("graph").validate({column: value}, export.rules.schema)
     words = [m for m in messages if m.startswith(f"{column}:")]
     if not words:
         return ""
@@ -518,7 +566,7 @@ def _blob_finding(rule_id: str, tally: Tally, blob: BlobJudge, export: ExportJud
         examples = [f"line {line}: {column!r} where the export first spelled it {export.casing_first.get(column, '?')!r}"
                     for line, column, _ in tally.examples]
     else:
-        examples = [f"line {line}: {column + ' ' if column else ''}{_show(value)}{_schema_words(rule_id, column, value)}"
+        examples = [f"line {line}: {column + ' ' if column else ''}{_show(value)}{_schema_words(rule_id, column, value, export)}"
                     for line, column, value in tally.examples]
     noun = "line" if rule_id == "GR-BLOB-GZIP-JSONL" else "row"
     of = f" of {total:,}" if rule_id != "GR-BLOB-GZIP-JSONL" else ""
@@ -528,6 +576,8 @@ def _blob_finding(rule_id: str, tally: Tally, blob: BlobJudge, export: ExportJud
                + ", ".join(str(e[0]) for e in tally.examples))
     if rule_id == "GR-ROW-INVOICE":
         expected = f"InvoiceNumber == {export.invoice_id!r} (the requested invoiceId)"
+    if rule_id == "GR-ROW-CURRENCY":
+        expected = f"{export.match_column} == {export.currency!r} (the requested currencyCode)"
     if rule_id == "GR-ROW-CASING-CONSISTENT":
         expected = "one spelling per column in every row of an export, as first seen: " + ", ".join(
             sorted({repr(export.casing_first.get(column, "?")) for _, column, _ in tally.examples}))
@@ -548,3 +598,15 @@ def lines_of(texts: Iterable[str | bytes]) -> Iterator[tuple[int, bytes]]:
     """Numbered lines from an iterable of texts (tests and small inputs)."""
     for number, text in enumerate(texts, start=1):
         yield number, text.encode() if isinstance(text, str) else text
+
+
+def judge_for(kind_name: str | None = None, *, invoice_id: str | None = None, attribute_set: str | None = "full",
+              currency: str | None = None) -> ExportJudge:
+    """The row judge of one export of the family member ``kind_name`` (default billed reconciliation): its row
+    schema, and the invoice (billed) or currency (unbilled) its rows must carry."""
+    from ..truth.exports import BILLED_RECONCILIATION, KINDS
+
+    kind = KINDS.get(kind_name or "", BILLED_RECONCILIATION)
+    rules = RowRules.load(kind.row_schema, billed=kind.billed)
+    return ExportJudge(rules, invoice_id=invoice_id if kind.billed else None, attribute_set=attribute_set or "full",
+                       currency=None if kind.billed else currency)

@@ -31,18 +31,25 @@ from ..errors import UsageError as _UsageError
 from .base import UsageParser as _Parser
 
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
-_ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment)=([^/?]+)", re.IGNORECASE)
+_ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment|Currency)=([^/?]+)", re.IGNORECASE)
 
 
 def _parser() -> _Parser:
     p = _Parser(prog="recon-contracts validate-export", usage=USAGE, allow_abbrev=False,
-                description="Validate every row of billed reconciliation export blobs against the contract "
-                            "(specs/ ExportRow, contracts/rules.yaml GR-ROW-*) and write run's reports.")
+                description="Validate every row of export blobs of the Graph billing family against the contract "
+                            "(the member's row schema in specs/, contracts/rules.yaml GR-ROW-*, GR-USAGE-*) and "
+                            "write run's reports.")
     p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL",
                    help=".json.gz blobs, directories of them, manifest files, or blob/manifest URLs")
     p.add_argument("--invoice-id", metavar="ID",
                    help="the invoice the export was requested for (default: the manifest's InvoiceId=; "
                         "without either, GR-ROW-INVOICE is not checked)")
+    p.add_argument("--export", metavar="KIND", type=str.lower, choices=list(_kinds()),
+                   help="the export member: " + ", ".join(_kinds()) + " (default: told by the manifest's "
+                        "rootDirectory container, else billed-reconciliation)")
+    p.add_argument("--currency", metavar="CODE", type=str.upper,
+                   help="an unbilled export's currencyCode (default: the manifest's Currency=; without either, "
+                        "GR-ROW-CURRENCY is not checked)")
     p.add_argument("--attribute-set", choices=["full", "basic"], type=str.lower,
                    help="the export's attributeSet (default: the manifest's Fragment=, else full)")
     p.add_argument("--report-dir", metavar="DIR", default=os.environ.get("RECON_REPORT_DIR") or "reports",
@@ -55,6 +62,12 @@ def _parser() -> _Parser:
     p.add_argument("--timeout", type=float, metavar="SECONDS", default=30.0,
                    help="network read timeout; each blob download is also bounded by 1 hour (default 30)")
     return p
+
+
+def _kinds() -> tuple[str, ...]:
+    from ..truth.exports import KINDS
+
+    return tuple(KINDS)
 
 
 def _positive(text: str) -> int:
@@ -101,7 +114,7 @@ def main(argv: list[str]) -> int:
         return _error("--timeout must be a positive number of seconds")
 
     from ..checks.blobs import blob_url, check_blobs, check_manifest, manifest_blobs, unreadable
-    from ..checks.rows import ExportJudge, RowRules
+    from ..checks.rows import judge_for
     from ..findings import Exchange
     from ..protocol.graph import MANIFEST_OPERATION
     from ..redact import REDACTOR
@@ -120,7 +133,8 @@ def main(argv: list[str]) -> int:
     notes: list[str] = []
     sources: list[Any] = []  # BlobSource
     manifests: list[tuple[dict[str, Any], Exchange | None]] = []
-    invoice_id, attribute_set = args.invoice_id, args.attribute_set
+    invoice_id, attribute_set, currency, kind_name = args.invoice_id, args.attribute_set, args.currency, args.export
+    told = "--export" if kind_name else ""
 
     def add_manifest(body: Any, where: str, exchange: Exchange | None, local_dir: Path | None) -> str | None:
         manifest = _manifest_of(body)
@@ -189,19 +203,32 @@ def main(argv: list[str]) -> int:
         if problem:
             return _error(problem)
 
+    from ..truth.exports import BILLED_RECONCILIATION, KINDS, kind_of_root
+
     for manifest, exchange in manifests:
         segments = _from_root(manifest)
+        if not kind_name:
+            recognised = kind_of_root(str(manifest.get("rootDirectory") or ""))
+            if recognised is not None:
+                kind_name, told = recognised.name, "the manifest's rootDirectory"
         invoice_id = invoice_id or segments.get("invoiceid")
+        currency = currency or (segments.get("currency") or "").upper() or None
         attribute_set = attribute_set or segments.get("fragment", "").casefold() or None
         if exchange is not None:
             findings += check_manifest(exchange, manifest)
         else:
             findings += [replace(f, curl="") for f in _manifest_file_findings(manifest, load_spec)]
     attribute_set = attribute_set if attribute_set in ("full", "basic") else "full"
-    if not invoice_id:
+    kind = KINDS[kind_name] if kind_name else BILLED_RECONCILIATION
+    if not kind_name:
+        notes.append("no --export and no known container in a manifest's rootDirectory: judged as billed-reconciliation")
+    if kind.billed and not invoice_id:
         notes.append("no --invoice-id and no InvoiceId= in a manifest: GR-ROW-INVOICE was not checked")
+    if not kind.billed and not currency:
+        notes.append("no --currency and no Currency= in a manifest: GR-ROW-CURRENCY was not checked")
 
-    judge = ExportJudge(RowRules.load(), invoice_id=invoice_id, attribute_set=attribute_set)
+    judge = judge_for(kind.name, invoice_id=invoice_id, attribute_set=attribute_set if kind.attribute_sets else None,
+                      currency=currency)
     outcomes: list[BlobOutcome] = []
     try:
         for source in sources:
@@ -222,8 +249,11 @@ def main(argv: list[str]) -> int:
     problems = unreadable(outcomes)
     if not sources:
         problems.append("the manifest lists no blobs: nothing to check")
-    print(f"  {judge.rows:,} rows in {len(outcomes)} blob(s); invoice {invoice_id or '(not checked)'}, "
-          f"attributeSet {attribute_set}")
+    subject = (f"invoice {invoice_id or '(not checked)'}" if kind.billed
+               else f"currency {currency or '(not checked)'}")
+    print(f"  {judge.rows:,} rows in {len(outcomes)} blob(s) of a {kind.name} export"
+          + (f" (from {told})" if told else "") + f"; {subject}"
+          + (f", attributeSet {attribute_set}" if kind.attribute_sets else ""))
     return _finish(args, findings, problems + notes, started, inconclusive=bool(problems))
 
 

@@ -313,6 +313,7 @@ def render_index() -> str:
                      "servers": spec.doc.get("servers") or [], "operations": _operations(spec, writer),
                      "schemas": schemas, "rules": [r for r in rules if r["api"] == spec.api]})
     states = operation_states()
+    graph_ops = {op["path"]: op for api in apis if api["api"] == "graph" for op in api["operations"]}
     raw_states = yaml.safe_load((contracts_dir() / "operation-states.yaml").read_text(encoding="utf-8")) or {}
     raw_charges = yaml.safe_load((contracts_dir() / "charge-types.yaml").read_text(encoding="utf-8")) or {}
     charges = charge_types()
@@ -329,7 +330,29 @@ def render_index() -> str:
                 for n in states.rank],
         states_source=raw_states.get("source", ""),
         silent_points=_silent_points(),
+        exports=_exports(graph_ops, state_diagram_svg(states)),
     )
+
+
+def _exports(graph_ops: dict[str, dict[str, Any]], svg: str) -> list[dict[str, Any]]:
+    """Every member of the Graph export family: its paths, body, row schema, versions and its state diagram (the
+    state machine is shared; each copy gets its own element ids)."""
+    from ..truth.exports import KINDS
+
+    out = []
+    for kind in KINDS.values():
+        short, qualified = graph_ops.get(kind.path("short")), graph_ops.get(kind.path("qualified"))
+        body = kind.body(invoice_id="{invoiceId}", currency="{currencyCode}", period="current", attribute_set="full")
+        out.append({"name": kind.name, "title": kind.title, "versions": ", ".join(kind.versions),
+                    "beta_only": kind.beta_only, "path": kind.path("short"),
+                    "short_anchor": short["anchor"] if short else None,
+                    "qualified_anchor": qualified["anchor"] if qualified else None,
+                    "body": ", ".join(body), "attribute_sets": ", ".join(kind.attribute_sets) or "none (no attributeSet)",
+                    "row_schema": kind.row_schema, "row_anchor": f"schema-graph-{kind.row_schema}",
+                    "doc": f"{kind.doc}?view=graph-rest-" + ("beta" if kind.beta_only else "1.0"),
+                    "svg": Markup(svg.replace('id="', f'id="{kind.name}-').replace("url(#", f"url(#{kind.name}-")
+                                  .replace('aria-labelledby="', f'aria-labelledby="{kind.name}-'))})
+    return out
 
 
 def build_site(out: str | Path, *, transform: Any = None) -> Path:

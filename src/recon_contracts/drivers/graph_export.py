@@ -1,4 +1,8 @@
-"""Drives one Graph billed-reconciliation export end to end and keeps every exchange for the checks.
+"""Drives one export of the Graph billing family end to end and keeps every exchange for the checks.
+
+One driver for every member (``recon_contracts.truth.exports``): only the request body and the row schema differ.
+``jobs_started()`` counts the exports a target accepted (202) in this process: each may be a job of minutes on a
+live tenant, so the run reports it (and keeps it to one per export kind and attribute set).
 
 POST the export, poll the Location honouring Retry-After (each wait and the total bounded), poll once
 more after the terminal state, resolve the manifest (inline or through its navigation link), then
@@ -11,12 +15,15 @@ returns what it has, saying why. A Location or manifest link on another origin i
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
+from ..truth.exports import BILLED_RECONCILIATION, ExportKind
 from ..findings import Exchange
 from ..protocol.graph import (  # noqa: F401 - EXPORT_PATHS and export_operation are the driver's public names too
     BLOB_OPERATION,
@@ -37,6 +44,27 @@ from ..traffic.blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
 from ..traffic.client import ApiClient, retry_after_seconds
 
 _UNSET: Any = object()
+_JOBS: Counter[str] = Counter()  # export kind -> exports accepted (202) in this process
+_POSTS: Counter[str] = Counter()  # export kind -> export POSTs sent
+_LOCK = threading.Lock()
+
+
+def jobs_started() -> int:
+    """How many export jobs this process has started: POSTs of an export the target answered 202."""
+    with _LOCK:
+        return sum(_JOBS.values())
+
+
+def jobs_by_kind() -> dict[str, int]:
+    """Export jobs started, per export kind (``billed-reconciliation`` …)."""
+    with _LOCK:
+        return dict(_JOBS)
+
+
+def export_posts() -> dict[str, int]:
+    """Export POSTs sent, per export kind (accepted or not)."""
+    with _LOCK:
+        return dict(_POSTS)
 
 
 class BlobRows(Protocol):
@@ -57,9 +85,11 @@ class RowSink(Protocol):
 class ExportRun:
     """Everything one export produced, in order; ``stopped`` says why the driver stopped."""
 
-    invoice_id: str
-    attribute_set: str
+    invoice_id: str | None
+    attribute_set: str | None
     spelling: str
+    kind: ExportKind = BILLED_RECONCILIATION
+    body: dict[str, Any] = field(default_factory=dict)
     post: Exchange | None = None
     polls: list[Exchange] = field(default_factory=list)
     manifest_exchange: Exchange | None = None  # the terminal poll (inline manifest) or the GET of the link
@@ -73,6 +103,13 @@ class ExportRun:
     unproven: str = ""
     # (operation, redacted URL) of a link on another origin the run did not follow (PC-/GR-LINK-SAME-ORIGIN)
     refused_link: tuple[str, str] | None = None
+
+    @property
+    def subject(self) -> str:
+        """What was exported: the invoice, or the currency and billing period."""
+        if self.kind.billed:
+            return str(self.invoice_id)
+        return f"{self.body.get('currencyCode')} {self.body.get('billingPeriod')}"
 
     @property
     def accepted(self) -> bool:
@@ -104,20 +141,29 @@ def post_export(
     json: Any = _UNSET,
     content: bytes | str | None = None,
     headers: dict[str, str] | None = None,
+    kind: ExportKind = BILLED_RECONCILIATION,
 ) -> Exchange:
-    """POST an export on one of the two URL spellings with a JSON body or raw content."""
+    """POST an export of ``kind`` on one of the two URL spellings with a JSON body or raw content."""
     kwargs: dict[str, Any] = {"content": content, "headers": headers}
     if json is not _UNSET:
         kwargs["json"] = json
-    return client.request("POST", EXPORT_PATHS[spelling], operation=export_operation(spelling), **kwargs)
+    exchange = client.request("POST", kind.path(spelling), operation=kind.operation(spelling), **kwargs)
+    with _LOCK:
+        _POSTS[kind.name] += 1
+        if exchange.status == 202:
+            _JOBS[kind.name] += 1
+    return exchange
 
 
 def run_export(
     client: ApiClient,
-    invoice_id: str,
-    attribute_set: str = "full",
+    invoice_id: str | None,
+    attribute_set: str | None = "full",
     *,
     poll_timeout: float,
+    kind: ExportKind = BILLED_RECONCILIATION,
+    currency: str = "USD",
+    period: str = "current",
     spelling: str = "short",
     max_sleep: float = 10.0,
     min_sleep: float = 0.1,
@@ -125,10 +171,15 @@ def run_export(
     clock: Callable[[], float] = time.monotonic,
     limits: StreamLimits = StreamLimits(),
     sink: RowSink | None = None,
+    row_sink: Callable[[int, bytes], None] | None = None,
 ) -> ExportRun:
-    """Run one export as far as the target lets it go (see the module docstring); blobs' rows go to ``sink``."""
-    run = ExportRun(invoice_id=invoice_id, attribute_set=attribute_set, spelling=spelling)
-    run.post = post_export(client, spelling=spelling, json={"invoiceId": invoice_id, "attributeSet": attribute_set})
+    """Run one export of ``kind`` as far as the target lets it go (see the module docstring); blobs' rows go to
+    ``sink``, and every line also to ``row_sink`` when given (migration parity joins rows as they stream). Billed
+    members take ``invoice_id``; unbilled ones ``currency`` and ``period`` (``previous`` is sent as Graph's ``last``)."""
+    body = kind.body(invoice_id=invoice_id, currency=currency, period=period, attribute_set=attribute_set)
+    run = ExportRun(invoice_id=invoice_id if kind.billed else None,
+                    attribute_set=attribute_set if kind.attribute_sets else None, spelling=spelling, kind=kind, body=body)
+    run.post = post_export(client, spelling=spelling, json=body, kind=kind)
     if run.post.status != 202:
         run.stopped = f"export answered {run.post.status}"
         return run
@@ -159,7 +210,7 @@ def run_export(
             break
         if clock() >= deadline:
             run.stopped = f"not terminal after {poll_timeout:g} s"
-            run.unproven = (f"the export of {invoice_id} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
+            run.unproven = (f"the {kind.title} export of {run.subject} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
                             "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
             return run
         delay = retry_after_seconds(poll.header("retry-after"))
@@ -177,7 +228,7 @@ def run_export(
     if not isinstance(run.manifest, dict):
         return run
     REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
-    stream_blobs(client, run, limits, sink if sink is not None else _Discard())
+    stream_blobs(client, run, limits, sink if sink is not None else _Discard(), row_sink)
     return run
 
 
@@ -196,8 +247,10 @@ class _DiscardBlob:
             pass
 
 
-def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: RowSink) -> None:
-    """Read every blob the manifest lists, one after the other, into ``sink`` (kept as ``run.rows``)."""
+def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: RowSink,
+                 row_sink: Callable[[int, bytes], None] | None = None) -> None:
+    """Read every blob the manifest lists, one after the other, into ``sink`` (kept as ``run.rows``); ``row_sink``
+    also sees every line (migration parity joins the rows as they stream: one download serves both)."""
     run.rows = sink
     for blob in manifest_blobs(run.manifest):
         url = blob_url(run.manifest, blob)
@@ -210,12 +263,22 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: 
         judge = run.rows.blob(name)
         source = HttpBlob(stream=client.stream, url=url, name=name,
                           record=lambda exchange: client.record(replace(exchange, api="blob")))
-        outcome = read_blob(source, judge.consume, limits)
+        outcome = read_blob(source, judge.consume if row_sink is None else _tee(judge.consume, row_sink), limits)
         if outcome.exchange is not None:
             outcome.exchange = replace(outcome.exchange, api="blob")
         judge.exchange = outcome.exchange
         run.blobs.append(outcome)
     run.stopped = "done"
+
+
+def _tee(consume: Callable[[Any], None], sink: Callable[[int, bytes], None]) -> Callable[[Any], None]:
+    def both(lines: Any) -> None:
+        def passing() -> Any:
+            for number, line in lines:
+                sink(number, line)
+                yield number, line
+        consume(passing())
+    return both
 
 
 def _wait(delay: float, deadline: float, clock: Callable[[], float], sleep: Callable[[float], None],

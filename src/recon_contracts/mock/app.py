@@ -20,7 +20,7 @@ log = logging.getLogger("recon_contracts.mock")
 
 _SLASHES = re.compile(r"/{2,}")
 _PC_LINE_ITEMS = re.compile(r"^/v1/invoices/([^/]+)/lineitems/?$", re.IGNORECASE)
-_GRAPH_EXPORT = re.compile(r"^/(v1\.0|beta)/reports/partners/billing/reconciliation/(billed|unbilled)/"
+_GRAPH_EXPORT = re.compile(r"^/(v1\.0|beta)/reports/partners/billing/((?:reconciliation|usage|aggregatedUsage)/(?:billed|unbilled))/"
                            r"(export|microsoft\.graph\.partners\.billing\.export)/?$", re.IGNORECASE)
 _GRAPH_OPERATION = re.compile(r"^/(v1\.0|beta)/reports/partners/billing/operations/([^/]+)/?$", re.IGNORECASE)
 _GRAPH_MANIFEST = re.compile(r"^/(v1\.0|beta)/reports/partners/billing/manifests/([^/]+)/?$", re.IGNORECASE)
@@ -75,7 +75,7 @@ class MockDispatcher:
                 return denied
             version = m.group(1).lower()
             if pattern is _GRAPH_EXPORT:
-                return await graph.export(request, self.state, version, m.group(2).lower(),
+                return await graph.export(request, self.state, version, m.group(2),
                                           m.group(3).lower() != "export")
             if pattern is _GRAPH_OPERATION:
                 return await graph.get_operation(request, self.state, version, m.group(2))

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from .data import export_row, line_item
+from .data import kind_row, line_item, usage_meter
 from .responses import storage_error
 from .state import Manifest, MockState
 
@@ -71,10 +71,12 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     """Row ``i`` of an export as the profile serves it."""
     cfg = state.config
     knobs = state.knobs
-    row = export_row(line_item(cfg.seed, m.dataset, i, m.currency), m.attribute_set, knobs.row_key_case == "camel")
+    p = state.profile
+    # migration parity drift: every 10th row of an unbilled reconciliation export is an item Partner Center does not list
+    n = i + m.count if knobs.export_parity == "items-differ" and m.kind == "unbilled-reconciliation" and i % 10 == 3 else i
+    row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, m.currency), m.attribute_set, knobs.row_key_case == "camel")
     if knobs.extra_properties == "present":
         row["PricingModel"] = "Commitment"
-    p = state.profile
     if p == "gr-basic-not-subset" and m.attribute_set == "basic":
         row["RowVersion"] = 1
     # ---------------------------------------------------------- row drift (issue 10)
@@ -96,8 +98,30 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     elif p == "gr-row-mixed-casing":
         if i % 2 == 1:
             row = {_camel(k): v for k, v in row.items()}
+    # ---------------------------------------------------------- the export family's drift (one member each)
+    elif p == "gr-unbilled-recon-wrong-currency" and m.kind == "unbilled-reconciliation":
+        if i % 4 == 2 and "Currency" in row:
+            row["Currency"] = "EUR" if m.currency != "EUR" else "USD"
+    elif p == "gr-usage-basic-extra" and m.kind == "billed-usage" and m.attribute_set == "basic":
+        row["MeterId"] = usage_meter(i)
+    elif p == "gr-unbilled-usage-column-dropped" and m.kind == "unbilled-usage":
+        row.pop("MeterCategory", None)
+    elif p == "parity-other-currency" and m.kind == "unbilled-reconciliation":
+        other = "EUR" if m.currency != "EUR" else "USD"
+        row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set, knobs.row_key_case == "camel")
+    elif p == "parity-field-renamed" and m.kind == "unbilled-reconciliation":
+        if "UnitPrice" in row:
+            row["Price"] = row.pop("UnitPrice")
+    elif p == "gr-agg-row-retyped" and m.kind == "billed-aggregated-usage":
+        if i % 3 == 0 and "PartnerPrice" in row:
+            row["PartnerPrice"] = {"amount": row["PartnerPrice"], "currency": m.currency}
+    if knobs.export_parity == "amounts-differ" and m.kind == "unbilled-reconciliation":
+        if i % 7 == 5 and isinstance(row.get("Subtotal"), (int, float)):
+            row["Subtotal"] = round(row["Subtotal"] + 0.05, 2)
+    if knobs.row_nulls == "dropped":  # Spark's JSON writer drops null fields (ignoreNullFields): empty values go
+        row = {k: v for k, v in row.items() if v not in ("", None)}
     # ---------------------------------------------------------- conforming alternatives (register knobs)
-    if knobs.charge_date_order == "some-reversed" and i % 6 == 3:  # as the line items: a credit's reversed period
+    if knobs.charge_date_order == "some-reversed" and i % 6 == 3 and "ChargeEndDate" in row:  # as the line items: a credit's reversed period
         row["ChargeStartDate"], row["ChargeEndDate"] = row["ChargeEndDate"], row["ChargeStartDate"]
     if knobs.row_number_encoding == "string":
         for key in _NUMERIC:
@@ -140,7 +164,7 @@ _dumps = __import__("json").JSONEncoder(separators=(",", ":"), ensure_ascii=Fals
 
 def _raw(state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> bytes:
     """Rows ``start..end`` as JSON lines; the blob's ``last`` segment drops its final newline when the knob says so."""
-    text = "".join(_dumps(blob_row(state, m, i % PERIOD)) + "\n" for i in range(start, end))
+    text = "".join(_dumps(blob_row(state, m, i % m.period)) + "\n" for i in range(start, end))
     if last and state.knobs.row_final_newline == "absent":
         text = text[:-1]
     return text.encode()
@@ -154,7 +178,7 @@ class Segments:
 
     def get(self, state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> tuple[bytes, bytes]:
         """(deflate bytes, the raw rows); ``last``: the blob's final segment."""
-        key = (m.id, start % PERIOD, end - start, last)
+        key = (m.id, start % m.period, end - start, last)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)

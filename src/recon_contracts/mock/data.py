@@ -315,3 +315,96 @@ def export_row(item: dict, attribute_set: str, camel: bool = False) -> dict:
     if camel:
         return {c: get(c, _ABSENT_DEFAULTS.get(c, "")) for _, c in pairs}
     return {p: get(c, _ABSENT_DEFAULTS.get(c, "")) for p, c in pairs}
+
+
+# ------------------------------------------------------------------ the other members of the export family
+
+# The usage exports' documented attributes, in the beta page's column order, and the ones its table marks Basic
+# ([DOCS v1.0/resources/partners-billing-attributeset.md]: "The billedUsage: export or unbilledUsage: export API
+# response with the full or basic request parameter returns the following attributes").
+USAGE_FULL: tuple[str, ...] = (
+    "PartnerId", "PartnerName", "CustomerId", "CustomerName", "CustomerDomainName", "CustomerCountry", "MpnId",
+    "Tier2MpnId", "InvoiceNumber", "ProductId", "SkuId", "AvailabilityId", "SkuName", "ProductName", "PublisherName",
+    "PublisherId", "SubscriptionDescription", "SubscriptionId", "ChargeStartDate", "ChargeEndDate", "UsageDate",
+    "MeterType", "MeterCategory", "MeterId", "MeterSubCategory", "MeterName", "MeterRegion", "Unit",
+    "ResourceLocation", "ConsumedService", "ResourceGroup", "ResourceURI", "ChargeType", "UnitPrice", "Quantity",
+    "UnitType", "BillingPreTaxTotal", "BillingCurrency", "PricingPreTaxTotal", "PricingCurrency", "ServiceInfo1",
+    "ServiceInfo2", "Tags", "AdditionalInfo", "EffectiveUnitPrice", "PCToBCExchangeRate", "EntitlementId",
+    "EntitlementDescription", "PartnerEarnedCreditPercentage", "CreditPercentage", "CreditType", "BenefitOrderID",
+    "BenefitID", "BenefitType",
+)
+USAGE_BASIC: frozenset[str] = frozenset((
+    "AdditionalInfo", "BenefitOrderID", "BenefitType", "BillingCurrency", "BillingPreTaxTotal", "ChargeEndDate",
+    "ChargeStartDate", "ChargeType", "CreditPercentage", "CreditType", "CustomerId", "CustomerName",
+    "EffectiveUnitPrice", "EntitlementId", "InvoiceNumber", "PartnerId", "PartnerName", "PCToBCExchangeRate",
+    "PricingCurrency", "PricingPreTaxTotal", "ProductId", "PublisherName", "Quantity", "ResourceURI", "SkuId",
+    "SkuName", "SubscriptionId", "UnitPrice", "UnitType", "UsageDate",
+))
+_METERS = (("Virtual Machines", "Dv3/DSv3 Series", "D2 v3/D2s v3", "1 Hour", "Microsoft.Compute", "1 Compute Hour"),
+           ("Storage", "Tables", "LRS Data Stored", "1 GB/Month", "Microsoft.Storage", "Data Stored"),
+           ("Bandwidth", "Inter-Region", "Intra Continent Data Transfer Out", "1 GB", "Microsoft.Network", "Data Transfer"))
+_REGIONS = ("US East", "EU West", "Asia Pacific East", "")
+# The aggregated-usage columns its Partner Center twin names (PriceBenefits, PartnerPrice, EffectiveUnitPrice) and the
+# join keys to the recon file (productId + SkuId + meterId), per "usage aggregated reconciliation files".
+AGGREGATED: tuple[str, ...] = ("PartnerId", "CustomerId", "InvoiceNumber", "ProductId", "SkuId", "MeterId",
+                               "PriceBenefits", "PartnerPrice", "EffectiveUnitPrice")
+
+
+def usage_meter(i: int) -> str:
+    return stable_guid("meter", i % len(_METERS))
+
+
+def usage_row(item: dict, attribute_set: str, camel: bool = False, i: int | None = None) -> dict:
+    """One JSON line of a usage export, from the same line item (the usage attribute table's columns)."""
+    n = int(item["alternateId"], 16) if item.get("alternateId") else 0
+    category, sub, name, unit, service, meter_type = _METERS[n % len(_METERS)]
+    subtotal = item["subtotal"]
+    rate = item["pcToBCExchangeRate"] or 1
+    start = str(item["chargeStartDate"])
+    values = {
+        "PartnerId": item["partnerId"], "PartnerName": "Recon Contracts Partner", "CustomerId": item["customerId"],
+        "CustomerName": item["customerName"], "CustomerDomainName": item["customerDomainName"],
+        "CustomerCountry": item["customerCountry"], "MpnId": item["mpnId"], "Tier2MpnId": str(item["resellerMpnId"]),
+        "InvoiceNumber": item["invoiceNumber"], "ProductId": item["productId"], "SkuId": item["skuId"],
+        "AvailabilityId": item["availabilityId"], "SkuName": item["skuName"], "ProductName": item["productName"],
+        "PublisherName": item["publisherName"], "PublisherId": item["publisherId"],
+        "SubscriptionDescription": item["subscriptionDescription"], "SubscriptionId": item["subscriptionId"],
+        "ChargeStartDate": start, "ChargeEndDate": item["chargeEndDate"], "UsageDate": start[:10],
+        "MeterType": meter_type, "MeterCategory": category, "MeterId": stable_guid("meter", n % len(_METERS)),
+        "MeterSubCategory": sub, "MeterName": name, "MeterRegion": _REGIONS[n % len(_REGIONS)], "Unit": unit,
+        "ResourceLocation": "eastus", "ConsumedService": service, "ResourceGroup": f"rg-{item['customerCountry'].lower()}",
+        "ResourceURI": f"/subscriptions/{item['subscriptionId']}/resourceGroups/rg-{item['customerCountry'].lower()}",
+        "ChargeType": item["chargeType"], "UnitPrice": item["unitPrice"], "Quantity": item["billableQuantity"],
+        "UnitType": item["unitType"], "BillingPreTaxTotal": subtotal, "BillingCurrency": item["currency"],
+        "PricingPreTaxTotal": round(subtotal / rate, 2), "PricingCurrency": item["pricingCurrency"],
+        "ServiceInfo1": "", "ServiceInfo2": "", "Tags": "", "AdditionalInfo": "",
+        "EffectiveUnitPrice": item["effectiveUnitPrice"], "PCToBCExchangeRate": rate,
+        "EntitlementId": item["subscriptionId"], "EntitlementDescription": item["skuName"],
+        "PartnerEarnedCreditPercentage": 15 if "15.0%" in item["priceAdjustmentDescription"] else 0,
+        "CreditPercentage": 0, "CreditType": "", "BenefitOrderID": "", "BenefitID": "", "BenefitType": "",
+    }
+    names = USAGE_FULL if attribute_set != "basic" else tuple(c for c in USAGE_FULL if c in USAGE_BASIC)
+    if camel:
+        return {(c[0].lower() + c[1:]) if not c.startswith("PCToBC") else "pcToBC" + c[6:]: values[c] for c in names}
+    return {c: values[c] for c in names}
+
+
+def aggregated_row(item: dict, camel: bool = False) -> dict:
+    """One JSON line of a billed aggregated usage export (beta), from the same line item."""
+    n = int(item["alternateId"], 16) if item.get("alternateId") else 0
+    values = {"PartnerId": item["partnerId"], "CustomerId": item["customerId"], "InvoiceNumber": item["invoiceNumber"],
+              "ProductId": item["productId"], "SkuId": item["skuId"], "MeterId": stable_guid("meter", n % len(_METERS)),
+              "PriceBenefits": "", "PartnerPrice": item["effectiveUnitPrice"],
+              "EffectiveUnitPrice": item["effectiveUnitPrice"]}
+    if camel:
+        return {c[0].lower() + c[1:]: v for c, v in values.items()}
+    return values
+
+
+def kind_row(kind: str, item: dict, attribute_set: str, camel: bool = False) -> dict:
+    """Row of an export of ``kind`` (recon_contracts.truth.exports.KINDS) built from line item ``item``."""
+    if kind in ("billed-usage", "unbilled-usage"):
+        return usage_row(item, attribute_set, camel)
+    if kind == "billed-aggregated-usage":
+        return aggregated_row(item, camel)
+    return export_row(item, attribute_set, camel)

@@ -15,11 +15,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..truth.exports import ExportKind, kind_of_path
 from .data import billing_month, partner_id, stable_guid
 from .responses import (GRAPH_JSON, base_url, bearer_ok, graph_error, graph_headers, iso_7, iso_seconds,
                         json_response, retry_after, utcnow)
 from .responses import wait_seconds as _wait
-from .blobs import export_blob_rows
+from .blobs import PERIOD, export_blob_rows
 from .state import Manifest, MockState, Operation
 
 NS = "#microsoft.graph.partners.billing."
@@ -27,6 +28,11 @@ KNOWN_INVOICE = re.compile(r"^G\d{9}$")
 MAX_BODY = 64 * 1024
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _ALNUM = string.ascii_letters + string.digits
+# rootDirectory containers: billedusagefastpath/unbilledusagefastpath as in the docs example and real manifests
+# (domain notes B.1); the reconciliation and aggregated-usage ones are not documented (no public manifest shows them)
+_CONTAINERS = {"billed-reconciliation": "billedreconfastpath", "unbilled-reconciliation": "unbilledreconfastpath",
+               "billed-usage": "billedusagefastpath", "unbilled-usage": "unbilledusagefastpath",
+               "billed-aggregated-usage": "billedaggregatedusagefastpath"}
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 
 
@@ -60,7 +66,20 @@ def gate(request: Request, state: MockState) -> Response | None:
 
 # ------------------------------------------------------------------ export
 
-async def export(request: Request, state: MockState, version: str, kind: str, qualified: bool) -> Response:
+def _kind(segment: str, version: str) -> ExportKind | None:
+    """The family member at ``segment`` (``usage/billed``…) that ``version`` serves, or None (the beta-only export
+    is not on v1.0: Graph answers an unknown segment 404)."""
+    found = kind_of_path(f"/reports/partners/billing/{segment}/export")
+    if found is None or version not in found[0].versions:
+        return None
+    return found[0]
+
+
+async def export(request: Request, state: MockState, version: str, segment: str, qualified: bool) -> Response:
+    kind = _kind(segment, version)
+    if kind is None:
+        return graph_error(request, 404, "BadRequest",
+                           f"Resource not found for the segment '{segment.split('/')[0]}'.")
     if qualified and state.has("gr-qualified-name-404"):
         return graph_error(request, 404, "BadRequest",
                            "Resource not found for the segment 'microsoft.graph.partners.billing.export'.")
@@ -76,7 +95,8 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
 
     now = utcnow()
     op = Operation(id=str(uuid.uuid4()), created=now.replace(microsecond=0), last_action=now, dataset=dataset,
-                   currency=currency, attribute_set=attribute_set, invoice_id=invoice_id, started=time.monotonic())
+                   currency=currency, attribute_set=attribute_set, invoice_id=invoice_id, started=time.monotonic(),
+                   kind=kind.name)
     state.operations[op.id] = op
     headers = graph_headers(request)
     if not state.has("gr-location-missing"):
@@ -90,7 +110,7 @@ async def export(request: Request, state: MockState, version: str, kind: str, qu
     return Response(b"", 202, headers=headers)
 
 
-async def _read_export(request: Request, kind: str, state: MockState) -> tuple[str | None, str, str, str | None]:
+async def _read_export(request: Request, kind: ExportKind, state: MockState) -> tuple[str | None, str, str, str | None]:
     knobs = state.knobs
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
@@ -105,7 +125,9 @@ async def _read_export(request: Request, kind: str, state: MockState) -> tuple[s
         raise BadExport(400, "BadRequest", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadExport(400, "BadRequest", "The request body must be a JSON object of the action's parameters.")
-    allowed = {"invoiceId", "attributeSet"} if kind == "billed" else {"currencyCode", "billingPeriod", "attributeSet"}
+    allowed = {"invoiceId"} if kind.billed else {"currencyCode", "billingPeriod"}
+    if kind.attribute_sets:
+        allowed.add("attributeSet")
     if knobs.export_body_case == "case-insensitive":
         spelled = {a.lower(): a for a in allowed}
         data = {spelled.get(k.lower(), k): v for k, v in data.items()}
@@ -122,7 +144,7 @@ async def _read_export(request: Request, kind: str, state: MockState) -> tuple[s
     if not isinstance(attribute_set, str) or attribute_set.lower() not in ("full", "basic"):
         raise BadExport(400, "BadRequest", f"The attributeSet '{attribute_set}' is not supported; use full or basic.")
     attribute_set = attribute_set.lower()
-    if kind == "billed":
+    if kind.billed:
         invoice_id = data.get("invoiceId")
         if not isinstance(invoice_id, str) or not invoice_id.strip():
             raise BadExport(400, "BadRequest", "The parameter 'invoiceId' is required.")
@@ -249,14 +271,16 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
     tenant = partner_id(cfg.seed)
     year, month = billing_month(cfg.seed, op.dataset)
     created = utcnow()
+    container = _CONTAINERS[op.kind]
+    fragment = f"Fragment={op.attribute_set}/" if op.kind != "billed-aggregated-usage" else ""
     if op.dataset.startswith("unbilled:"):
-        root_path = (f"/blobs/unbilledreconfastpath/v1/{created:%Y%m%d%H%M}/PartnerTenantId={tenant}/"
-                     f"BillingMonth={year}{month:02d}/Currency={op.currency}/Fragment={op.attribute_set}/"
+        root_path = (f"/blobs/{container}/v1/{created:%Y%m%d%H%M}/PartnerTenantId={tenant}/"
+                     f"BillingMonth={year}{month:02d}/Currency={op.currency}/{fragment}"
                      "PartitionType=default")
     else:
         ny, nm = (year + 1, 1) if month == 12 else (year, month + 1)
-        root_path = (f"/blobs/billedreconfastpath/v1/PartnerTenantId={tenant}/BillingMonth={year}{month:02d}/"
-                     f"InvoiceId={op.dataset}/InvoiceVersion={ny}{nm:02d}080713/Fragment={op.attribute_set}/"
+        root_path = (f"/blobs/{container}/v1/PartnerTenantId={tenant}/BillingMonth={year}{month:02d}/"
+                     f"InvoiceId={op.dataset}/InvoiceVersion={ny}{nm:02d}080713/{fragment}"
                      "PartitionType=default")
     manifest_id = str(uuid.uuid4())
     rows_per_blob = export_blob_rows(state, count)
@@ -288,7 +312,10 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
         body["dataVersion"] = created.strftime("%Y%m%d%H%M")
     manifest = Manifest(id=manifest_id, body=body, root_path=root_path, sig=sig, dataset=op.dataset,
                         currency=op.currency, attribute_set=op.attribute_set, count=count, blob_names=names,
-                        blob_rows=rows_per_blob)
+                        blob_rows=rows_per_blob, kind=op.kind,
+                        # exact rows when the export is the data set itself (parity compares them item by item);
+                        # --export-rows exports repeat PERIOD distinct rows (benchmarks)
+                        period=PERIOD if cfg.export_rows is not None else max(count, 1))
     state.manifests[manifest_id] = manifest
     for k, name in enumerate(names):
         state.blobs[f"{root_path}/{name}"] = (manifest_id, k)

@@ -73,6 +73,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "row_number_encoding": ("number", "string"),
     "row_column_style": ("json-model", "recon-file"),
     "empty_blob": ("absent", "present"),
+    "row_nulls": ("written", "dropped"),
+    "export_parity": ("same-data", "items-differ", "amounts-differ"),
 }
 
 # Knobs that change both APIs (the transport, and data the exports are built from); every other knob
@@ -139,6 +141,8 @@ class Knobs:
     row_number_encoding: str = "number"
     row_column_style: str = "json-model"
     empty_blob: str = "absent"
+    row_nulls: str = "written"
+    export_parity: str = "same-data"
 
     def __post_init__(self) -> None:
         for f in fields(self):

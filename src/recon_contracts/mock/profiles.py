@@ -220,13 +220,34 @@ _ALL: tuple[Profile, ...] = (
     _ok("export-many-blobs", "every export is spread over at least 6 blobs of the same partitionValue",
         blob_layout="many-blobs"),
     _ok("export-empty-blob", "every export lists one more blob: a valid gzip stream with no rows", empty_blob="present"),
-    _drift("gr-row-column-renamed", "GR-ROW-REQUIRED-COLUMNS", "export rows call SubscriptionId SubscriptionGuid"),
+    _drift("gr-row-column-renamed", "GR-ROW-REQUIRED-COLUMNS", "export rows call SubscriptionId SubscriptionGuid",
+           also=("GR-USAGE-FULL-COLUMNS",)),
     _drift("gr-row-column-dropped", "GR-ROW-REQUIRED-COLUMNS", "every 3rd export row lacks ChargeEndDate"),
     _drift("gr-row-retyped", "GR-ROW-COLUMN-TYPES", "every 5th export row has UnitPrice as an object {amount, currency}"),
     _drift("gr-row-bad-dates", "GR-ROW-DATES", "every 4th export row has ChargeStartDate as dd.MM.yyyy"),
     _drift("gr-row-other-invoice", "GR-ROW-INVOICE", "every 10th export row belongs to invoice G999999999"),
     _drift("gr-row-mixed-casing", "GR-ROW-CASING-CONSISTENT", "every other export row uses camelCase column names, the rest PascalCase"),
     _drift("gr-blob-truncated", "GR-BLOB-GZIP-JSONL", "the first (largest) blob's gzip stream breaks off halfway, without its trailer"),
+    # ------------------------------------------------------------ the export family (see mock/blobs.py, mock/data.py)
+    _ok("export-nulls-dropped", "export rows leave out every empty value, as Spark's JSON writer drops null fields "
+        "(ignoreNullFields), in every export of the family", row_nulls="dropped"),
+    _drift("gr-unbilled-recon-wrong-currency", "GR-ROW-CURRENCY", "every 4th row of an unbilled reconciliation "
+           "export is in EUR (USD when EUR is asked for)"),
+    _drift("gr-usage-basic-extra", "GR-USAGE-BASIC-COLUMNS", "a basic billed usage export carries MeterId, which the "
+           "attributeSet table marks full only"),
+    _drift("gr-unbilled-usage-column-dropped", "GR-USAGE-FULL-COLUMNS", "unbilled usage rows lack MeterCategory"),
+    # migration parity (recon-contracts parity): the Graph unbilled reconciliation export against the v1 line items
+    _ok("parity-missing-items", "every 10th row of an unbilled reconciliation export is an item the Partner Center "
+        "line items do not list (and the item it replaces is missing): advisory MIGRATION-ONLY-IN-V1/-ONLY-IN-GRAPH",
+        export_parity="items-differ"),
+    _ok("parity-amount-changed", "every 7th row of an unbilled reconciliation export has Subtotal 0.05 higher than the "
+        "line item's subtotal: advisory MIGRATION-FIELD-DIFFERS", export_parity="amounts-differ"),
+    _drift("parity-other-currency", "GR-ROW-CURRENCY", "unbilled reconciliation exports are built in EUR (USD when EUR "
+           "is asked for); parity reports every money field and the currency as different"),
+    _drift("parity-field-renamed", "GR-ROW-REQUIRED-COLUMNS", "unbilled reconciliation rows call UnitPrice Price; "
+           "parity reports UnitPrice missing on the Graph side"),
+    _drift("gr-agg-row-retyped", "GR-ROW-COLUMN-TYPES", "every 3rd billed aggregated usage row (beta) has PartnerPrice "
+           "as an object {amount, currency}"),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

@@ -19,7 +19,8 @@ class Operation:
     currency: str
     attribute_set: str
     invoice_id: str | None
-    started: float = 0.0  # time.monotonic() of the export
+    started: float = 0.0
+    kind: str = "billed-reconciliation"  # the export family member (recon_contracts.truth.exports.KINDS)  # time.monotonic() of the export
     polls: int = 0
     status: str = "notStarted"
     terminal_polls: int = 0  # polls answered with a terminal state
@@ -38,6 +39,8 @@ class Manifest:
     count: int
     blob_names: tuple[str, ...]
     blob_rows: int = 5000  # rows per blob (the last one may hold fewer)
+    kind: str = "billed-reconciliation"  # the export family member whose rows the blobs hold
+    period: int = 4096  # distinct rows: row i repeats row i % period (the whole count when it fits)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..findings import Exchange
+from ..truth.exports import BILLED_RECONCILIATION, ExportKind
 from ..truth.rules import operation_states
 
 API = "graph"
@@ -23,8 +24,9 @@ BLOB_OPERATION = "GET {rootDirectory}/{blob-name}?{sasToken}"
 NAV_LINK = "resourceLocation@odata.navigationLink"
 
 
-def export_operation(spelling: str) -> str:
-    return EXPORT_OPERATIONS[spelling]
+def export_operation(spelling: str, kind: ExportKind = BILLED_RECONCILIATION) -> str:
+    """The operation name of an export member's POST on one of its two URL spellings ("short", "qualified")."""
+    return kind.operation(spelling)
 
 
 def operation_body(exchange: Exchange) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..truth.exports import KINDS, kind_of_path
 from . import graph, partner_center
 
 PC_LINEITEMS = partner_center.LINEITEMS_OPERATION
@@ -24,11 +25,13 @@ GRAPH_EXPORT_QUALIFIED = graph.EXPORT_OPERATIONS["qualified"]
 GRAPH_OPERATION = graph.POLL_OPERATION
 GRAPH_MANIFEST = graph.MANIFEST_OPERATION
 BLOB = graph.BLOB_OPERATION
+# every export member's POST, both spellings (recon_contracts.truth.exports)
+GRAPH_EXPORTS = frozenset(k.operation(s) for k in KINDS.values() for s in ("short", "qualified"))
 
 _PC = re.compile(r"^(?P<base>.*?)/v1/+invoices/[^/]+/lineitems/?$", re.IGNORECASE)
 _GRAPH = re.compile(
     r"^(?P<base>.*?/(?:v1\.0|beta))/+reports/partners/billing/"
-    r"(?:(?P<export>reconciliation/billed/(?:export|microsoft\.graph\.partners\.billing\.export))"
+    r"(?:(?P<export>(?:reconciliation|usage|aggregatedUsage)/(?:billed|unbilled)/+(?:export|microsoft\.graph\.partners\.billing\.export))"
     r"|(?P<operation>operations/[^/]+)|(?P<manifest>manifests/[^/]+))/?$",
     re.IGNORECASE,
 )
@@ -60,8 +63,10 @@ def classify(method: str, url: str, blob_roots: Iterable[str] = ()) -> Shape | N
     if graph:
         base = _origin(url) + graph.group("base")
         if graph.group("export") and verb == "POST":
-            qualified = graph.group("export").lower().endswith("billing.export")
-            return Shape("graph", GRAPH_EXPORT_QUALIFIED if qualified else GRAPH_EXPORT_SHORT, base)
+            found = kind_of_path(path)
+            if found is not None:  # every member of the export family, named as the spec names it
+                kind, spelling = found
+                return Shape("graph", kind.operation(spelling), base)
         if graph.group("operation") and verb == "GET":
             return Shape("graph", GRAPH_OPERATION, base)
         if graph.group("manifest") and verb == "GET":

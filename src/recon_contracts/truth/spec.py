@@ -31,7 +31,7 @@ __all__ = ["SPEC_FILES", "SpecDocument", "format_path", "load_spec"]
 
 SPEC_FILES: dict[str, str] = {
     "partner-center": "partner-center-unbilled-lineitems.yaml",
-    "graph": "graph-billed-reconciliation-export.yaml",
+    "graph": "graph-partner-billing-exports.yaml",
 }
 MAX_ERRORS = 20
 _SCHEMA_REF = "#/components/schemas/"
