@@ -125,13 +125,23 @@ class Tally:
 
 
 @dataclass
+class BlobPart:
+    """One blob's judgement, apart from its export: what a worker process sends back to be merged."""
+
+    name: str
+    rows: int
+    tallies: dict[str, Tally]
+    signatures: dict[tuple, list]
+    exchange: Exchange | None = None
+
+
+@dataclass
 class _Plan:
     """What a row with a given key tuple needs checked (computed once per key tuple)."""
 
     checks: tuple[tuple[str, str, str], ...]  # (key, canonical, kind)
     missing: tuple[str, ...]  # required columns absent
     unknown: tuple[str, ...]  # keys the spec does not declare
-    casing: tuple[tuple[str, str], ...]  # (key, the spelling this export used first)
     invoice: str | None
     charge_type: str | None
     start: str | None
@@ -147,6 +157,14 @@ class BlobJudge:
     exchange: Exchange | None = None
     rows: int = 0
     tallies: dict[str, Tally] = field(default_factory=dict)
+    # (keys, value types) -> [rows, first lines, the first row's values]: in order of first appearance. Casing and
+    # renames are judged over the whole export from these (findings()), so blobs can be judged apart and merged.
+    signatures: dict[tuple, list] = field(default_factory=dict)
+
+    def part(self) -> "BlobPart":
+        """What this blob came to, without the export (picklable: a worker process sends it back)."""
+        return BlobPart(name=self.name, rows=self.rows, tallies=self.tallies, signatures=self.signatures,
+                        exchange=self.exchange)
 
     def tally(self, rule_id: str) -> Tally:
         t = self.tallies.get(rule_id)
@@ -167,6 +185,8 @@ class BlobJudge:
         last_keys: tuple = ()
         last_types: tuple = ()
         c: _Checks | None = None
+        signatures = self.signatures
+        seen: list = [0, []]
         dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
         try:
             for number, line in lines:
@@ -186,6 +206,12 @@ class BlobJudge:
                     if c is None:
                         c = export.compile((keys, types), self.name, number)
                     last_keys, last_types = keys, types
+                    seen = signatures.get((keys, types))
+                    if seen is None:
+                        seen = signatures[(keys, types)] = [0, [], values]
+                n = seen[0] = seen[0] + 1
+                if n <= EXAMPLES:
+                    seen[1].append(number)
                 if c.fixed:  # findings that follow from the signature alone (types, absent or unknown columns)
                     for rule_id, index, column in c.fixed:
                         tally(rule_id).add(number, column, _ABSENT if index < 0 else values[index])
@@ -279,6 +305,27 @@ def _getter(indexes: list[int]) -> Any:
     return operator.itemgetter(*indexes)
 
 
+def _of_kind(kind: str, value: Any) -> bool:
+    """Whether ``value`` is a non-null value of a column of this kind (its text checked as the rows' would be)."""
+    t = type(value)
+    if value is None or not _type_ok(kind, t):
+        return False
+    if t is str:
+        if kind == "N":
+            return bool(_NUMBER.fullmatch(value))
+        if kind == "D":
+            return bool(value) and bool(_DATE.fullmatch(value))
+        if kind == "M":
+            return value.strip().isdigit()
+    return True
+
+
+def _similarity(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
+
+
 def _strings(value: list) -> bool:
     return all(type(v) is str for v in value)
 
@@ -314,7 +361,6 @@ class ExportJudge:
     plans: dict[tuple[str, ...], _Plan] = field(default_factory=dict)
     checks: dict[tuple, _Checks] = field(default_factory=dict)
     casing_first: dict[str, str] = field(default_factory=dict)  # re-spelled key -> the spelling first seen
-    spelling: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # canonical -> (key, blob, line) first seen
     columns: set[str] = field(default_factory=set)  # canonical columns seen in any row
     unknown_columns: set[str] = field(default_factory=set)
     charge_type_known: dict[Any, bool] = field(default_factory=dict)
@@ -332,13 +378,29 @@ class ExportJudge:
         self.blobs.append(judge)
         return judge
 
+    def merge(self, part: "BlobPart") -> BlobJudge:
+        """Adopt a blob judged elsewhere (a worker process); merged in manifest order, the findings are the same as
+        if this judge had read the blob itself."""
+        judge = BlobJudge(export=self, name=part.name, exchange=part.exchange, rows=part.rows, tallies=part.tallies,
+                          signatures=part.signatures)
+        by_folded = self.rules.by_folded
+        for keys, _types in part.signatures:
+            for key in keys:
+                canonical = by_folded.get(key.casefold())
+                if canonical is None:
+                    self.unknown_columns.add(key)
+                else:
+                    self.columns.add(canonical)
+        self.blobs.append(judge)
+        return judge
+
     def plan_for(self, keys: tuple[str, ...], blob: str, line: int) -> _Plan:
         """The columns of a key tuple: canonical names, kinds, absent required ones, unknown and re-spelled keys."""
         plan = self.plans.get(keys)
         if plan is not None:
             return plan
         by_folded, kinds = self.rules.by_folded, self.rules.kinds
-        checks, unknown, casing = [], [], []
+        checks, unknown = [], []
         seen: dict[str, str] = {}
         for key in keys:
             canonical = by_folded.get(key.casefold())
@@ -346,18 +408,14 @@ class ExportJudge:
                 unknown.append(key)
                 self.unknown_columns.add(key)
                 continue
-            if canonical in seen:  # the same column twice in one row (ChargeType and chargeType)
-                casing.append((key, seen[canonical]))
+            if canonical in seen:  # the same column twice in one row: GR-ROW-CASING-CONSISTENT (findings())
                 continue
             seen[canonical] = key
-            first = self.spelling.setdefault(canonical, (key, blob, line))
-            if first[0] != key:
-                casing.append((key, first[0]))
             checks.append((key, canonical, kinds[canonical]))
         self.columns.update(seen)
         full = self.attribute_set == "full"
         missing = tuple(c for c in self.rules.required if c not in seen) if full else ()
-        plan = _Plan(checks=tuple(checks), missing=missing, unknown=tuple(unknown), casing=tuple(casing),
+        plan = _Plan(checks=tuple(checks), missing=missing, unknown=tuple(unknown),
                      invoice=seen.get("InvoiceNumber"), charge_type=seen.get("ChargeType"),
                      start=seen.get("ChargeStartDate"), end=seen.get("ChargeEndDate"))
         self.plans[keys] = plan
@@ -393,12 +451,9 @@ class ExportJudge:
                 fixed.append(("GR-ROW-COLUMN-TYPES", i, canonical))
         fixed += [("GR-ROW-REQUIRED-COLUMNS", -1, column) for column in plan.missing]
         fixed += [("GR-ROW-UNKNOWN-COLUMN", index[key], key) for key in plan.unknown]
-        fixed += [("GR-ROW-CASING-CONSISTENT", -1, key) for key, _first in plan.casing]
         c = _Checks(fixed=tuple(fixed), nonempty=tuple(nonempty), lists=tuple(lists), date_columns=tuple(dates), number_columns=tuple(numbers),
                     dates=_getter([i for i, _ in dates]), numbers=_getter([i for i, _ in numbers]),
                     date_seps=max(len(dates) - 1, 0), number_seps=max(len(numbers) - 1, 0))
-        if plan.casing:
-            self.casing_first.update({key: first for key, first in plan.casing})
         str_at = lambda key: key is not None and types[index[key]] is str  # noqa: E731
         if str_at(plan.invoice):
             c.invoice, c.invoice_key = index[plan.invoice], plan.invoice  # type: ignore[index]
@@ -414,11 +469,116 @@ class ExportJudge:
     def findings(self) -> list[Finding]:
         """One finding per rule per blob, then the export-wide ones (columns never seen, basic list)."""
         found: list[Finding] = []
-        for blob in self.blobs:
-            for rule_id, tally in blob.tallies.items():
+        casing = self.casing_tallies()
+        for blob, blob_casing in zip(self.blobs, casing):
+            tallies = dict(blob.tallies)
+            if blob_casing.count:
+                tallies["GR-ROW-CASING-CONSISTENT"] = blob_casing
+            for rule_id, tally in tallies.items():
                 found.append(_blob_finding(rule_id, tally, blob, self))
         found += self.missing_columns()
+        found += self.renamed_columns()
         found += self.basic_documented()
+        return found
+
+    def casing_tallies(self) -> list[Tally]:
+        """GR-ROW-CASING-CONSISTENT per blob: rows spelling a column otherwise than the export's first row with it
+        (blobs in manifest order), or spelling it twice. Judged from the signatures, so merged blobs agree."""
+        by_folded = self.rules.by_folded
+        first: dict[str, str] = {}
+        for blob in self.blobs:
+            for keys, _types in blob.signatures:
+                for key in keys:
+                    canonical = by_folded.get(key.casefold())
+                    if canonical is not None:
+                        first.setdefault(canonical, key)
+        out = []
+        for blob in self.blobs:
+            tally = Tally()
+            examples: list[tuple[int, str, Any]] = []
+            for (keys, _types), (count, lines, _values) in blob.signatures.items():
+                bad: list[str] = []
+                in_row: set[str] = set()
+                for key in keys:
+                    canonical = by_folded.get(key.casefold())
+                    if canonical is None:
+                        continue
+                    if canonical in in_row or first[canonical] != key:
+                        bad.append(key)
+                        self.casing_first[key] = first[canonical]
+                    in_row.add(canonical)
+                if bad:
+                    tally.count += count
+                    for key in bad:
+                        tally.columns[key] = tally.columns.get(key, 0) + count
+                    examples += [(line, bad[0], _ABSENT) for line in lines]
+            tally.examples = sorted(examples)[:EXAMPLES]
+            out.append(tally)
+        return out
+
+    def renamed_columns(self) -> list[Finding]:
+        """GR-ROW-COLUMN-RENAMED: a documented column missing from some rows, and an undeclared column carrying a
+        value of its type in exactly those rows, the two never together (a rename, not a dropped null)."""
+        by_folded, kinds = self.rules.by_folded, self.rules.kinds
+        total = self.rows
+        present: dict[str, int] = {}  # canonical -> rows carrying it
+        unknown: dict[str, int] = {}  # undeclared key -> rows carrying it
+        sigs = []  # (blob, canonical -> index, unknown key -> index, types, count, lines, values)
+        for blob in self.blobs:
+            for (keys, types), (count, lines, values) in blob.signatures.items():
+                documented: dict[str, int] = {}
+                extra: dict[str, int] = {}
+                for i, key in enumerate(keys):
+                    canonical = by_folded.get(key.casefold())
+                    if canonical is None:
+                        extra[key] = i
+                    else:
+                        documented.setdefault(canonical, i)
+                for canonical in documented:
+                    present[canonical] = present.get(canonical, 0) + count
+                for key in extra:
+                    unknown[key] = unknown.get(key, 0) + count
+                sigs.append((blob, documented, extra, types, count, lines, values))
+        found: list[Finding] = []
+        for column, rows_with in sorted(present.items()):
+            missing = total - rows_with
+            if not missing:
+                continue  # in every row (a column in none is GR-ROW-REQUIRED-COLUMNS' business)
+            candidates = []
+            for key, rows_key in sorted(unknown.items()):
+                if rows_key != missing:
+                    continue
+                typed = True
+                for _blob, documented, extra, types, _count, _lines, values in sigs:
+                    if key in extra and (column in documented or not _of_kind(kinds[column], values[extra[key]])):
+                        typed = False
+                        break
+                if typed:
+                    candidates.append(key)
+            if not candidates:
+                continue
+            key = max(candidates, key=lambda k: (_similarity(column, k), k))
+            where = [(blob, count, lines) for blob, documented, extra, _t, count, lines, _v in sigs if key in extra]
+            per_blob: dict[str, list] = {}
+            for blob, count, lines in where:
+                entry = per_blob.setdefault(blob.name, [0, [], blob.exchange])
+                entry[0] += count
+                entry[1] += lines
+            blobs_text = "; ".join(f"{name}: {n:,} row(s), first at line(s) {', '.join(map(str, sorted(ls)[:EXAMPLES]))}"
+                                   for name, (n, ls, _x) in per_blob.items())
+            example = next(v[extra[key]] for _b, _d, extra, _t, _c, _l, v in sigs if key in extra)
+            first_exchange = next(iter(per_blob.values()))[2]
+            found.append(_finding(
+                "GR-ROW-COLUMN-RENAMED",
+                f"column {column} is missing from {missing:,} of {total:,} rows, and exactly those rows carry the "
+                f"undeclared column {key} with a value of {column}'s type (e.g. {_show(example)}); the two never "
+                f"appear together: {column} was renamed {key}, not dropped as a null ({blobs_text})",
+                first_exchange,
+                expected=f"{column} (a documented column) under its own name in every row that has a value for it",
+                actual=f"{key} in {missing:,} row(s) in place of {column}, never beside it",
+                column=f"{column}, {key}", renamed_to=key, rows=total, count=missing,
+                blob=", ".join(per_blob),
+            ))
         return found
 
     def missing_columns(self) -> list[Finding]:

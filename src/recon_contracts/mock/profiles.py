@@ -227,6 +227,8 @@ _ALL: tuple[Profile, ...] = (
     _drift("gr-row-other-invoice", "GR-ROW-INVOICE", "every 10th export row belongs to invoice G999999999"),
     _drift("gr-row-mixed-casing", "GR-ROW-CASING-CONSISTENT", "every other export row uses camelCase column names, the rest PascalCase"),
     _drift("gr-blob-truncated", "GR-BLOB-GZIP-JSONL", "the first (largest) blob's gzip stream breaks off halfway, without its trailer"),
+    _drift("gr-row-renamed-in-one-blob", "GR-ROW-COLUMN-RENAMED", "many small blobs; the rows of the first one call "
+           "UnitPrice Price (same decimal values)", blob_layout="many-blobs"),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

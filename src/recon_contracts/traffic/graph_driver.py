@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
 from ..checks.blobs import blob_url, manifest_blobs
 from ..checks.rows import ExportJudge, RowRules
-from .blob_stream import BlobOutcome, HttpBlob, StreamLimits, read_blob
+from .blob_stream import BlobOutcome, StreamLimits
 from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
 from .client import ApiClient, retry_after_seconds
 from ..findings import Exchange
@@ -167,25 +167,27 @@ def run_export(
 
 
 def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits()) -> None:
-    """Read every blob the manifest lists, one after the other, into a fresh row judge (``run.rows``)."""
+    """Read every blob the manifest lists into a fresh row judge (``run.rows``): one blob per worker process
+    (rows_pool.py), merged in manifest order."""
+    from ..rows_pool import BlobTask, judge_export
+
     run.rows = ExportJudge(RowRules.load(), invoice_id=run.invoice_id, attribute_set=run.attribute_set)
+    sas = run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None
+    tasks = []
     for blob in manifest_blobs(run.manifest):
         url = blob_url(run.manifest, blob)
         if not url.startswith(("http://", "https://")):
             run.stopped = f"blob URL is not absolute: {REDACTOR(url)[:200]}"
             # not unproven: Microsoft's sample builds new Uri(rootDirectory/name), which needs an absolute URL,
             # so GR-BLOB-URL reports the blobs that could not be requested
-            return
-        name = str(blob.get("name") or "")
-        judge = run.rows.blob(name)
-        source = HttpBlob(stream=client.stream, url=url, name=name,
-                          record=lambda exchange: client.record(replace(exchange, api="blob")))
-        outcome = read_blob(source, judge.consume, limits)
-        if outcome.exchange is not None:
-            outcome.exchange = replace(outcome.exchange, api="blob")
-        judge.exchange = outcome.exchange
-        run.blobs.append(outcome)
-    run.stopped = "done"
+            break
+        tasks.append(BlobTask(index=len(tasks), name=str(blob.get("name") or ""), invoice_id=run.invoice_id,
+                              attribute_set=run.attribute_set, url=url, limits=limits, timeout=client.timeout,
+                              secrets=(sas,) if sas else (), base_url=client.base_url))
+    run.blobs += judge_export(tasks, run.rows, stream=client.stream, take=client.budget.take,
+                              on_result=lambda r: r.recorded is not None and client.record(r.recorded))
+    if not run.stopped:
+        run.stopped = "done"
 
 
 def _wait(delay: float, deadline: float, clock: Callable[[], float], sleep: Callable[[float], None],
