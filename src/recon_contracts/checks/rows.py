@@ -32,6 +32,11 @@ except ImportError:  # pragma: no cover - the stdlib parser gives the same value
     from json import JSONDecodeError as _DecodeError  # type: ignore[assignment]
     from json import loads as _loads  # type: ignore[assignment]
 
+try:  # typed decoding validates a conforming row while it parses: about 1.5x the rows per CPU-second (bench)
+    import msgspec as _msgspec
+except ImportError:  # pragma: no cover - every row then takes the path below, same findings
+    _msgspec = None  # type: ignore[assignment]
+
 from ..findings import Exchange, Finding, finding
 from ..redact import REDACTOR
 from ..truth.rules import charge_types
@@ -188,8 +193,33 @@ class BlobJudge:
         signatures = self.signatures
         seen: list = [0, []]
         dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
+        # The fast path: a row that decodes into the export's typed row (every column of its first row present,
+        # typed and its text valid, no other column, the invoice and a known charge type) and whose charge period
+        # is in order breaks no rule; it is only counted. Any other line takes the path below, which words findings.
+        fast: Any = None
+        fast_errors: tuple = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
+        fast_tried = _msgspec is None
+        fast_seen: list = [0, []]
+        period: Any = None
         try:
             for number, line in lines:
+                if fast is not None:
+                    try:
+                        typed = fast(line)
+                    except fast_errors:
+                        pass
+                    else:
+                        if period is not None:
+                            start, end = period(typed)
+                            if start and end and (len(start) != len(end) or start[-6:] != end[-6:]
+                                                  or start[4:5] != "-" or start > end):
+                                typed = None  # not plainly in order: the path below compares them as dates
+                        if typed is not None:
+                            rows += 1
+                            n = fast_seen[0] = fast_seen[0] + 1
+                            if n <= EXAMPLES:
+                                fast_seen[1].append(number)
+                            continue
                 try:
                     row = _loads(line)
                 except _DecodeError as exc:
@@ -199,6 +229,13 @@ class BlobJudge:
                     tally("GR-BLOB-GZIP-JSONL").add(number, "", f"a JSON {type(row).__name__}, not an object")
                     continue
                 rows += 1
+                if not fast_tried:
+                    fast_tried = True
+                    built = export.fast_decoder(tuple(row), self.name, number)
+                    if built is not None:
+                        fast, period = built
+                        fast_seen = signatures.setdefault((tuple(k for k in row if k in export.fast_keys), None),
+                                                          [0, [], None])
                 values = tuple(row.values())
                 keys, types = tuple(row), tuple(map(type, values))
                 if keys != last_keys or types != last_types:  # rows of an export share a few signatures
@@ -364,6 +401,7 @@ class ExportJudge:
     columns: set[str] = field(default_factory=set)  # canonical columns seen in any row
     unknown_columns: set[str] = field(default_factory=set)
     charge_type_known: dict[Any, bool] = field(default_factory=dict)
+    fast_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.invoice_folded = (self.invoice_id or "").strip().casefold()
@@ -420,6 +458,42 @@ class ExportJudge:
                      start=seen.get("ChargeStartDate"), end=seen.get("ChargeEndDate"))
         self.plans[keys] = plan
         return plan
+
+    def fast_decoder(self, keys: tuple[str, ...], blob: str, line: int) -> tuple[Any, Any] | None:
+        """A typed decoder for rows with these documented keys (msgspec), and a getter of (start, end); None when
+        msgspec is missing or the keys cannot make a Struct. A row it accepts breaks no rule but the charge period."""
+        if _msgspec is None:
+            return None
+        plan = self.plan_for(keys, blob, line)
+        if not plan.checks or len({k for k, _c, _k in plan.checks}) != len(plan.checks):
+            return None
+        meta, annotated = _msgspec.Meta, __import__("typing").Annotated
+        text = lambda pattern: annotated[str, meta(pattern=pattern)]  # noqa: E731
+        number, date = text(rf"^(?:{_NUMBER_TEXT})\Z"), text(rf"^(?:{_DATE_TEXT})\Z")
+        types = {"S": str | None, "K": text(r"\S"), "N": float | number | None, "M": int | str | None,
+                 "D": date | None, "Q": list[str] | str | None}
+        fields = []
+        for key, canonical, kind in plan.checks:
+            kind_type: Any = types[kind]
+            if canonical == "InvoiceNumber" and self.invoice_id is not None:
+                kind_type = text(rf"(?i)^\s*{re.escape(self.invoice_id.strip())}\s*\Z")
+            elif canonical == "ChargeType":
+                known = "|".join(re.escape(v) for v in sorted(self.rules.known_charge_types))
+                kind_type = text(rf"(?i)^\s*(?:{known})\s*\Z")
+            fields.append((key, kind_type))
+        if self.attribute_set == "full" and any(c not in {canonical for _k, canonical, _kd in plan.checks}
+                                                for c in self.rules.required):
+            return None
+        try:
+            struct = _msgspec.defstruct("ExportRowFast", fields, forbid_unknown_fields=True, gc=False)
+            decoder = _msgspec.json.Decoder(struct)
+        except (TypeError, ValueError):
+            return None
+        self.fast_keys = frozenset(k for k, _c, _kd in plan.checks)
+        period = None
+        if plan.start is not None and plan.end is not None:
+            period = operator.attrgetter(plan.start, plan.end)
+        return decoder.decode, period
 
     def compile(self, signature: tuple[tuple[str, ...], tuple[type, ...]], blob: str, line: int) -> _Checks:
         """The checks of one (keys, value types) signature (cached: rows of one export share a few)."""
