@@ -253,6 +253,13 @@ def path_choices(_base: str, n: int) -> dict:
         j.blob("b").consume(enumerate(lines, 1))
 
     timed("parse+judge engine (msgspec typed, orjson fallback)", judge)
+    from recon_contracts.checks import rows as rows_module
+
+    typed_lib, rows_module._msgspec = rows_module._msgspec, None
+    try:
+        timed("parse+judge engine without msgspec (orjson only)", judge)
+    finally:
+        rows_module._msgspec = typed_lib
     return out
 
 

@@ -192,6 +192,10 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
             for task in tasks:
                 if task.index not in results:
                     results[task.index] = judge_blob(task, stream)
+    from .run_cost import current
+
+    current().add_blobs(len(tasks), sum(r.part.rows for r in results.values()),
+                        sum(r.outcome.stats.compressed for r in results.values()))
     outcomes = []
     for task in tasks:
         result = results[task.index]

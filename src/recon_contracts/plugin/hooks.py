@@ -29,6 +29,7 @@ from .options import OPTIONS, Option, Settings, dest, resolve_settings
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
+from .. import run_cost
 from ..truth.resources import suite_dir, suite_test_id
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
@@ -112,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings_ = resolve_settings(config)
     config.stash[SETTINGS] = settings_
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
+    run_cost.reset(settings_.max_exports)
     config.stash[RECORDER] = recorder
     _RECORDERS["current"] = recorder
     workerinput = getattr(config, "workerinput", {})
@@ -264,6 +266,7 @@ def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterato
     client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy(),
                        timeout=s.request_timeout, max_response_bytes=s.max_response_bytes)
     client.observers.append(_traffic(request.config).record)
+    client.observers.append(run_cost.current().observe)
     try:
         _preflight(client, target)
         yield client
@@ -441,6 +444,7 @@ class _XdistHooks:
         data = getattr(node, "workeroutput", {}).get("recon_contracts")
         if data:
             self.recorder.worker_requests += int(data.get("requests_sent", 0))
+            run_cost.current().add(data.get("cost") or {})
             for key, value in data.get("targets", {}).items():
                 self.recorder.targets.setdefault(key, value)
 
@@ -458,7 +462,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.stash[TRAFFIC].close()
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand counts to the controller, which writes the reports
-        workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets)}
+        workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets),
+                                           "cost": run_cost.current().to_dict()}
         return
     if not recorder.contract_tests and not recorder.unproven and not _runs_contract_suite(config):
         return
@@ -491,6 +496,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         unproven=list(recorder.unproven),
         observations={k: sorted(v) for k, v in recorder.observations.items()},
         baseline=s.baseline is not None and not s.update_baseline,
+        cost=run_cost.current().to_dict(),
     )
     if verdict_of(result) == "inconclusive" and int(exitstatus) == 0:
         # required checks were skipped for the target's behaviour: not a pass (exit 2)

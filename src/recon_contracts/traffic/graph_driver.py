@@ -92,6 +92,9 @@ def post_export(
     headers: dict[str, str] | None = None,
 ) -> Exchange:
     """POST an export on one of the two URL spellings with a JSON body or raw content."""
+    from ..run_cost import current
+
+    current().take_export()  # --max-exports: raises before the POST
     kwargs: dict[str, Any] = {"content": content, "headers": headers}
     if json is not _UNSET:
         kwargs["json"] = json
