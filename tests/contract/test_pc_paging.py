@@ -9,7 +9,7 @@ the item rules (charge types, currency, dates).
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from recon_contracts.checks.paging import (
@@ -44,8 +44,16 @@ GARBAGE_TOKENS = (
 )
 
 
-# Every drawn size is a whole walk: a few of them, besides the fixed sizes, keep the request count low.
-FEW = settings(max_examples=max(3, settings().max_examples // 4))
+# Every drawn size is a whole walk that repeats what the fixed sizes prove (a partial last page of one item, one of
+# several, a single page): by default (12 examples) only the fixed sizes are walked; --thorough (100) draws 7 more
+# walks and adds size 1 (a page per item). Walks are cached per query for the session, so both tests share them.
+_DRAWN = settings().max_examples // 12 - 1
+FEW = settings(max_examples=max(1, _DRAWN), phases=(Phase.explicit,) if _DRAWN < 1 else tuple(Phase))
+
+
+def _thorough_example(**kwargs):  # type: ignore[no-untyped-def]
+    """An explicit example only when generated walks run too (--thorough): it costs a request per item."""
+    return example(**kwargs) if _DRAWN >= 1 else (lambda test: test)
 
 
 def _fits(lineitems, size: int | None) -> int | None:
@@ -58,8 +66,8 @@ def _fits(lineitems, size: int | None) -> int | None:
 @pytest.mark.partner_center
 @FEW
 @given(size=st.integers(min_value=2, max_value=12))
-@example(size=1)
-@example(size=3)
+@_thorough_example(size=1)
+@example(size=13)
 @example(size=7)
 @example(size=None)
 def test_walk_to_the_end(lineitems, target, contract, size):
@@ -87,8 +95,8 @@ def test_walk_to_the_end(lineitems, target, contract, size):
 @pytest.mark.partner_center
 @FEW
 @given(size=st.integers(min_value=2, max_value=25))
-@example(size=1)
-@example(size=3)
+@_thorough_example(size=1)
+@example(size=13)
 @example(size=7)
 def test_pages_match_single_page(lineitems, contract, size):
     """When the data fit one page of 2000, smaller pages hold exactly its items, in order."""
