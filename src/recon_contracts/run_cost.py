@@ -26,6 +26,7 @@ class RunCost:
     rows: int = 0  # rows downloaded and judged
     bytes: int = 0  # blob bytes downloaded (compressed, as sent)
     max_exports: int | None = None
+    _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def observe(self, exchange: Exchange) -> None:
@@ -37,10 +38,18 @@ class RunCost:
                 self.exports[_attribute_set(exchange)] += 1
 
     def take_export(self) -> None:
-        """Before an export POST: refuse it once ``--max-exports`` jobs have been started."""
-        if self.max_exports is not None and self.exports_started >= self.max_exports:
-            raise BudgetExhausted(f"export budget exhausted: --max-exports {self.max_exports} reached "
-                                  f"({self.exports_started} export job(s) started); this check was not exercised")
+        """Before an export POST: refuse it once ``--max-exports`` jobs have been started or may be (POSTs in flight
+        count until answered: exports start concurrently); :meth:`release_export` once it is answered."""
+        with self._lock:
+            if self.max_exports is not None and self.exports_started + self._in_flight >= self.max_exports:
+                raise BudgetExhausted(f"export budget exhausted: --max-exports {self.max_exports} reached "
+                                      f"({self.exports_started} export job(s) started, {self._in_flight} more requested); "
+                                      "this check was not exercised")
+            self._in_flight += 1
+
+    def release_export(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def add_blobs(self, blobs: int, rows: int, compressed: int) -> None:
         with self._lock:

@@ -94,11 +94,15 @@ def post_export(
     """POST an export on one of the two URL spellings with a JSON body or raw content."""
     from ..run_cost import current
 
-    current().take_export()  # --max-exports: raises before the POST
+    cost = current()
+    cost.take_export()  # --max-exports: raises before the POST
     kwargs: dict[str, Any] = {"content": content, "headers": headers}
     if json is not _UNSET:
         kwargs["json"] = json
-    return client.request("POST", EXPORT_PATHS[spelling], operation=export_operation(spelling), **kwargs)
+    try:
+        return client.request("POST", EXPORT_PATHS[spelling], operation=export_operation(spelling), **kwargs)
+    finally:
+        cost.release_export()
 
 
 def run_export(
