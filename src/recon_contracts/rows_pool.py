@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import progress as status
 from .checks.rows import BlobPart, ExportJudge, RowRules
 from .findings import Exchange
 from .redact import REDACTOR
@@ -153,6 +154,11 @@ def pool_pids() -> list[int]:
 Progress = Callable[[int, int, int, float], None]  # (blobs done, blobs, rows so far, seconds)
 
 
+def _status_line(done: int, blobs: int, rows: int, seconds: float) -> None:
+    status.update("rows", f"rows: {done} of {blobs} blob(s) judged, {rows:,} rows, "
+                          f"{rows / max(seconds, 1e-9):,.0f} rows/s")
+
+
 def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int | None = None,
                  stream: Callable | None = None, take: Callable[[], None] | None = None,
                  on_result: Callable[[BlobResult], None] | None = None,
@@ -164,9 +170,13 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
     exchange); ``progress`` is called as blobs complete, in whatever order they do.
     """
     size = min(workers or workers_wanted(), len(tasks))
+    if progress is None:
+        progress = _status_line
     results: dict[int, BlobResult] = {}
     started = time.perf_counter()
     rows = 0
+    if tasks:
+        progress(0, len(tasks), 0, 0.0)
     if size <= 1:
         for task in tasks:
             results[task.index] = result = judge_blob(task, stream)
@@ -196,6 +206,7 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
 
     current().add_blobs(len(tasks), sum(r.part.rows for r in results.values()),
                         sum(r.outcome.stats.compressed for r in results.values()))
+    status.done("rows")
     outcomes = []
     for task in tasks:
         result = results[task.index]

@@ -17,6 +17,7 @@ from recon_contracts.checks.paging import DEFAULT_PAGE_SIZE, body_of, next_reque
 from recon_contracts.traffic.client import ApiClient, new_request_ids, show_origin
 from recon_contracts.checks.common import check_link_origin
 from recon_contracts.findings import Exchange
+from recon_contracts import progress
 from recon_contracts.redact import REDACTOR
 
 PC_LINEITEMS = "/v1/invoices/unbilled/lineitems"
@@ -76,6 +77,7 @@ class LineItems:
         pages = [self.get(query)]
         tokens: set[str] = set()
         seen: set[str] = set()
+        walked = 0
         while len(pages) < budget:
             last = pages[-1]
             if last.status != 200:
@@ -98,7 +100,10 @@ class LineItems:
             tokens.add(step.token)
             if items:
                 seen.add(key)
+            walked += len(items)
+            progress.update(f"walk {id(pages)}", f"line-items walk: page {len(pages) + 1}, {walked:,} items so far")
             pages.append(self.get(None, step.headers, url=step.url))
+        progress.done(f"walk {id(pages)}")
         return pages
 
     def first_page_ok(self, pages: list[Exchange], contract: Any = None) -> list[Exchange]:

@@ -134,6 +134,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _runs_contract_suite(config):
         return  # another project's tests in the same environment: their Hypothesis settings stay theirs
     settings.load_profile("recon-contracts")
+    from .. import progress  # status of long waits (exports, walks, rows); -q keeps it quiet
+
+    progress.configure(progress.terminal_stream(), quiet=config.getoption("verbose", 0) < 0)
     if not hasattr(config, "workerinput"):
         _check_run_settings(config, settings_)
         if not getattr(config.option, "xmlpath", None):

@@ -23,6 +23,7 @@ from .blob_stream import BlobOutcome, StreamLimits
 from ..checks.operations import NAV_LINK, is_terminal, operation_body, status_of
 from .client import ApiClient, retry_after_seconds
 from ..findings import Exchange
+from .. import progress
 from ..redact import REDACTOR
 
 EXPORT_PATHS = {
@@ -138,28 +139,17 @@ def run_export(
 
     deadline = clock() + poll_timeout
     backoff = 1.0
+    started, key = clock(), f"export {id(run)}"
     first_wait = retry_after_seconds(run.post.header("retry-after"))
     if first_wait:
         run.waited_s += _wait(first_wait, deadline, clock, sleep, max_sleep, min_sleep)
-    while True:
-        poll = client.request("GET", location, operation=POLL_OPERATION)
-        run.polls.append(poll)
-        if operation_body(poll) is None:
-            run.stopped = f"poll answered {poll.status} without an operation"
-            return run
-        if is_terminal(status_of(poll)):
-            break
-        if clock() >= deadline:
-            run.stopped = f"not terminal after {poll_timeout:g} s"
-            run.unproven = (f"the export of {invoice_id} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
-                            "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
-            return run
-        delay = retry_after_seconds(poll.header("retry-after"))
-        if delay is None:
-            delay, backoff = backoff, min(backoff * 2, max_sleep)
-        run.waited_s += _wait(delay, deadline, clock, sleep, max_sleep, min_sleep)
-
-    terminal = run.polls[-1]
+    try:
+        _poll(client, run, location, deadline, poll_timeout, backoff, clock, sleep, max_sleep, min_sleep, started, key)
+    finally:
+        progress.done(key)
+    if run.stopped:
+        return run
+    terminal = next(p for p in reversed(run.polls) if is_terminal(status_of(p)))
     # one more poll: a terminal state must be absorbing (GR-OP-TERMINAL-ABSORBING)
     run.polls.append(client.request("GET", location, operation=POLL_OPERATION))
     if not run.succeeded:
@@ -171,6 +161,34 @@ def run_export(
     REDACTOR.add_sas(run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None)
     stream_blobs(client, run, limits)
     return run
+
+
+def _poll(client: ApiClient, run: ExportRun, location: str, deadline: float, poll_timeout: float, backoff: float,
+          clock: Callable[[], float], sleep: Callable[[float], None], max_sleep: float, min_sleep: float,
+          started: float, key: str) -> None:
+    """Poll until a terminal state (``run.stopped`` stays empty) or a reason to stop (``run.stopped`` says it)."""
+    invoice_id = run.invoice_id
+    while True:
+        poll = client.request("GET", location, operation=POLL_OPERATION)
+        run.polls.append(poll)
+        if operation_body(poll) is None:
+            run.stopped = f"poll answered {poll.status} without an operation"
+            return
+        if is_terminal(status_of(poll)):
+            return
+        if clock() >= deadline:
+            run.stopped = f"not terminal after {poll_timeout:g} s"
+            run.unproven = (f"the export of {invoice_id} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
+                            "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
+            return
+        delay = retry_after_seconds(poll.header("retry-after"))
+        if delay is None:
+            delay, backoff = backoff, min(backoff * 2, max_sleep)
+        next_in = min(max(delay, min_sleep), max_sleep, max(0.0, deadline - clock()))
+        progress.update(key, f"export {invoice_id} ({run.attribute_set}): {status_of(poll)}, "
+                             f"{progress.seconds(clock() - started)}, {len(run.polls)} poll(s), next poll in "
+                             f"{progress.seconds(next_in)}")
+        run.waited_s += _wait(delay, deadline, clock, sleep, max_sleep, min_sleep)
 
 
 def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits = StreamLimits()) -> None:
