@@ -198,3 +198,22 @@ def test_the_fast_path_takes_conforming_rows():
     (fast,) = [v for (keys, types), v in j.blobs[0].signatures.items() if types is None]
     assert fast[0] == 49  # every row after the first, which built the typed decoder
     assert j.findings() == []
+
+
+def test_validate_export_judges_a_directory_in_the_pool_and_names_the_rename(tmp_path, monkeypatch, capsys):
+    from recon_contracts.cli import main as cli_main
+
+    monkeypatch.setenv("RECON_ROW_WORKERS", "2")
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    write_blobs(blobs, [rows(8), rename(rows(8, 8), "UnitPrice", "Price"), rows(8, 16)])
+    try:
+        code = cli_main(["validate-export", str(blobs), "--invoice-id", INVOICE, "--report-dir", str(tmp_path / "r")])
+    finally:
+        rows_pool.shutdown()
+    out = capsys.readouterr().out
+    assert code == 1, out
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    (finding,) = [f for f in summary["findings"] if f["rule"] == "GR-ROW-COLUMN-RENAMED"]
+    assert "UnitPrice" in finding["message"] and "Price" in finding["message"] and "part-00001" in finding["message"]
+    assert out.index("part-00000") < out.index("part-00001") < out.index("part-00002")  # the order given
