@@ -112,21 +112,17 @@ def workers_wanted() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_pool: ProcessPoolExecutor | None = None
-_pool_size = 0
+_pools: dict[int, ProcessPoolExecutor] = {}  # by size: exports judged at once (threads) share one, never stop it
 _pool_lock = threading.Lock()
 
 
 def _get_pool(size: int) -> ProcessPoolExecutor:
-    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size != size:
-            if _pool is not None:
-                _pool.shutdown(wait=True)
-            _pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm)
-            _pool_size = size
-        return _pool
+        pool = _pools.get(size)
+        if pool is None:
+            pool = _pools[size] = ProcessPoolExecutor(max_workers=size, initializer=_warm,
+                                                      mp_context=multiprocessing.get_context("spawn"))
+        return pool
 
 
 def _warm() -> None:
@@ -135,11 +131,11 @@ def _warm() -> None:
 
 def shutdown() -> None:
     """Stop the worker processes (they are reused across exports until then)."""
-    global _pool
     with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=True, cancel_futures=True)
-            _pool = None
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 atexit.register(shutdown)
@@ -147,8 +143,8 @@ atexit.register(shutdown)
 
 def pool_pids() -> list[int]:
     """The worker processes' ids (for memory figures: each one's own VmHWM)."""
-    pool = _pool
-    return sorted(getattr(pool, "_processes", None) or {}) if pool is not None else []
+    with _pool_lock:
+        return sorted(pid for pool in _pools.values() for pid in (getattr(pool, "_processes", None) or {}))
 
 
 Progress = Callable[[int, int, int, float], None]  # (blobs done, blobs, rows so far, seconds)
@@ -169,7 +165,7 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
     in the run's budget before it is sent. ``on_result`` sees each result in task order (e.g. to record its
     exchange); ``progress`` is called as blobs complete, in whatever order they do.
     """
-    size = min(workers or workers_wanted(), len(tasks))
+    size = workers or workers_wanted()
     if progress is None:
         progress = _status_line
     results: dict[int, BlobResult] = {}
@@ -177,7 +173,7 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
     rows = 0
     if tasks:
         progress(0, len(tasks), 0, 0.0)
-    if size <= 1:
+    if size <= 1 or len(tasks) <= 1:
         for task in tasks:
             results[task.index] = result = judge_blob(task, stream)
             rows += result.part.rows
@@ -199,9 +195,9 @@ def judge_export(tasks: Sequence[BlobTask], judge: ExportJudge, *, workers: int 
                     progress(len(results), len(tasks), rows, time.perf_counter() - started)
         except BrokenProcessPool:  # a worker died (killed, out of memory): judge what is left here
             shutdown()
-            for task in tasks:
+            for task in tasks:  # their requests were counted already: not through the run's client again
                 if task.index not in results:
-                    results[task.index] = judge_blob(task, stream)
+                    results[task.index] = judge_blob(task)
     from .run_cost import current
 
     current().add_blobs(len(tasks), sum(r.part.rows for r in results.values()),
