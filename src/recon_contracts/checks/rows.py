@@ -45,6 +45,7 @@ from .common import parse_datetime
 
 ROW_SCHEMA = "ExportRow"
 EXAMPLES = 5  # example rows shown per finding
+FAST_TRIES = 16  # rows of a blob the fast path may be built from (the first one that carries every key column)
 _M, _D = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
 _DATE_TEXT = (
@@ -194,22 +195,42 @@ class BlobJudge:
         seen: list = [0, []]
         dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
         # The fast path: a row that decodes into the export's typed row (every column of its first row present,
-        # typed and its text valid, no other column, the invoice and a known charge type) and whose charge period
-        # is in order breaks no rule; it is only counted. Any other line takes the path below, which words findings.
+        # typed as in that row, no other column) whose texts hold (dates, numbers, key columns, the invoice, a known
+        # charge type, the charge period in order) breaks no rule; it is only counted. Any other line takes the
+        # path below, which words the findings. msgspec validates the types in C; the texts are checked here, a
+        # joined regex per kind (msgspec's own pattern constraints cost twice as much: bench/bench_rows.py).
         fast: Any = None
         fast_errors: tuple = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
-        fast_tried = _msgspec is None
+        fast_tries = 0 if _msgspec is not None else FAST_TRIES  # rows the fast path may be built from
         fast_seen: list = [0, []]
-        period: Any = None
+        f_dates = f_numbers = f_keys = f_invoice = f_charge = period = None
+        f_dseps = f_nseps = 0
+        strip = str.strip
         try:
             for number, line in lines:
                 if fast is not None:
                     try:
                         typed = fast(line)
                     except fast_errors:
-                        pass
-                    else:
-                        if period is not None:
+                        typed = None
+                    if typed is not None:
+                        if f_dates is not None:
+                            joined = _SEP.join(f_dates(typed))
+                            if not dates_ok(joined) or joined.count(_SEP) != f_dseps:
+                                typed = None
+                        if typed is not None and f_numbers is not None:
+                            joined = _SEP.join(f_numbers(typed))
+                            if not numbers_ok(joined) or joined.count(_SEP) != f_nseps:
+                                typed = None
+                        if typed is not None and f_keys is not None and not all(map(strip, f_keys(typed))):
+                            typed = None
+                        if typed is not None and f_invoice is not None:
+                            value = f_invoice(typed)
+                            if value != expected and value.strip().casefold() != expected_folded:
+                                typed = None
+                        if typed is not None and f_charge is not None and ct_known.get(f_charge(typed)) is not True:
+                            typed = None
+                        if typed is not None and period is not None:
                             start, end = period(typed)
                             if start and end and (len(start) != len(end) or start[-6:] != end[-6:]
                                                   or start[4:5] != "-" or start > end):
@@ -229,11 +250,11 @@ class BlobJudge:
                     tally("GR-BLOB-GZIP-JSONL").add(number, "", f"a JSON {type(row).__name__}, not an object")
                     continue
                 rows += 1
-                if not fast_tried:
-                    fast_tried = True
-                    built = export.fast_decoder(tuple(row), self.name, number)
+                if fast is None and fast_tries < FAST_TRIES:
+                    fast_tries += 1
+                    built = export.fast_decoder(row, self.name, number)
                     if built is not None:
-                        fast, period = built
+                        fast, f_dates, f_dseps, f_numbers, f_nseps, f_keys, f_invoice, f_charge, period = built
                         fast_seen = signatures.setdefault((tuple(k for k in row if k in export.fast_keys), None),
                                                           [0, [], None])
                 values = tuple(row.values())
@@ -363,6 +384,16 @@ def _similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
 
 
+def _attr_getter(names: list[str]) -> Any:
+    """A getter of these attributes that always returns a tuple; None when there are none."""
+    if not names:
+        return None
+    if len(names) == 1:
+        only = names[0]
+        return lambda obj: (getattr(obj, only),)
+    return operator.attrgetter(*names)
+
+
 def _strings(value: list) -> bool:
     return all(type(v) is str for v in value)
 
@@ -459,31 +490,48 @@ class ExportJudge:
         self.plans[keys] = plan
         return plan
 
-    def fast_decoder(self, keys: tuple[str, ...], blob: str, line: int) -> tuple[Any, Any] | None:
-        """A typed decoder for rows with these documented keys (msgspec), and a getter of (start, end); None when
-        msgspec is missing or the keys cannot make a Struct. A row it accepts breaks no rule but the charge period."""
+    def fast_decoder(self, row: dict[str, Any], blob: str, line: int) -> tuple | None:
+        """The fast path for rows shaped like ``row`` (its documented keys, its value types): a msgspec decoder and
+        getters of the texts to check (dates, numeric texts, key columns, invoice, charge type, charge period);
+        None when msgspec is missing or the row cannot make one (a required column absent or null)."""
         if _msgspec is None:
             return None
+        keys = tuple(row)
         plan = self.plan_for(keys, blob, line)
-        if not plan.checks or len({k for k, _c, _k in plan.checks}) != len(plan.checks):
+        if not plan.checks:
             return None
-        meta, annotated = _msgspec.Meta, __import__("typing").Annotated
-        text = lambda pattern: annotated[str, meta(pattern=pattern)]  # noqa: E731
-        number, date = text(rf"^(?:{_NUMBER_TEXT})\Z"), text(rf"^(?:{_DATE_TEXT})\Z")
-        types = {"S": str | None, "K": text(r"\S"), "N": float | number | None, "M": int | str | None,
-                 "D": date | None, "Q": list[str] | str | None}
-        fields = []
-        for key, canonical, kind in plan.checks:
-            kind_type: Any = types[kind]
-            if canonical == "InvoiceNumber" and self.invoice_id is not None:
-                kind_type = text(rf"(?i)^\s*{re.escape(self.invoice_id.strip())}\s*\Z")
-            elif canonical == "ChargeType":
-                known = "|".join(re.escape(v) for v in sorted(self.rules.known_charge_types))
-                kind_type = text(rf"(?i)^\s*(?:{known})\s*\Z")
-            fields.append((key, kind_type))
         if self.attribute_set == "full" and any(c not in {canonical for _k, canonical, _kd in plan.checks}
                                                 for c in self.rules.required):
             return None
+        fields: list[tuple[str, Any]] = []
+        dates: list[str] = []
+        numbers: list[str] = []
+        key_columns: list[str] = []
+        invoice = charge = None
+        for key, canonical, kind in plan.checks:
+            value = row[key]
+            if kind == "K":
+                if type(value) is not str:
+                    return None
+                kind_type: Any = str
+                if canonical == "InvoiceNumber" and self.invoice_id is not None:
+                    invoice = key
+                elif canonical == "ChargeType":
+                    charge = key
+                    key_columns.append(key)  # known, and not empty (an empty one is GR-ROW-COLUMN-TYPES')
+                else:
+                    key_columns.append(key)
+            elif kind == "N" and type(value) is str:
+                kind_type = str  # this export writes its decimals as text: each is checked as a number
+                numbers.append(key)
+            elif kind == "N":
+                kind_type = float | None
+            elif kind == "D":
+                kind_type = str  # a null date takes the other path
+                dates.append(key)
+            else:
+                kind_type = {"S": str | None, "M": int | str | None, "Q": list[str] | str | None}[kind]
+            fields.append((key, kind_type))
         try:
             struct = _msgspec.defstruct("ExportRowFast", fields, forbid_unknown_fields=True, gc=False)
             decoder = _msgspec.json.Decoder(struct)
@@ -491,9 +539,12 @@ class ExportJudge:
             return None
         self.fast_keys = frozenset(k for k, _c, _kd in plan.checks)
         period = None
-        if plan.start is not None and plan.end is not None:
+        if plan.start in dates and plan.end in dates:
             period = operator.attrgetter(plan.start, plan.end)
-        return decoder.decode, period
+        return (decoder.decode, _attr_getter(dates), max(len(dates) - 1, 0), _attr_getter(numbers),
+                max(len(numbers) - 1, 0), _attr_getter(key_columns),
+                operator.attrgetter(invoice) if invoice else None, operator.attrgetter(charge) if charge else None,
+                period)
 
     def compile(self, signature: tuple[tuple[str, ...], tuple[type, ...]], blob: str, line: int) -> _Checks:
         """The checks of one (keys, value types) signature (cached: rows of one export share a few)."""
