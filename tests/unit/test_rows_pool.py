@@ -219,3 +219,20 @@ def test_validate_export_judges_a_directory_in_the_pool_and_names_the_rename(tmp
     (finding,) = [f for f in summary["findings"] if f["rule"] == "GR-ROW-COLUMN-RENAMED"]
     assert "UnitPrice" in finding["message"] and "Price" in finding["message"] and "part-00001" in finding["message"]
     assert out.index("part-00000") < out.index("part-00001") < out.index("part-00002")  # the order given
+
+
+@pytest.mark.parametrize("text", [
+    "2023-03-15T02:55:31.8913097Z", "2023-03-15T00:00:00", "2023-04-06T11:26:31.5876172-05:00", "2023-03-15t00:00:00z",
+    "2023-03-15 00:00:00", "2023-03-15T00:00:00+0500", "2023-03-15T24:00:00", "2023-03-15T00:00Z", "2023-03-15",
+    "2023-03-15T00:00:00.Z", "+2023-03-15T00:00:00Z", "2023-03-15T00:00:00+05", "0000-03-15T00:00:00Z",
+    "2023-03-15T00:00:00+2400", "2023-3-15T00:00:00", "20230315T000000Z", "2023-03-15T00:00:00 Z", "3/15/2023",
+    "2023-02-29T00:00:00", "2023-03-15T23:59:59.999999999Z", "2023-03-15T00:00:00-00:00", "31.12.2024",
+])
+def test_a_date_the_fast_path_reads_is_one_the_full_path_accepts(text):
+    import msgspec
+
+    try:
+        rows_module._FAST_DATES.decode(json.dumps([text]).encode())
+    except msgspec.ValidationError:
+        return  # the full path decides
+    assert rows_module._DATE.fullmatch(text), f"the fast path accepts {text!r}, GR-ROW-DATES would not"

@@ -49,10 +49,10 @@ FAST_TRIES = 16  # rows of a blob the fast path may be built from (the first one
 _M, _D = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
 _DATE_TEXT = (
-    rf"[0-9]{{4}}-{_M}-{_D}(?:[T ]{_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
+    rf"[0-9]{{4}}-{_M}-{_D}(?:[Tt ]{_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
     r"|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12][0-9]|3[01])/[0-9]{4}(?: [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?(?: ?[AaPp][Mm])?)?|"
 )
-_DATE = re.compile(_DATE_TEXT)
+_DATE = re.compile(_DATE_TEXT)  # RFC 3339 5.6: "T" and "Z" may be lower case
 _NUMBER_TEXT = r"[ \t]*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t]*"
 _SEP = "\x1f"  # joins a row's dates (or numeric texts) so that one regex call checks them all
 _DATES = re.compile(rf"(?:{_DATE_TEXT})(?:{_SEP}(?:{_DATE_TEXT}))*")
@@ -195,16 +195,19 @@ class BlobJudge:
         seen: list = [0, []]
         dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
         # The fast path: a row that decodes into the export's typed row (every column of its first row present,
-        # typed as in that row, no other column) whose texts hold (dates, numbers, key columns, the invoice, a known
-        # charge type, the charge period in order) breaks no rule; it is only counted. Any other line takes the
-        # path below, which words the findings. msgspec validates the types in C; the texts are checked here, a
-        # joined regex per kind (msgspec's own pattern constraints cost twice as much: bench/bench_rows.py).
+        # typed as in that row, dates as RFC 3339 date-times, no other column) whose texts hold (numbers, key columns,
+        # the invoice, a known charge type) and whose charge period is in order breaks no rule; it is only counted.
+        # Any other line takes the path below, which words the findings. msgspec validates types and dates in C;
+        # the texts are checked here (msgspec's own pattern constraints cost twice as much as the whole decode).
         fast: Any = None
         fast_errors: tuple = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
         fast_tries = 0 if _msgspec is not None else FAST_TRIES  # rows the fast path may be built from
         fast_seen: list = [0, []]
-        f_dates = f_numbers = f_keys = f_invoice = f_charge = period = None
-        f_dseps = f_nseps = 0
+        f_dates = f_numbers = f_keys = f_invoice = f_charge = None
+        f_nseps = 0
+        period = False
+        read_dates = _FAST_DATES.decode if _msgspec is not None else None
+        empty_raw, null_raw = (_msgspec.Raw(b'""'), _msgspec.Raw(b"null")) if _msgspec is not None else (None, None)
         strip = str.strip
         try:
             for number, line in lines:
@@ -215,9 +218,19 @@ class BlobJudge:
                         typed = None
                     if typed is not None:
                         if f_dates is not None:
-                            joined = _SEP.join(f_dates(typed))
-                            if not dates_ok(joined) or joined.count(_SEP) != f_dseps:
+                            raws = f_dates(typed)
+                            kept = [r for r in raws if r != empty_raw and r != null_raw]  # both allowed
+                            try:
+                                when = read_dates(b"[" + b",".join(kept) + b"]")
+                            except fast_errors:
                                 typed = None
+                            else:
+                                if period and len(kept) > 1 and raws[0] is kept[0] and raws[1] is kept[1]:
+                                    try:
+                                        if when[0] > when[1]:
+                                            typed = None  # the path below words the finding
+                                    except TypeError:  # one with a zone, one without: read as UTC below
+                                        typed = None
                         if typed is not None and f_numbers is not None:
                             joined = _SEP.join(f_numbers(typed))
                             if not numbers_ok(joined) or joined.count(_SEP) != f_nseps:
@@ -230,11 +243,6 @@ class BlobJudge:
                                 typed = None
                         if typed is not None and f_charge is not None and ct_known.get(f_charge(typed)) is not True:
                             typed = None
-                        if typed is not None and period is not None:
-                            start, end = period(typed)
-                            if start and end and (len(start) != len(end) or start[-6:] != end[-6:]
-                                                  or start[4:5] != "-" or start > end):
-                                typed = None  # not plainly in order: the path below compares them as dates
                         if typed is not None:
                             rows += 1
                             n = fast_seen[0] = fast_seen[0] + 1
@@ -254,7 +262,7 @@ class BlobJudge:
                     fast_tries += 1
                     built = export.fast_decoder(row, self.name, number)
                     if built is not None:
-                        fast, f_dates, f_dseps, f_numbers, f_nseps, f_keys, f_invoice, f_charge, period = built
+                        fast, f_dates, period, f_numbers, f_nseps, f_keys, f_invoice, f_charge = built
                         fast_seen = signatures.setdefault((tuple(k for k in row if k in export.fast_keys), None),
                                                           [0, [], None])
                 values = tuple(row.values())
@@ -382,6 +390,11 @@ def _similarity(a: str, b: str) -> float:
     from difflib import SequenceMatcher
 
     return SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
+
+
+# A row's non-empty dates, as one JSON array: msgspec reads RFC 3339 date-times in C, and what it accepts _DATE
+# accepts too (tests/unit/test_rows_pool.py); anything else takes the full path, which words the finding.
+_FAST_DATES: Any = _msgspec.json.Decoder(list[datetime]) if _msgspec is not None else None
 
 
 def _attr_getter(names: list[str]) -> Any:
@@ -527,7 +540,7 @@ class ExportJudge:
             elif kind == "N":
                 kind_type = float | None
             elif kind == "D":
-                kind_type = str  # a null date takes the other path
+                kind_type = _msgspec.Raw  # its JSON text: the row's dates are read together (_FAST_DATES)
                 dates.append(key)
             else:
                 kind_type = {"S": str | None, "M": int | str | None, "Q": list[str] | str | None}[kind]
@@ -538,13 +551,12 @@ class ExportJudge:
         except (TypeError, ValueError):
             return None
         self.fast_keys = frozenset(k for k, _c, _kd in plan.checks)
-        period = None
-        if plan.start in dates and plan.end in dates:
-            period = operator.attrgetter(plan.start, plan.end)
-        return (decoder.decode, _attr_getter(dates), max(len(dates) - 1, 0), _attr_getter(numbers),
+        period = plan.start in dates and plan.end in dates
+        if period:  # start and end first: the period compares the first two dates read
+            dates = [plan.start, plan.end] + [d for d in dates if d not in (plan.start, plan.end)]
+        return (decoder.decode, _attr_getter(dates), period, _attr_getter(numbers),
                 max(len(numbers) - 1, 0), _attr_getter(key_columns),
-                operator.attrgetter(invoice) if invoice else None, operator.attrgetter(charge) if charge else None,
-                period)
+                operator.attrgetter(invoice) if invoice else None, operator.attrgetter(charge) if charge else None)
 
     def compile(self, signature: tuple[tuple[str, ...], tuple[type, ...]], blob: str, line: int) -> _Checks:
         """The checks of one (keys, value types) signature (cached: rows of one export share a few)."""
