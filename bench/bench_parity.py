@@ -1,7 +1,8 @@
 """Migration parity at scale: `recon-contracts parity` over N line items, its own peak memory and time.
 
 The mock runs in its own process (`recon-contracts mock`), so the figure is the parity command's alone: it is run
-as a child and its peak RSS read from that child's own rusage (os.wait4), never the parent's high-water mark.
+as a child and its peak memory sampled from /proc while it runs (the child and its descendants, tests/support's
+PeakMemory), never ru_maxrss, which a child inherits from its parent's high-water mark.
 Memory must stay flat as N grows: each side is spilled by key hash to disk as it streams, and the join holds one
 partition of one side at a time.
 
@@ -19,9 +20,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.suiteproc import PeakMemory  # noqa: E402 - the project's tested sampler of a process tree's own peak
 
 CLI = [sys.executable, "-c", "import sys; from recon_contracts.cli import main; sys.exit(main())"]
 
@@ -56,16 +60,29 @@ def measure(items: int) -> dict:
                                       "--pc-token", "bench", "--graph-token", "bench", "--poll-timeout", "600",
                                       "--request-timeout", "600", "--report-dir", out],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            peak = PeakMemory(child.pid)
+            stop = threading.Event()
+
+            def sample() -> None:
+                while not stop.is_set():
+                    peak.sample()
+                    stop.wait(0.05)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             output = child.stdout.read().decode() if child.stdout else ""
-            _, status, usage = os.wait4(child.pid, 0)
+            child.wait()
+            stop.set()
+            sampler.join()
+            status = child.returncode
             seconds = time.monotonic() - started
             result = json.loads((Path(out) / "parity.json").read_text()) if (Path(out) / "parity.json").is_file() else {}
     finally:
         mock.terminate()
         mock.wait(timeout=30)
-    peak_mib = usage.ru_maxrss / 1024  # Linux: KiB
+    peak_mib = peak.mib or 0.0
     line = next((l for l in output.splitlines() if l.startswith("parity:")), output.strip()[-300:])
-    return {"items": items, "exit": os.waitstatus_to_exitcode(status), "seconds": round(seconds, 1),
+    return {"items": items, "exit": status, "seconds": round(seconds, 1),
             "peak_mib": round(peak_mib, 1), "matched": result.get("matched"), "verdict": re.sub(r" — reports in .*", "", line)}
 
 

@@ -45,6 +45,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--strict-drift", "RECON_STRICT", "fail on additive drift (undeclared properties, unknown charge types) too "
            "(`recon-contracts run --strict`; pytest's own --strict is a different option)", False, bool, True, cli="--strict"),
     Option("--max-requests", "RECON_MAX_REQUESTS", "cap on requests sent to the targets; checks past it are skipped", None, int),
+    Option("--max-exports", "RECON_MAX_EXPORTS", "cap on export jobs started (export POSTs answered 202); checks that "
+           "need another are skipped and their rules reported not exercised", None, int),
     Option("--thorough", "RECON_THOROUGH", "many more hypothesis examples per property", False, bool, True),
     Option("--examples", "RECON_EXAMPLES", "hypothesis examples per property (default 12, 100 with --thorough)", None, int),
     Option("--seed", "RECON_SEED", "hypothesis seed (default: fixed 0 under CI, random otherwise; always printed)", None, int),
@@ -113,6 +115,7 @@ class Settings:
     har_body_limit: int = 1048576
     docs_url: str | None = None
     exports: str | None = None  # --exports as given (recon_contracts.truth.exports.parse_exports reads it)
+    max_exports: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -206,6 +209,7 @@ def resolve_settings(given: Callable[[str], Any]) -> Settings:
         har_body_limit=int(raw["--har-body-limit"]),
         docs_url=str(raw["--docs-url"]) if raw["--docs-url"] else None,
         exports=_exports(raw["--exports"]),
+        max_exports=raw["--max-exports"],
     )
 
 

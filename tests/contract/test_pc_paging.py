@@ -9,7 +9,7 @@ the item rules (charge types, currency, dates).
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from recon_contracts.checks.paging import (
@@ -44,22 +44,42 @@ GARBAGE_TOKENS = (
 )
 
 
-# Every drawn size is a whole walk: a few of them, besides the fixed sizes, keep the request count low.
-FEW = settings(max_examples=max(3, settings().max_examples // 4))
+# Every drawn size is a whole walk that repeats what the fixed sizes prove (three pages with a full middle one, a
+# partial last page, a single page): by default (12 examples) only the fixed sizes are walked; --thorough (100) draws 7 more
+# walks and adds size 1 (a page per item). Walks are cached per query for the session, so both tests share them.
+_DRAWN = settings().max_examples // 12 - 1
+FEW = settings(max_examples=max(1, _DRAWN), phases=(Phase.explicit,) if _DRAWN < 1 else tuple(Phase))
+
+
+def _thorough_example(**kwargs):  # type: ignore[no-untyped-def]
+    """An explicit example only when generated walks run too (--thorough): it costs a request per item."""
+    return example(**kwargs) if _DRAWN >= 1 else (lambda test: test)
+
+
+# A size relative to the target's data: a third of its items (at least 1), so that the walk has three pages, the
+# middle one full, whatever the data's size (a fixed size may give a small data set a single page).
+THIRD = -3
+
+
+def _sized(size: int | None, total: int) -> int | None:
+    if size is None or size > 0:
+        return size
+    return max(1, -(-total // -size))
 
 
 def _fits(lineitems, size: int | None) -> int | None:
-    """``size``, raised when a walk at that size would not fit the page budget for the target's data."""
+    """``size`` (THIRD made absolute), raised when a walk at that size would not fit the page budget for the target's data."""
     if size is None:
         return None
-    return max(size, lineitems.smallest_size(len(lineitems.all_items())))
+    total = len(lineitems.all_items())
+    return max(_sized(size, total), lineitems.smallest_size(total))
 
 
 @pytest.mark.partner_center
 @FEW
 @given(size=st.integers(min_value=2, max_value=12))
-@example(size=1)
-@example(size=3)
+@_thorough_example(size=1)
+@example(size=THIRD)
 @example(size=7)
 @example(size=None)
 def test_walk_to_the_end(lineitems, target, contract, size):
@@ -87,8 +107,8 @@ def test_walk_to_the_end(lineitems, target, contract, size):
 @pytest.mark.partner_center
 @FEW
 @given(size=st.integers(min_value=2, max_value=25))
-@example(size=1)
-@example(size=3)
+@_thorough_example(size=1)
+@example(size=THIRD)
 @example(size=7)
 def test_pages_match_single_page(lineitems, contract, size):
     """When the data fit one page of 2000, smaller pages hold exactly its items, in order."""
@@ -96,7 +116,7 @@ def test_pages_match_single_page(lineitems, contract, size):
     reference = lineitems.items_of(single)
     if len(reference) >= 2000 and len(single) > 1:
         pytest.skip(f"the target has more than 2000 line items ({len(reference)}+); the data do not fit one page")
-    size = max(size, lineitems.smallest_size(len(reference)))
+    size = max(_sized(size, len(reference)), lineitems.smallest_size(len(reference)))
     pages = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=size)), contract)
     # every page of every walk gets every page- and item-level check, whichever test walked it
     every = first_per_rule(check_every_page(single, currency=lineitems.target.currency)

@@ -114,7 +114,13 @@ SHOUTED = Spelling(tuple(n.upper() for n in REQUIRED), ((True,), (True,), (), (T
                    earned_credit=("HASPARTNEREARNEDCREDIT", "TRUE"))
 
 
+# Each drawn spelling proves the same rule as the next: a third of the run's examples (4 by default) beside the
+# two fixed ones; each costs one request.
+SOME = settings(max_examples=max(1, settings().max_examples // 3))
+
+
 @pytest.mark.partner_center
+@SOME
 @given(spelling=spellings())
 @example(spelling=DOCS_EXAMPLE_2)
 @example(spelling=SHOUTED)
@@ -220,7 +226,9 @@ def _table_example(test):  # type: ignore[no-untyped-def]
 
 # Shrinking a generated schemathesis case costs tens of seconds and adds little: the finding already
 # names the query that was sent, with its curl.
-NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# The table proves each documented kind of invalid query; generated cases add a third of the run's examples
+# (4 by default), one request each.
+NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate], max_examples=max(1, settings().max_examples // 3))
 
 
 @pytest.mark.partner_center

@@ -128,7 +128,7 @@ def _parse(text: str) -> _Page:
 def test_run_result_fields_are_the_plugin_interface():
     assert [f.name for f in dataclasses.fields(RunResult)] == [
         "findings", "targets", "seed", "derandomized", "requests_sent", "strict", "exit_status", "tests", "started", "duration_s",
-        "recorded", "outcomes", "apis", "docs_url", "unproven", "observations", "baseline",
+        "recorded", "outcomes", "apis", "docs_url", "unproven", "observations", "baseline", "cost",
     ]
 
 

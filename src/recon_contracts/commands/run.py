@@ -51,6 +51,7 @@ def _parser() -> _Parser:
             parser.add_argument(*names, dest=_dest(opt), action="store_true", default=None)
         else:
             parser.add_argument(*names, dest=_dest(opt), metavar=_metavar(opt), default=None)
+    parser.add_argument("--plan", action="store_true", default=False)
     parser.add_argument("-h", "--help", action="store_true", default=False)
     return parser
 
@@ -80,6 +81,8 @@ def help_text() -> str:
             "",
             "options:",
             *rows,
+            f"  {'--plan':<24}print the requests and export jobs the run would make against the given",
+            f"  {'':<24}targets, and send them nothing (rehearsed against the embedded mock)",
             f"  {'-h, --help':<24}show this help and exit",
             "",
             "exit status: 0 pass; 1 breaking violation (additive drift too under --strict);",
@@ -116,6 +119,15 @@ def pytest_args(suite: Path, root: Path, parsed: argparse.Namespace, extra: list
             continue
         args.append(opt.name if opt.flag else f"{opt.name}={value}")
     return args + extra
+
+
+def _rehearsal(parsed: argparse.Namespace) -> argparse.Namespace:
+    """The options of a --plan rehearsal: the same run, against the embedded conforming mock, reports elsewhere."""
+    rehearsal = argparse.Namespace(**vars(parsed))
+    for name in ("pc_base_url", "graph_base_url", "pc_token", "graph_token", "baseline", "update_baseline", "docs_url"):
+        setattr(rehearsal, name, None)
+    rehearsal.mock_profile = "conforming"
+    return rehearsal
 
 
 def _report_dir(parsed: argparse.Namespace) -> str:
@@ -160,6 +172,10 @@ def main(argv: list[str]) -> int:
 
         if parsed.mock_profile not in PROFILES:
             return _error(f"--mock-profile: unknown profile {parsed.mock_profile!r}; see recon-contracts mock --list-profiles")
+    if parsed.plan:
+        from .plan import plan
+
+        return plan(parsed, pytest_args(suite, root, _rehearsal(parsed), extra))
     report_dir = _report_dir(parsed)
     try:
         Path(report_dir).mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,9 @@ Inputs, any mix of:
   ``rootDirectory/name?sasToken`` (the SAS only);
 * an ``http(s)`` URL: a blob (``….json.gz?<SAS>``) or a manifest URL (GET with ``--graph-token``).
 
-Every blob is streamed through the same engine as ``run`` (traffic/blob_stream.py → checks/rows.py); memory stays
-flat whatever the size. Reports are ``run``'s: summary.json and report.html in --report-dir. Exit status: 0 pass;
+Every blob is streamed through the same engine as ``run`` (traffic/blob_stream.py → checks/rows.py), one blob per
+worker process, as many as cores (rows_pool.py); memory stays flat whatever the size. Reports are ``run``'s:
+summary.json and report.html in --report-dir. Exit status: 0 pass;
 1 a breaking violation (additive drift too under --strict); 2 inconclusive (a blob could not be read to its end for
 a reason that is no drift, an unreachable URL, or nothing to check); 4 a bad option or a missing file.
 """
@@ -120,7 +121,9 @@ def main(argv: list[str]) -> int:
     from ..redact import REDACTOR
     from ..truth.spec import load_spec
     from ..traffic.auth import StaticToken
-    from ..traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits, read_blob
+    from .. import progress
+    from ..rows_pool import BlobTask, judge_export
+    from ..traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, StreamLimits
     from ..traffic.client import ApiClient, RequestBudget, TargetError
 
     started = time.time()
@@ -227,22 +230,25 @@ def main(argv: list[str]) -> int:
     if not kind.billed and not currency:
         notes.append("no --currency and no Currency= in a manifest: GR-ROW-CURRENCY was not checked")
 
-    judge = judge_for(kind.name, invoice_id=invoice_id, attribute_set=attribute_set if kind.attribute_sets else None,
-                      currency=currency)
-    outcomes: list[BlobOutcome] = []
+    att = attribute_set if kind.attribute_sets else None
+    judge = judge_for(kind.name, invoice_id=invoice_id, attribute_set=att, currency=currency)
+    # every blob in a worker process of its own (one per core), merged in the order given
+    tasks = [BlobTask(index=i, name=source.name, invoice_id=judge.invoice_id, attribute_set=judge.attribute_set,
+                      kind=kind.name, currency=judge.currency, limits=limits,
+                      timeout=args.timeout, **({"url": source.url, "secrets": tuple(source.url.split("?", 1)[1:])}
+                                               if isinstance(source, HttpBlob) else {"path": str(source.path)}))
+             for i, source in enumerate(sources)]
+    progress.configure(sys.stderr)
     try:
-        for source in sources:
-            blob_judge = judge.blob(source.name)
-            outcome = read_blob(source, blob_judge.consume, limits)
-            blob_judge.exchange = outcome.exchange
-            outcomes.append(outcome)
-            print(f"  {source.name}: {outcome.stats.lines:,} lines"
-                  + (f" — {outcome.problem}" if outcome.problem else "")
-                  + (f" — not read to the end: {outcome.inconclusive}" if outcome.inconclusive else "")
-                  + (f" — answered {outcome.exchange.status}" if outcome.exchange is not None
-                     and outcome.exchange.status != 200 else ""), flush=True)
+        outcomes: list[BlobOutcome] = judge_export(tasks, judge, stream=blob_client.stream, take=budget.take)
     finally:
         blob_client.close()
+    for outcome in outcomes:
+        print(f"  {outcome.name}: {outcome.stats.lines:,} lines"
+              + (f" — {outcome.problem}" if outcome.problem else "")
+              + (f" — not read to the end: {outcome.inconclusive}" if outcome.inconclusive else "")
+              + (f" — answered {outcome.exchange.status}" if outcome.exchange is not None
+                 and outcome.exchange.status != 200 else ""), flush=True)
     manifest = manifests[0][0] if len(manifests) == 1 else None
     findings += check_blobs(manifests[0][1] if manifests else None, manifest, outcomes)
     findings += judge.findings()

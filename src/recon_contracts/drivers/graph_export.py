@@ -20,10 +20,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 from ..truth.exports import BILLED_RECONCILIATION, ExportKind
+from .. import progress
 from ..findings import Exchange
 from ..protocol.graph import (  # noqa: F401 - EXPORT_PATHS and export_operation are the driver's public names too
     BLOB_OPERATION,
@@ -79,6 +80,17 @@ class RowSink(Protocol):
     """What the driver hands each blob to (``checks.rows.ExportJudge`` in the suite)."""
 
     def blob(self, name: str) -> BlobRows: ...
+
+
+@runtime_checkable
+class BlobJudge(Protocol):
+    """A sink that downloads and judges the blobs itself, given (name, URL) pairs in manifest order (the row pool,
+    ``checks.pool.PooledJudge``: one blob per worker process); it returns how each read ended, in that order."""
+
+    def blob(self, name: str) -> BlobRows: ...
+
+    def judge_blobs(self, client: ApiClient, blobs: list[tuple[str, str]], limits: StreamLimits,
+                    sas: str | None) -> list[BlobOutcome]: ...
 
 
 @dataclass
@@ -143,11 +155,20 @@ def post_export(
     headers: dict[str, str] | None = None,
     kind: ExportKind = BILLED_RECONCILIATION,
 ) -> Exchange:
-    """POST an export of ``kind`` on one of the two URL spellings with a JSON body or raw content."""
+    """POST an export of ``kind`` on one of the two URL spellings with a JSON body or raw content.
+
+    ``--max-exports`` is honoured here: the run's cost account refuses the POST (before it is sent) past the cap."""
+    from ..run_cost import current
+
+    cost = current()
+    cost.take_export()  # --max-exports: raises before the POST
     kwargs: dict[str, Any] = {"content": content, "headers": headers}
     if json is not _UNSET:
         kwargs["json"] = json
-    exchange = client.request("POST", kind.path(spelling), operation=kind.operation(spelling), **kwargs)
+    try:
+        exchange = client.request("POST", kind.path(spelling), operation=kind.operation(spelling), **kwargs)
+    finally:
+        cost.release_export()
     with _LOCK:
         _POSTS[kind.name] += 1
         if exchange.status == 202:
@@ -197,28 +218,17 @@ def run_export(
 
     deadline = clock() + poll_timeout
     backoff = 1.0
+    started, key = clock(), f"export {id(run)}"
     first_wait = retry_after_seconds(run.post.header("retry-after"))
     if first_wait:
         run.waited_s += _wait(first_wait, deadline, clock, sleep, max_sleep, min_sleep)
-    while True:
-        poll = client.request("GET", location, operation=POLL_OPERATION)
-        run.polls.append(poll)
-        if operation_body(poll) is None:
-            run.stopped = f"poll answered {poll.status} without an operation"
-            return run
-        if is_terminal(status_of(poll)):
-            break
-        if clock() >= deadline:
-            run.stopped = f"not terminal after {poll_timeout:g} s"
-            run.unproven = (f"the {kind.title} export of {run.subject} was still {status_of(poll)} after --poll-timeout {poll_timeout:g} s; "
-                            "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
-            return run
-        delay = retry_after_seconds(poll.header("retry-after"))
-        if delay is None:
-            delay, backoff = backoff, min(backoff * 2, max_sleep)
-        run.waited_s += _wait(delay, deadline, clock, sleep, max_sleep, min_sleep)
-
-    terminal = run.polls[-1]
+    try:
+        _poll(client, run, location, deadline, poll_timeout, backoff, clock, sleep, max_sleep, min_sleep, started, key)
+    finally:
+        progress.done(key)
+    if run.stopped:
+        return run
+    terminal = next(p for p in reversed(run.polls) if is_terminal(status_of(p)))
     # one more poll: a terminal state must be absorbing (GR-OP-TERMINAL-ABSORBING)
     run.polls.append(client.request("GET", location, operation=POLL_OPERATION))
     if not run.succeeded:
@@ -252,6 +262,19 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: 
     """Read every blob the manifest lists, one after the other, into ``sink`` (kept as ``run.rows``); ``row_sink``
     also sees every line (migration parity joins the rows as they stream: one download serves both)."""
     run.rows = sink
+    if row_sink is None and isinstance(sink, BlobJudge):  # the sink downloads and judges blobs itself (a pool)
+        named = []
+        for blob in manifest_blobs(run.manifest):
+            url = blob_url(run.manifest, blob)
+            if not url.startswith(("http://", "https://")):
+                run.stopped = f"blob URL is not absolute: {REDACTOR(url)[:200]}"
+                break
+            named.append((str(blob.get("name") or ""), url))
+        sas = run.manifest.get("sasToken") if isinstance(run.manifest.get("sasToken"), str) else None
+        run.blobs += sink.judge_blobs(client, named, limits, sas)
+        if not run.stopped:
+            run.stopped = "done"
+        return
     for blob in manifest_blobs(run.manifest):
         url = blob_url(run.manifest, blob)
         if not url.startswith(("http://", "https://")):
@@ -269,6 +292,35 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: 
         judge.exchange = outcome.exchange
         run.blobs.append(outcome)
     run.stopped = "done"
+
+
+
+def _poll(client: ApiClient, run: ExportRun, location: str, deadline: float, poll_timeout: float, backoff: float,
+          clock: Callable[[], float], sleep: Callable[[float], None], max_sleep: float, min_sleep: float,
+          started: float, key: str) -> None:
+    """Poll until a terminal state (``run.stopped`` stays empty) or a reason to stop (``run.stopped`` says it)."""
+    while True:
+        poll = client.request("GET", location, operation=POLL_OPERATION)
+        run.polls.append(poll)
+        if operation_body(poll) is None:
+            run.stopped = f"poll answered {poll.status} without an operation"
+            return
+        if is_terminal(status_of(poll)):
+            return
+        if clock() >= deadline:
+            run.stopped = f"not terminal after {poll_timeout:g} s"
+            run.unproven = (f"the {run.kind.title} export of {run.subject} was still {status_of(poll)} after --poll-timeout "
+                            f"{poll_timeout:g} s; "
+                            "slow is not broken: raise --poll-timeout (exports of large invoices can take many minutes)")
+            return
+        delay = retry_after_seconds(poll.header("retry-after"))
+        if delay is None:
+            delay, backoff = backoff, min(backoff * 2, max_sleep)
+        next_in = min(max(delay, min_sleep), max_sleep, max(0.0, deadline - clock()))
+        progress.update(key, f"{run.kind.name} export {run.subject} ({run.attribute_set}): {status_of(poll)}, "
+                             f"{progress.seconds(clock() - started)}, {len(run.polls)} poll(s), next poll in "
+                             f"{progress.seconds(next_in)}")
+        run.waited_s += _wait(delay, deadline, clock, sleep, max_sleep, min_sleep)
 
 
 def _tee(consume: Callable[[Any], None], sink: Callable[[int, bytes], None]) -> Callable[[Any], None]:

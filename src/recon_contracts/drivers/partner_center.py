@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import progress
 from ..findings import Exchange
 from ..protocol.partner_center import (
     DEFAULT_PAGE_SIZE,
@@ -65,6 +66,7 @@ class LineItems:
         pages = [self.get(query)]
         tokens: set[str] = set()
         seen: set[str] = set()
+        walked = 0
         while len(pages) < budget:
             last = pages[-1]
             if last.status != 200:
@@ -87,7 +89,10 @@ class LineItems:
             tokens.add(step.token)
             if items:
                 seen.add(key)
+            walked += len(items)
+            progress.update(f"walk {id(pages)}", f"line-items walk: page {len(pages) + 1}, {walked:,} items so far")
             pages.append(self.get(None, step.headers, url=step.url))
+        progress.done(f"walk {id(pages)}")
         return pages
 
     def refused(self, pages: list[Exchange]) -> tuple[str, str] | None:

@@ -95,6 +95,9 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     elif p == "gr-row-other-invoice":
         if i % 10 == 7 and "InvoiceNumber" in row:
             row["InvoiceNumber"] = "G999999999"
+    elif p == "gr-row-renamed-in-one-blob":
+        if i < m.blob_rows and "UnitPrice" in row:
+            row["Price"] = row.pop("UnitPrice")
     elif p == "gr-row-mixed-casing":
         if i % 2 == 1:
             row = {_camel(k): v for k, v in row.items()}

@@ -248,6 +248,8 @@ _ALL: tuple[Profile, ...] = (
            "parity reports UnitPrice missing on the Graph side"),
     _drift("gr-agg-row-retyped", "GR-ROW-COLUMN-TYPES", "every 3rd billed aggregated usage row (beta) has PartnerPrice "
            "as an object {amount, currency}"),
+    _drift("gr-row-renamed-in-one-blob", "GR-ROW-COLUMN-RENAMED", "many small blobs; the rows of the first one call "
+           "UnitPrice Price (same decimal values)", blob_layout="many-blobs"),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

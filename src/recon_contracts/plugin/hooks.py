@@ -31,6 +31,7 @@ from .outcomes import apply as apply_outcome
 from .recording import Contract, ContractViolation, Recorder
 from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
+from .. import run_cost
 from ..truth.resources import suite_dir, suite_test_id
 
 __all__ = ["OPTIONS", "Option", "Settings", "Contract", "ContractViolation", "Recorder", "MOCK_TOKEN"]
@@ -117,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings_
     recorder = Recorder(budget=RequestBudget(settings_.max_requests))
+    run_cost.reset(settings_.max_exports)
     config.stash[RECORDER] = recorder
     config.pluginmanager.register(RunState(recorder), f"recon-contracts-run-{id(config)}")
     workerinput = getattr(config, "workerinput", {})
@@ -137,6 +139,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _runs_contract_suite(config):
         return  # another project's tests in the same environment: their Hypothesis settings stay theirs
     settings.load_profile("recon-contracts")
+    from .. import progress  # status of long waits (exports, walks, rows); -q keeps it quiet
+
+    progress.configure(progress.terminal_stream(), quiet=config.getoption("verbose", 0) < 0)
     if not hasattr(config, "workerinput"):
         _check_run_settings(config, settings_)
         if not getattr(config.option, "xmlpath", None):
@@ -269,6 +274,7 @@ def _client(request: pytest.FixtureRequest, target: Target, api: str) -> Iterato
     client = ApiClient(api=api, base_url=base, token=token, budget=request.config.stash[RECORDER].budget, retry=RetryPolicy(),
                        timeout=s.request_timeout, max_response_bytes=s.max_response_bytes)
     client.observers.append(_traffic(request.config).record)
+    client.observers.append(run_cost.current().observe)
     try:
         _preflight(client, target)
         yield client
@@ -434,6 +440,7 @@ class _XdistHooks:
         data = getattr(node, "workeroutput", {}).get("recon_contracts")
         if data:
             self.recorder.worker_requests += int(data.get("requests_sent", 0))
+            run_cost.current().add(data.get("cost") or {})
             for key, value in data.get("targets", {}).items():
                 self.recorder.targets.setdefault(key, value)
 
@@ -448,7 +455,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.stash[TRAFFIC].close()
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand counts to the controller, which writes the reports
-        workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets)}
+        workeroutput["recon_contracts"] = {"requests_sent": recorder.budget.sent, "targets": dict(recorder.targets),
+                                           "cost": run_cost.current().to_dict()}
         return
     if not recorder.contract_tests and not recorder.unproven and not _runs_contract_suite(config):
         return
@@ -481,6 +489,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         unproven=list(recorder.unproven),
         observations={k: sorted(v) for k, v in recorder.observations.items()},
         baseline=s.baseline is not None and not s.update_baseline,
+        cost=run_cost.current().to_dict(),
     )
     if verdict_of(result) == "inconclusive" and int(exitstatus) == 0:
         # required checks were skipped for the target's behaviour: not a pass (exit 2)

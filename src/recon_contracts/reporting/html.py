@@ -100,6 +100,14 @@ def _run_table(summary: dict[str, Any]) -> str:
         ("Started", summary.get("started")),
         ("Duration", f"{summary.get('duration_s', 0)} s"),
     ]
+    cost = summary.get("cost")
+    if cost:
+        rows += [
+            ("Export jobs started", ", ".join([str(cost.get("exports_started", 0))] + [
+                f"{n} {k}" for k, n in (cost.get("exports_by_attribute_set") or {}).items()])),
+            ("Rows downloaded", f"{cost.get('rows', 0):,} in {cost.get('blobs', 0)} blob(s), {cost.get('bytes', 0):,} bytes"),
+            ("Requests by endpoint", "; ".join(f"{n} {op}" for op, n in (cost.get("requests_by_endpoint") or {}).items())),
+        ]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<table class="run">{body}</table>'
 

@@ -49,6 +49,7 @@ class RunResult:
     unproven: list[dict[str, Any]] = field(default_factory=list)
     observations: dict[str, list[str]] = field(default_factory=dict)  # silent point -> answers seen
     baseline: bool = False  # the run was compared with a --baseline file (BASELINE-* rules were judged)
+    cost: dict[str, Any] | None = None  # what the run cost the targets (run_cost.RunCost.to_dict)
 
 
 VERDICTS = ("pass", "fail", "inconclusive")
@@ -241,6 +242,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
     }
     if result.recorded is not None:
         summary["recorded"] = result.recorded
+    if result.cost is not None:
+        summary["cost"] = result.cost
     return redact_tree(summary)
 
 
