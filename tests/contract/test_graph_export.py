@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 from recon_contracts.checks.observations import export_answers
 from recon_contracts.checks.blobs import check_basic_subset, check_blobs, check_manifest, check_manifest_response, unreadable
-from recon_contracts.checks.rows import export_columns, judge_for
+from recon_contracts.checks.rows import export_columns
+from recon_contracts.rows_pool import pooled_judge_for
 from recon_contracts.checks.graph_export import (
     bad_request_answer,
     check_export_accepted,
@@ -130,8 +131,8 @@ class ExportRuns:
         return self._pool.submit(run_export, self.client_for(kind), invoice_id, attribute_set, kind=kind,
                                  currency=self._target.currency, period=self._target.period,
                                  poll_timeout=self._target.poll_timeout, spelling=SPELLING[attribute_set],
-                                 sink=judge_for(name, invoice_id=invoice_id if kind.billed else None,
-                                                attribute_set=attribute_set, currency=self._target.currency),
+                                 sink=pooled_judge_for(name, invoice_id=invoice_id if kind.billed else None,
+                                                       attribute_set=attribute_set, currency=self._target.currency),
                                  row_sink=sink)
 
     def get(self, kind: ExportKind, subject: str = "existing", attribute_set: str | None = "full") -> ExportRun:

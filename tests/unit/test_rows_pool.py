@@ -19,7 +19,7 @@ from recon_contracts.mock.data import export_row, line_item
 from recon_contracts.rows_pool import BlobTask, judge_blob, judge_export
 from recon_contracts.traffic.auth import StaticToken
 from recon_contracts.traffic.client import ApiClient, RequestBudget
-from recon_contracts.traffic.graph_driver import run_export
+from recon_contracts.drivers.graph_export import run_export
 
 INVOICE = "G016907411"
 
@@ -109,7 +109,8 @@ def test_pool_downloads_over_http_and_records_each_blob_in_manifest_order(monkey
         client = ApiClient(api="graph", base_url=server.graph_base_url, token=StaticToken("t"), budget=RequestBudget())
         client.observers.append(recorded.append)
         try:
-            run = run_export(client, INVOICE, "full", poll_timeout=30, sleep=lambda s: None)
+            run = run_export(client, INVOICE, "full", poll_timeout=30, sleep=lambda s: None,
+                             sink=rows_pool.pooled_judge_for(invoice_id=INVOICE, attribute_set="full"))
         finally:
             client.close()
             rows_pool.shutdown()

@@ -10,10 +10,10 @@ import pytest
 from recon_contracts import progress, run_cost
 from recon_contracts.findings import Exchange
 from recon_contracts.mock import MockConfig, serve
-from recon_contracts.runner import main as run_main
+from recon_contracts.commands.run import main as run_main
 from recon_contracts.traffic.auth import StaticToken
 from recon_contracts.traffic.client import ApiClient, BudgetExhausted, RequestBudget
-from recon_contracts.traffic.graph_driver import post_export
+from recon_contracts.drivers.graph_export import post_export
 
 EXPORT = "POST /reports/partners/billing/reconciliation/billed/export"
 
