@@ -26,6 +26,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import jsonpolicy
+
 EXIT_OK, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 4
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment)=([^/?]+)", re.IGNORECASE)
@@ -187,7 +189,7 @@ def main(argv: list[str]) -> int:
             sources.append(FileBlob(path))  # a non-gzip .gz is the blob's own finding (GR-BLOB-GZIP-JSONL)
             continue
         try:
-            body = json.loads(path.read_text(encoding="utf-8-sig"))
+            body = jsonpolicy.loads(path.read_bytes())
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             return _error(f"{raw}: not a gzip blob and not a JSON manifest ({exc})")
         problem = add_manifest(body, raw, None, path.parent)

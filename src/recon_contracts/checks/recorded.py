@@ -48,6 +48,7 @@ from .partner_center import (
     check_throttle_retry_after,
     classify_query,
 )
+from .. import jsonpolicy
 from ..findings import Exchange, Finding
 from ..traffic.shapes import BLOB, GRAPH_EXPORT_QUALIFIED, GRAPH_EXPORT_SHORT, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
 from ..truth.rules import catalog
@@ -210,7 +211,7 @@ def _export_body(exchange: Exchange) -> tuple[dict[str, Any] | None, str | None]
     ctype = (exchange.request_header("content-type") or "").split(";")[0].strip().casefold()
     raw = exchange.request_body or b""
     try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
+        body = jsonpolicy.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
         return None, "a body that is not JSON"
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):

@@ -25,12 +25,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-try:  # a C parser is 2-3 times faster than json.loads on these rows (bench/bench_rows.py)
-    from orjson import JSONDecodeError as _DecodeError
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - the stdlib parser gives the same values, slower
-    from json import JSONDecodeError as _DecodeError  # type: ignore[assignment]
-    from json import loads as _loads  # type: ignore[assignment]
+from ..jsonpolicy import NotJson as _DecodeError
+from ..jsonpolicy import loads as _loads  # orjson on the hot path (bench/bench_rows.py), one policy for every body
 
 from ..findings import Exchange, Finding, finding
 from ..redact import REDACTOR

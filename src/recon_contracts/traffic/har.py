@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from .. import jsonpolicy
 from ..findings import Exchange
 from .shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
 
@@ -48,7 +48,7 @@ class RecordedTraffic:
 
 def _entries(path: Path) -> list[dict[str, Any]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = jsonpolicy.loads(path.read_bytes())
     except OSError as exc:
         raise HarError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -93,8 +93,8 @@ def _body(content: Any) -> tuple[bytes, bool]:
 
 def _parses(body: bytes) -> bool:
     try:
-        json.loads(body.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError):
+        jsonpolicy.loads(body)
+    except ValueError:
         return False
     return True
 
