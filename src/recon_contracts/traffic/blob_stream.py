@@ -26,7 +26,7 @@ import httpx
 
 from ..findings import Exchange
 from ..redact import REDACTOR
-from .client import TargetError
+from .client import RefusedBlobUrl, TargetError
 
 try:  # ISA-L inflates gzip about twice as fast as zlib (bench/bench_rows.py); same API, same results
     from isal import isal_zlib as _inflate_lib
@@ -272,6 +272,7 @@ class BlobOutcome:
     problem: str | None = None  # GR-BLOB-GZIP-JSONL
     problem_line: int = 0
     inconclusive: str | None = None
+    refused: str | None = None  # why the runner would not fetch the blob's URL (GR-BLOB-URL-SAFE; then also inconclusive)
     stats: ReadStats = field(default_factory=ReadStats)
 
     @property
@@ -295,6 +296,8 @@ def read_blob(source: BlobSource, consume: Callable[[Iterator[tuple[int, bytes]]
             consume(gunzip_lines(chunks, limits, outcome.stats))
     except BlobFormatError as exc:
         outcome.problem, outcome.problem_line = str(exc), exc.line
+    except RefusedBlobUrl as exc:
+        outcome.inconclusive = outcome.refused = str(exc)
     except (BlobUnreadable, TargetError) as exc:
         outcome.inconclusive = str(exc)
     return outcome
