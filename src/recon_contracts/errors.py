@@ -17,7 +17,8 @@
             ├── BudgetExhausted       --max-requests reached: the user asked for it, a pass stays a pass
             └── Unproven              the target kept a check from being made: the run is inconclusive (exit 2)
                 ├── TargetError       unreachable, broken connection, timed out or sent too much
-                │   └── ResponseTooLarge
+                │   ├── ResponseTooLarge
+                │   └── RefusedBlobUrl    a blob URL the runner will not fetch (scheme, or an internal address)
                 ├── StillThrottled    429/503 beyond the retry policy
                 └── OffOriginLink     a link to another origin, not followed with the run's credentials
 
@@ -108,6 +109,16 @@ class TargetError(Unproven):
 
 class ResponseTooLarge(TargetError):
     """A response body passed the byte cap; it was not read further."""
+
+
+class RefusedBlobUrl(TargetError):
+    """A URL on another origin (a blob the manifest lists) that the runner will not fetch: a scheme other than
+    http(s), http under an https base, or a host resolving to a loopback, link-local or private address while the
+    base is on none. Nothing was sent; what it leads to is unproven, and GR-BLOB-URL-SAFE reports it."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = REDACTOR(url.split("?", 1)[0])
+        super().__init__(message)
 
 
 class StillThrottled(Unproven):

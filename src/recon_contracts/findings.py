@@ -6,13 +6,13 @@ traffic, pytest, reports) sits around them.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
 
+from . import jsonpolicy
 from .redact import REDACTOR
 from .truth.rules import rule
 
@@ -78,11 +78,8 @@ class Exchange:
         return next((v for k, v in self.request_headers.items() if k.lower() == name), None)
 
     def json(self) -> Any:
-        """The response body as JSON; raises ValueError when it is not JSON (or nested too deep to read)."""
-        try:
-            return json.loads(self.response_body.decode("utf-8-sig"))
-        except RecursionError:
-            raise ValueError("the JSON is nested too deep to read") from None
+        """The response body as JSON (:mod:`jsonpolicy`: RFC 8259, no NaN/Infinity); raises ValueError when it is not JSON."""
+        return jsonpolicy.loads(self.response_body)
 
     def curl(self) -> str:
         """A command that repeats the request. Tokens are replaced by ${TOKEN}."""

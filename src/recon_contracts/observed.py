@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .traffic.blob_stream import BlobFormatError, BlobUnreadable, StreamLimits, gunzip_lines
+from . import jsonpolicy
 from .errors import BaselineError
 from .findings import Exchange
 from .redact import REDACTOR
@@ -122,7 +123,7 @@ def _rows(body: bytes) -> list[dict[str, Any]]:
     try:
         for _, line in gunzip_lines([body], StreamLimits(max_inflated=256 * 1024 * 1024)):
             try:
-                row = json.loads(line)
+                row = jsonpolicy.loads(line)
             except ValueError:
                 continue
             if isinstance(row, dict):

@@ -53,7 +53,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--poll-timeout", "RECON_POLL_TIMEOUT", "longest total wait, in seconds, for an export operation; one still "
            "running then makes the run inconclusive (exit 2), not failed (default 900, 30 against the embedded mock)",
            None, float),
-    Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch", 200, int),
+    Option("--page-budget", "RECON_PAGE_BUDGET", "most pages one paging walk may fetch (default: no limit; a walk cut "
+           "at the budget leaves its paging rules unproven, exit 2: a large tenant is no drift)", None, int),
     Option("--request-timeout", "RECON_REQUEST_TIMEOUT", "total deadline of one request in seconds: connect, headers "
            "and the whole body (a target that drips its answer is cut off)", 60.0, float),
     Option("--max-response-bytes", "RECON_MAX_RESPONSE_BYTES", "largest API response body read, in bytes; a bigger one "
@@ -105,7 +106,7 @@ class Settings:
     seed: int
     derandomized: bool  # the seed was fixed because the run is under CI (no --seed given)
     poll_timeout: float
-    page_budget: int
+    page_budget: int | None
     request_timeout: float
     max_response_bytes: int
     mock_profile: str
@@ -199,7 +200,7 @@ def resolve_settings(given: Callable[[str], Any]) -> Settings:
         derandomized=derandomized,
         poll_timeout=float(raw["--poll-timeout"]) if raw["--poll-timeout"] is not None else (
             DEFAULT_POLL_TIMEOUT if (raw["--pc-base-url"] or graph) else EMBEDDED_POLL_TIMEOUT),
-        page_budget=int(raw["--page-budget"]),
+        page_budget=int(raw["--page-budget"]) if raw["--page-budget"] is not None else None,
         request_timeout=float(raw["--request-timeout"]),
         max_response_bytes=int(raw["--max-response-bytes"]),
         mock_profile=str(raw["--mock-profile"]),

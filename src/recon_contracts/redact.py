@@ -9,10 +9,16 @@ left readable: a reproduction needs them.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import math
+import os
 import re
 import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 MASK = "[REDACTED]"
@@ -28,12 +34,41 @@ _PATTERNS = (
 )
 
 
+# a hint that a pattern of _PATTERNS may match (checked before the slower regexes)
+_HINT = re.compile(rb"(?i)sig=|sig%3d|bearer|client_secret|access_token|refresh_token")
+_BYTE_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_INFLATE = 32 * 1024 * 1024  # a gzip body is inflated this far to look for secrets; past it, it is withheld
+
+
+def base64_cores(data: bytes) -> set[str]:
+    """The base64 characters that ``data`` fixes wherever it sits in a longer base64 text (all 3 alignments).
+
+    At offset k (0, 1, 2 bytes into a 3-byte group), only the characters whose 6 bits all come from
+    ``data`` are the same whatever surrounds it; those are the part to look for (standard and URL alphabet).
+    """
+    cores: set[str] = set()
+    for k in range(3):
+        encoded = base64.b64encode(bytes(k) + data).decode("ascii")
+        core = encoded[math.ceil(8 * k / 6): (8 * (k + len(data))) // 6]
+        cores |= {core, core.replace("+", "-").replace("/", "_")}
+    return cores
+
+
 def _forms(value: str) -> set[str]:
-    """The spellings a secret can take in a URL, a JSON body or an HTML page."""
+    """The spellings a secret can take in a URL, a JSON body, an HTML page, a base64 text or a UTF-16 body read as text."""
     encoded = {quote(value, safe=""), quote(value)}
     forms = {value, unquote(value), *encoded}
     forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), e) for e in encoded}  # lower-case hex
     forms |= {json.dumps(value)[1:-1], value.replace("/", "\\/"), html.escape(value, quote=True)}
+    forms |= {quote(quote(value, safe=""), safe="")}  # encoded twice (a URL inside a URL)
+    for plain in {value, unquote(value)}:
+        raw = plain.encode("utf-8")
+        forms |= base64_cores(raw)
+        for wide in ("utf-16-le", "utf-16-be"):  # a UTF-16 body decoded byte-wise: NULs between the characters
+            text = plain.encode(wide).decode("latin-1")
+            forms |= {text, text.replace("\x00", "\\u0000")}
+            forms |= base64_cores(plain.encode(wide))
     return forms
 
 
@@ -44,6 +79,8 @@ class Redactor:
         self._values: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
+        self._byte_patterns: tuple[list[tuple[re.Pattern[bytes], bytes]], tuple[bytes, ...]] | None = None
+        self._plain: set[str] = set()  # the values as registered, and URL-decoded
 
     def add(self, value: str | None) -> None:
         if not value or len(value) < _MIN_SECRET:
@@ -51,9 +88,11 @@ class Redactor:
         forms = _forms(value)
         with self._lock:
             new = {f for f in forms if len(f) >= _MIN_SECRET} - self._values
+            self._plain |= {v for v in (value, unquote(value)) if len(v) >= _MIN_SECRET}
             if new:
                 self._values |= new
                 self._pattern = None
+                self._byte_patterns = None
 
     def add_sas(self, sas_token: str | None) -> None:
         """Register a SAS token's signature (the secret part; the rest stays readable)."""
@@ -84,11 +123,146 @@ class Redactor:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._plain.clear()
             self._pattern = None
+            self._byte_patterns = None
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """``data`` with every secret masked, whatever the body's encoding.
+
+        Registered values are looked for in UTF-8, UTF-16 and UTF-32 (and every text spelling of
+        :func:`_forms`, base64 included); the patterns (``sig=``, ``Bearer``) in the bytes read as
+        Latin-1, which keeps every ASCII-compatible text. A gzip body is inflated (every member) and
+        redacted inside; when a secret was in it, the body becomes the gzip of the redacted text. A gzip
+        body that cannot be inflated within :data:`MAX_INFLATE` is withheld (it cannot be proven clean).
+        """
+        if not data:
+            return data
+        if data[:2] == GZIP_MAGIC:
+            state = _Inflation()
+            for _ in _inflate(data, state):  # first its size only: a bomb is withheld unread
+                pass
+            if state.too_big:
+                return b"[gzip body withheld: it inflates past the size searched for secrets]"
+            if self._holds_secret(_inflate(data, _Inflation())):
+                inflated = b"".join(_inflate(data, _Inflation()))
+                return gzip_compress(self.redact_bytes(inflated))
+            if state.whole:
+                return data
+        return self._scan(data)  # the bytes as they are (past what inflates, for a broken gzip stream)
+
+    def _holds_secret(self, pieces: Iterator[bytes]) -> bool:
+        """Whether any registered value, in any encoding, or a ``sig=``/``Bearer`` pattern is in the stream of pieces."""
+        overlap = b""
+        keep = 4 * max((len(v) for v in self._values), default=64) + 64
+        for piece in pieces:
+            window = overlap + piece
+            if self._found(window):
+                return True
+            overlap = window[-keep:]
+        return False
+
+    def _found(self, data: bytes) -> bool:
+        """Whether ``data`` may hold a secret (a fast substring search first; the patterns on a hint of one)."""
+        forms = self._compiled_bytes()[1]
+        if any(form in data for form in forms):
+            return True
+        return _HINT.search(data) is not None
+
+    def _scan(self, data: bytes) -> bytes:
+        if not self._found(data):
+            return data
+        for regex, mask in self._compiled_bytes()[0]:
+            data = regex.sub(mask, data)
+        text = data.decode("latin-1")
+        cleaned_text = text
+        for regex, repl in _PATTERNS:
+            cleaned_text = regex.sub(repl, cleaned_text)
+        return cleaned_text.encode("latin-1") if cleaned_text != text else data
+
+    def _compiled_bytes(self) -> tuple[list[tuple[re.Pattern[bytes], bytes]], tuple[bytes, ...]]:
+        """Per encoding, a regex of the secret's forms and its mask; and every form's bytes, for a fast search.
+
+        UTF-8 carries every spelling of :func:`_forms`; the wide encodings the value as it is and URL-decoded.
+        """
+        with self._lock:
+            if self._byte_patterns is None:
+                patterns: list[tuple[re.Pattern[bytes], bytes]] = []
+                every: set[bytes] = set()
+                if self._values:
+                    for encoding in _BYTE_ENCODINGS:
+                        values = self._values if encoding == "utf-8" else self._plain
+                        forms = sorted({v.encode(encoding, "ignore") for v in values} - {b""}, key=len, reverse=True)
+                        if forms:
+                            patterns.append((re.compile(b"|".join(re.escape(f) for f in forms)), MASK.encode(encoding)))
+                            every |= set(forms)
+                self._byte_patterns = (patterns, tuple(sorted(every, key=len)))
+            return self._byte_patterns
+
+
+@dataclass
+class _Inflation:
+    whole: bool = True  # every byte of the stream belongs to a complete gzip member
+    too_big: bool = False  # it inflates past MAX_INFLATE
+
+
+def _inflate(data: bytes, state: _Inflation, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """Every gzip member of ``data`` inflated, in pieces of at most ``chunk`` bytes (memory stays bounded).
+
+    ``state`` says afterwards whether the stream was whole (a stream cut short or broken yields what
+    inflates) and whether it passed :data:`MAX_INFLATE` (inflation stops there).
+    """
+    size = 0
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while True:
+            try:
+                piece = inflater.decompress(rest, chunk)
+            except zlib.error:
+                state.whole = False
+                return
+            size += len(piece)
+            if size > MAX_INFLATE:
+                state.too_big = True
+                return
+            if piece:
+                yield piece
+            rest = inflater.unconsumed_tail
+            if inflater.eof or (not rest and not piece):
+                break
+        if not inflater.eof:
+            state.whole = False
+            return
+        rest = inflater.unused_data
+        if rest and rest[:2] != GZIP_MAGIC:
+            state.whole = False
+            return
+
+
+def gzip_compress(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+# Environment variables whose values are credentials wherever they end up (AZURE_CLIENT_SECRET, RECON_PC_TOKEN, ...):
+# registered at once, so that an echo of one is masked even in a run that never used it.
+_SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:SECRET|TOKEN|PASSWORD|PASSWD|CLIENT_SECRET|SAS)$")
+
+
+def register_environment(redactor: Redactor, environ: dict[str, str] | None = None) -> None:
+    for name, value in (os.environ if environ is None else environ).items():
+        if _SECRET_NAME.search(name):
+            redactor.add(value)
 
 
 REDACTOR = Redactor()
+register_environment(REDACTOR)
 
 
 def redact(text: str) -> str:
     return REDACTOR(text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    return REDACTOR.redact_bytes(data)

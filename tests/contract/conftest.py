@@ -11,10 +11,10 @@ import pytest
 
 from recon_contracts.checks.common import check_link_origin
 from recon_contracts.drivers import partner_center as driver
-from recon_contracts.findings import Exchange
 from recon_contracts.protocol.partner_center import LINEITEMS_OPERATION, LINEITEMS_PATH, Query, base_query, body_of
 from recon_contracts.redact import REDACTOR
 from recon_contracts.traffic.client import ApiClient, show_origin
+from recon_contracts.traffic.pages import PageStore
 
 PC_LINEITEMS = LINEITEMS_PATH
 PC_OPERATION = LINEITEMS_OPERATION
@@ -24,7 +24,7 @@ __all__ = ["PC_LINEITEMS", "PC_OPERATION", "Query", "base_query", "LineItems", "
 class LineItems(driver.LineItems):
     """The driver, plus what a test needs when the walk did not get far enough to prove anything."""
 
-    def first_page_ok(self, pages: list[Exchange], contract: Any = None) -> list[Exchange]:
+    def first_page_ok(self, pages: PageStore, contract: Any = None) -> PageStore:
         """``pages``, after failing the test plainly when the documented query itself was not served.
 
         With ``contract``: a walk cut short by a refused link marks the test's rules unproven (not silent).
@@ -32,8 +32,9 @@ class LineItems(driver.LineItems):
         refused = self.refused(pages)
         if refused and contract is not None:
             reason, url = refused
-            contract.check(check_link_origin(api="partner-center", operation=PC_OPERATION, url=REDACTOR(url),
-                                             origin=show_origin(self.client.origin)))  # advisory: reported, never failing
+            if url is not None:
+                contract.check(check_link_origin(api="partner-center", operation=PC_OPERATION, url=REDACTOR(url),
+                                                 origin=show_origin(self.client.origin)))  # advisory: reported, never failing
             contract.unproven(reason)
         first = pages[0]
         if first.status != 200 or not isinstance(body_of(first), dict):

@@ -175,3 +175,77 @@ def test_module_level_redactor_and_reproductions():
     assert token not in text
     assert "keep-me-readable" in text
     assert "Bearer ${TOKEN}" in text
+
+
+# ------------------------------------------------------------------ secrets in every encoding of a body
+
+TOKEN = "eyJhbGciOiJub25lIn0.c2VjcmV0LXRva2Vu.x9Yq"
+
+
+def encodings_of(secret: str) -> dict[str, bytes]:
+    """The byte spellings a secret can take in a body or a report file (the searches of the leak tests)."""
+    from recon_contracts.redact import base64_cores
+
+    raw = secret.encode()
+    forms = {
+        "plain": raw, "url-encoded": quote(secret, safe="").encode(), "utf-16-le": secret.encode("utf-16-le"),
+        "utf-16-be": secret.encode("utf-16-be"), "utf-32-le": secret.encode("utf-32-le"),
+        "json-escaped utf-16": secret.encode("utf-16-le").decode("latin-1").replace("\x00", "\\u0000").encode(),
+    }
+    for i, core in enumerate(sorted(base64_cores(raw))):
+        forms[f"base64 core {i}"] = core.encode()
+    return forms
+
+
+@pytest.fixture
+def token_redactor() -> Redactor:
+    r = Redactor()
+    r.add(TOKEN)
+    return r
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1"])
+def test_body_in_any_text_encoding_is_redacted(token_redactor, encoding):
+    body = f'<html><p>Authorization: Bearer {TOKEN}</p><p>x={TOKEN}é</p></html>'.encode(encoding)
+    out = token_redactor.redact_bytes(body)
+    for name, form in encodings_of(TOKEN).items():
+        assert form not in out, f"{name} form left in a {encoding} body"
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_base64_of_a_body_holding_the_secret_is_redacted_at_any_alignment(token_redactor, offset):
+    import base64
+
+    text = base64.b64encode(b"x" * offset + f"token={TOKEN};".encode()).decode()
+    assert token_redactor(f"Basic {text}").count(MASK) >= 1
+    out = token_redactor(text)
+    assert not any(core in out for core in __import__("recon_contracts.redact", fromlist=["x"]).base64_cores(TOKEN.encode()))
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_gzip_body_is_inflated_redacted_and_stays_gzip(token_redactor, members):
+    import gzip
+
+    rows = [f'{{"n": {i}, "echo": "{TOKEN}"}}\n'.encode() for i in range(members)]
+    body = b"".join(gzip.compress(r) for r in rows)
+    out = token_redactor.redact_bytes(body)
+    inflated = gzip.decompress(out)
+    assert TOKEN.encode() not in inflated and inflated.count(MASK.encode()) == members
+    clean = gzip.compress(b'{"n": 1}\n')
+    assert token_redactor.redact_bytes(clean) == clean  # a clean blob is kept byte for byte (evidence)
+
+
+def test_broken_gzip_is_scanned_as_it_is(token_redactor):
+    import gzip
+
+    body = gzip.compress(b'{"a": 1}\n') + b"trailing " + TOKEN.encode()
+    out = token_redactor.redact_bytes(body)
+    assert TOKEN.encode() not in out and out.startswith(gzip.compress(b'{"a": 1}\n')[:10])
+
+
+def test_url_encoded_sas_signature_in_bytes(token_redactor):
+    r = Redactor()
+    r.add_sas("sv=2021&sig=Ab%2Bcd%2Fef%3D123456")
+    body = "GET /x?sv=2021&sig=Ab%2Bcd%2Fef%3D123456 and Ab+cd/ef=123456 and QWIrY2QvZWY9MTIzNDU2".encode("utf-16-le")
+    out = r.redact_bytes(body).decode("utf-16-le")
+    assert "Ab%2Bcd" not in out and "Ab+cd/ef" not in out

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import httpx
 
+from recon_contracts.drivers.partner_center import WalkItems
 from recon_contracts.plugin.recording import Contract
 from recon_contracts.traffic.client import ApiClient, RequestBudget
 from recon_contracts.truth.resources import project_root
@@ -58,3 +59,87 @@ def test_a_next_link_on_another_host_is_refused_and_leaves_the_test_unproven():
     assert lineitems.first_page_ok(pages, contract) is pages
     (mark,) = contract.unproven_marks
     assert "another host" in mark["reason"] and "PC-CHARGETYPE-MAPPED" in mark["rules"]
+
+
+# ------------------------------------------------------------------ size is not drift
+
+
+def _lazy_lineitems(total: int, size: int, *, page_budget: int | None = None, loop_after: int | None = None,
+                    empty_forever_after: int | None = None):
+    """A Partner Center that serves ``total`` items ``size`` per page, each page made when it is asked for."""
+    import json as _json
+
+    seen = [0]
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        seen[0] += 1
+        token = request.headers.get("ms-continuationtoken")
+        offset = 0 if token is None else int(token.split(":")[1])
+        end = min(offset + size, total)
+        items = [{"orderId": f"order-{i}", "quantity": 1} for i in range(offset, end)]
+        next_offset: int | None = end if end < total else None
+        if loop_after is not None and offset >= loop_after:
+            next_offset = offset  # the page links to itself: the same token again
+        if empty_forever_after is not None and offset >= empty_forever_after:
+            items, next_offset = [], offset + 1
+        links: dict = {"self": {"uri": "/invoices/unbilled/lineitems", "method": "GET", "headers": []}}
+        if next_offset is not None:
+            links["next"] = {"uri": "/invoices/unbilled/lineitems?seekOperation=Next", "method": "GET",
+                             "headers": [{"key": "MS-ContinuationToken", "value": f"tok:{next_offset}"}]}
+        body = {"totalCount": len(items), "items": items, "links": links, "attributes": {"objectType": "Collection"}}
+        return httpx.Response(200, content=_json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+    client = ApiClient(api="partner-center", base_url="https://pc.example", token=None, budget=RequestBudget())
+    client._http = httpx.Client(transport=httpx.MockTransport(serve))
+    target = SimpleNamespace(currency="USD", period="current", page_budget=page_budget)
+    return _conftest().LineItems(client, target), seen
+
+
+def test_a_walk_of_500000_items_goes_to_its_end_bounded_in_memory():
+    from recon_contracts.checks.paging import check_walk_terminates
+
+    lineitems, seen = _lazy_lineitems(500_000, 1000)
+    pages = lineitems.walk(lineitems.query(size=1000))
+    assert len(pages) == 500 and seen[0] == 500, "the walk went on past the old guessed budget of 200 pages"
+    largest = max(pages.item_counts) * 64
+    assert pages.memory_bytes() <= largest, "more than one page's body is held in memory"
+    assert pages.disk_bytes() > 10 * 1024 * 1024
+    assert len(lineitems.items_of(pages)) == 500_000 == len(WalkItems(pages))
+    assert check_walk_terminates(pages) == [], "a long walk that ends is no drift"
+    contract = Contract("tests/contract/test_pc_paging.py::test_walk_to_the_end", strict=False)
+    lineitems.first_page_ok(pages, contract)
+    assert contract.unproven_marks == []
+
+
+def test_running_out_of_a_user_set_budget_is_unproven_never_breaking():
+    from recon_contracts.checks.paging import check_walk_terminates
+
+    lineitems, seen = _lazy_lineitems(5_000, 100, page_budget=7)
+    pages = lineitems.walk(lineitems.query(size=100))
+    assert len(pages) == 7 and seen[0] == 7
+    assert check_walk_terminates(pages, budget=7) == []
+    contract = Contract("tests/contract/test_pc_paging.py::test_walk_to_the_end", strict=False)
+    lineitems.first_page_ok(pages, contract)
+    (mark,) = contract.unproven_marks
+    assert "--page-budget 7" in mark["reason"] and "PC-PAGING-TERMINATES" in mark["rules"]
+    assert contract.latest() == [] if hasattr(contract, "latest") else True
+
+
+def test_an_endless_walk_is_proven_by_its_repeated_token():
+    from recon_contracts.checks.paging import check_walk_terminates
+
+    lineitems, seen = _lazy_lineitems(1_000, 100, loop_after=300)
+    pages = lineitems.walk(lineitems.query(size=100))
+    assert seen[0] == len(pages) == 4, "the walk stops at the first repeated token (page 4 hands out page 3's)"
+    (found,) = check_walk_terminates(pages)
+    assert found.rule == "PC-PAGING-TERMINATES" and "continuation token of page 3 again" in found.message
+
+
+def test_empty_pages_with_new_tokens_forever_end_the_walk_unproven():
+    lineitems, seen = _lazy_lineitems(10_000, 100, empty_forever_after=300)
+    pages = lineitems.walk(lineitems.query(size=100))
+    assert seen[0] < 200, "the walk went on through empty pages without end"
+    contract = Contract("tests/contract/test_pc_paging.py::test_walk_to_the_end", strict=False)
+    lineitems.first_page_ok(pages, contract)
+    (mark,) = contract.unproven_marks
+    assert "empty pages in a row" in mark["reason"]

@@ -137,6 +137,7 @@ def check_blobs(manifest_exchange: Exchange | None, manifest: Any, blobs: Sequen
         if blob.exchange is not None and not blob.inconclusive:
             found += check_blob_download(blob.exchange)
         found += check_blob_content(blob)
+        found += check_blob_url_safe(blob, manifest_exchange)
     listed = len(manifest_blobs(manifest))
     if len(blobs) < listed and not any(f.rule == "GR-BLOB-URL" for f in found):
         found.append(
@@ -150,6 +151,16 @@ def check_blobs(manifest_exchange: Exchange | None, manifest: Any, blobs: Sequen
             )
         )
     return found
+
+
+def check_blob_url_safe(blob: BlobOutcome, manifest_exchange: Exchange | None) -> list[Finding]:
+    """GR-BLOB-URL-SAFE (advisory): the runner refused the blob's URL (scheme, http under https, or an internal
+    address); nothing was sent, and the blob's rows are unproven (the outcome is also inconclusive)."""
+    if not blob.refused:
+        return []
+    return [redacted(finding("GR-BLOB-URL-SAFE", f"blob {blob.name}: {blob.refused}", manifest_exchange,
+                             expected="an https URL on public storage (as the manifest example's "
+                                      "https://....blob.core.windows.net)"))]
 
 
 def unreadable(blobs: Iterable[BlobOutcome]) -> list[str]:

@@ -49,6 +49,7 @@ from .partner_center import (
     check_throttle_retry_after,
     classify_query,
 )
+from .. import jsonpolicy
 from ..findings import Exchange, Finding
 from ..truth.exports import QUALIFIED_ACTION, kind_of_path
 from ..protocol.shapes import BLOB, GRAPH_EXPORTS, GRAPH_MANIFEST, GRAPH_OPERATION, PC_LINEITEMS, classify
@@ -212,7 +213,7 @@ def _export_body(exchange: Exchange) -> tuple[dict[str, Any] | None, str | None]
     ctype = (exchange.request_header("content-type") or "").split(";")[0].strip().casefold()
     raw = exchange.request_body or b""
     try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
+        body = jsonpolicy.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError):
         return None, "a body that is not JSON"
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):

@@ -18,7 +18,6 @@ a reason that is no drift, an unreachable URL, or nothing to check); 4 a bad opt
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -31,6 +30,7 @@ from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from ..errors import UsageError as _UsageError
 from .base import UsageParser as _Parser
 
+from .. import jsonpolicy
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment|Currency)=([^/?]+)", re.IGNORECASE)
 
@@ -199,7 +199,7 @@ def main(argv: list[str]) -> int:
             sources.append(FileBlob(path))  # a non-gzip .gz is the blob's own finding (GR-BLOB-GZIP-JSONL)
             continue
         try:
-            body = json.loads(path.read_text(encoding="utf-8-sig"))
+            body = jsonpolicy.loads(path.read_bytes())
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             return _error(f"{raw}: not a gzip blob and not a JSON manifest ({exc})")
         problem = add_manifest(body, raw, None, path.parent)

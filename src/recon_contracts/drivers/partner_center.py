@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +26,15 @@ from ..protocol.partner_center import (
     page_items,
 )
 from ..traffic.client import ApiClient, new_request_ids
+from ..traffic.pages import PageStore, digest
+
+# A walk at a small page size is made to fit about this many pages by raising the size (gentle on live tenants:
+# the paging rules need a few pages, not one request per item). It caps nothing: a walk at the size the data
+# need goes on to the last page, however many pages the tenant's size makes.
+SIZING_PAGES = 200
+# Empty pages that link on with a new token are followed (no document forbids them); this many in a row, with
+# neither an end nor a repeat in sight, stop the walk as unproven (liveness: an end cannot be proven there).
+EMPTY_PAGES_IN_A_ROW = 100
 
 
 def _items(exchange: Exchange) -> list[Any]:
@@ -38,8 +47,9 @@ class LineItems:
     def __init__(self, client: ApiClient, target: Any) -> None:
         self.client = client
         self.target = target
-        self._walks: dict[tuple[str, ...], list[Exchange]] = {}
-        self._refused: dict[int, tuple[str, str]] = {}  # id of a walk's page list -> (why, the link not followed)
+        self._walks: dict[tuple[str, ...], PageStore] = {}
+        # id of a walk's pages -> (why it stopped short, the link not followed or None at the user's page budget)
+        self._refused: dict[int, tuple[str, str | None]] = {}
 
     @property
     def base_url(self) -> str:
@@ -55,19 +65,24 @@ class LineItems:
         return self.client.request("GET", url, operation=LINEITEMS_OPERATION, params=params,
                                    headers={**new_request_ids(), **(headers or {})})
 
-    def walk(self, query: Query, *, budget: int | None = None) -> list[Exchange]:
+    def walk(self, query: Query, *, budget: int | None = None) -> PageStore:
         """Fetch the first page and follow links.next (with the link's own headers) to the last page.
 
         Stops at the last page, at a page that is not a 200 JSON page, at a next link without a
-        continuation token, at a repeated token or page, or after ``budget`` pages. The checks of
-        ``paging.py`` and ``partner_center.py`` then judge the list, every page of it.
+        continuation token, at a repeated token or page (an endless walk: PC-PAGING-TERMINATES), or
+        at a budget the user set (``--page-budget``; the walk's rules are then unproven, never broken:
+        size is not drift). The pages are held on disk (:class:`PageStore`), so a walk of any length is
+        bounded in memory; the checks of ``paging.py`` and ``partner_center.py`` then judge every page.
         """
-        budget = budget or self.target.page_budget
-        pages = [self.get(query)]
-        tokens: set[str] = set()
-        seen: set[str] = set()
+        budget = budget or self.target.page_budget or None
+        pages = PageStore()
+        first = self.get(query)
+        pages.append(first, len(_items(first)))
+        tokens: set[bytes] = set()
+        seen: set[bytes] = set()
+        empty_run = 0
         walked = 0
-        while len(pages) < budget:
+        while True:
             last = pages[-1]
             if last.status != 200:
                 break
@@ -75,9 +90,9 @@ class LineItems:
             if body is None:
                 break
             items = page_items(body)
-            key = json.dumps(items, sort_keys=True)
+            key = digest(json.dumps(items, sort_keys=True))
             step = next_request(body, self.base_url)
-            if step is None or step.token in tokens or (items and key in seen):
+            if step is None or digest(step.token) in tokens or (items and key in seen):
                 break  # an empty page that links on is followed: only a walk that never ends is drift
             if not self.client.same_origin(step.url):
                 # never send the bearer token to a host the run was not pointed at (the client would refuse it:
@@ -86,34 +101,65 @@ class LineItems:
                                             f"({urlsplit(step.url).netloc}); it was not followed, so the later pages "
                                             "were not checked", step.url)
                 break
-            tokens.add(step.token)
+            if budget is not None and len(pages) >= budget:
+                self._refused[id(pages)] = (f"the walk reached --page-budget {budget} with page {len(pages)} still "
+                                            "linking on to a new page; a large tenant is no drift, so the later pages "
+                                            "and the walk's end are unproven", None)
+                break
+            empty_run = 0 if items else empty_run + 1
+            if empty_run >= EMPTY_PAGES_IN_A_ROW:
+                self._refused[id(pages)] = (f"{empty_run} empty pages in a row kept linking on with new tokens (page "
+                                            f"{len(pages)}); neither an end nor a repeat was seen, so the walk's end is "
+                                            "unproven", None)
+                break
+            tokens.add(digest(step.token))
             if items:
                 seen.add(key)
             walked += len(items)
             progress.update(f"walk {id(pages)}", f"line-items walk: page {len(pages) + 1}, {walked:,} items so far")
-            pages.append(self.get(None, step.headers, url=step.url))
+            page = self.get(None, step.headers, url=step.url)
+            pages.append(page, len(_items(page)) if page.status == 200 else 0)
         progress.done(f"walk {id(pages)}")
         return pages
 
-    def refused(self, pages: list[Exchange]) -> tuple[str, str] | None:
-        """(why, the link) when this walk stopped at a links.next on another origin, else None."""
+    def refused(self, pages: PageStore) -> tuple[str, str | None] | None:
+        """(why, the link or None) when this walk stopped short: a links.next on another origin (the link), the
+        user's --page-budget or an endless run of empty pages (None), else None."""
         return self._refused.get(id(pages))
 
-    def cached_walk(self, query: Query) -> list[Exchange]:
+    def cached_walk(self, query: Query) -> PageStore:
         """The walk of ``query``, fetched once per session."""
         key = tuple(f"{k}={v}" for k, v in query)
         if key not in self._walks:
             self._walks[key] = self.walk(query)
         return self._walks[key]
 
-    def all_items(self, *, currency: str | None = None, period: str | None = None) -> list[Any]:
-        """Every item of the default-size walk (cached)."""
-        return [item for page in self.cached_walk(self.query(currency=currency, period=period)) for item in _items(page)]
+    def all_items(self, *, currency: str | None = None, period: str | None = None) -> WalkItems:
+        """Every item of the default-size walk (cached), read page by page from the walk's store."""
+        return WalkItems(self.cached_walk(self.query(currency=currency, period=period)))
 
-    def items_of(self, pages: list[Exchange]) -> list[Any]:
+    def items_of(self, pages: Iterable[Exchange]) -> list[Any]:
         return [item for page in pages if page.status == 200 for item in _items(page)]
 
     def smallest_size(self, total: int) -> int:
-        """The smallest page size whose walk over ``total`` items fits the page budget (one page spare)."""
-        pages = max(1, int(self.target.page_budget) - 1)
-        return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / pages)))
+        """The smallest page size whose walk over ``total`` items takes about :data:`SIZING_PAGES` pages (or fits
+        the user's --page-budget, one page spare)."""
+        pages = SIZING_PAGES if not self.target.page_budget else min(SIZING_PAGES, int(self.target.page_budget))
+        return min(DEFAULT_PAGE_SIZE, max(1, math.ceil(total / max(1, pages - 1))))
+
+
+class WalkItems(Sequence[Any]):
+    """The items of a walk, read page by page (a walk's items are never all in memory at once)."""
+
+    def __init__(self, pages: PageStore) -> None:
+        self.pages = pages
+
+    def __len__(self) -> int:
+        return sum(self.pages.item_counts)
+
+    def __iter__(self) -> Iterator[Any]:
+        for page in self.pages:
+            yield from _items(page)
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self)[index]

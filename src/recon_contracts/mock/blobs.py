@@ -17,7 +17,6 @@ import hmac
 import math
 import struct
 import zlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 
 from starlette.requests import Request
@@ -32,7 +31,6 @@ SEGMENT = 256  # rows per cached deflate segment (PERIOD is a multiple)
 CHUNK = 256 * 1024  # bytes per body chunk sent
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, unknown OS
 _FINAL_BLOCK = b"\x03\x00"  # an empty final fixed-Huffman block: ends the deflate stream
-_CACHE_SEGMENTS = 64
 
 
 def export_blob_rows(state: MockState, count: int) -> int:
@@ -173,29 +171,19 @@ def _raw(state: MockState, m: Manifest, start: int, end: int, last: bool = False
     return text.encode()
 
 
-class Segments:
-    """Compressed segments, cached by (manifest, start mod PERIOD, length): raw deflate after a full flush."""
+def segment(state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> tuple[bytes, bytes]:
+    """(deflate bytes, the raw rows) of rows ``start:end``, cached by (manifest, start mod PERIOD, length) in the state;
+    raw deflate after a full flush; ``last``: the blob's final segment."""
 
-    def __init__(self) -> None:
-        self._cache: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
-
-    def get(self, state: MockState, m: Manifest, start: int, end: int, last: bool = False) -> tuple[bytes, bytes]:
-        """(deflate bytes, the raw rows); ``last``: the blob's final segment."""
-        key = (m.id, start % m.period, end - start, last)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+    def build() -> tuple[bytes, bytes]:
         raw = _raw(state, m, start, end, last)
         deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        value = (deflater.compress(raw) + deflater.flush(zlib.Z_FULL_FLUSH), raw)
-        self._cache[key] = value
-        if len(self._cache) > _CACHE_SEGMENTS:
-            self._cache.popitem(last=False)
-        return value
+        return deflater.compress(raw) + deflater.flush(zlib.Z_FULL_FLUSH), raw
+
+    return state.segments.get((m.id, start % m.period, end - start, last), build)
 
 
-def gzip_chunks(state: MockState, m: Manifest, index: int, segments: Segments) -> Iterator[bytes]:
+def gzip_chunks(state: MockState, m: Manifest, index: int) -> Iterator[bytes]:
     """The gzip stream of one blob, chunk by chunk (``gr-blob-truncated`` breaks off halfway through the first blob,
     the largest one, with no gzip trailer; the HTTP response itself ends normally)."""
     start, end = blob_range(state, m, index)
@@ -207,7 +195,7 @@ def gzip_chunks(state: MockState, m: Manifest, index: int, segments: Segments) -
     pending = len(_GZIP_HEADER)
     for i in _segment_starts(start, end):
         stop = min(i + SEGMENT - i % SEGMENT, end)
-        data, raw = segments.get(state, m, i, stop, stop == end)
+        data, raw = segment(state, m, i, stop, stop == end)
         if cut is not None and stop > cut:
             out.append(data[: max(1, len(data) // 2)])  # the stream breaks off inside a deflate segment
             yield b"".join(out)
@@ -236,10 +224,8 @@ async def download(request: Request, state: MockState, path: str) -> Response:
     m = state.manifests[manifest_id]
     if state.has("gr-blob-not-gzip") or (state.has("gr-last-blob-not-gzip") and index == len(m.blob_names) - 1):
         return Response(blob_bytes(state, manifest_id, index), 200, media_type="application/octet-stream", headers=headers)
-    segments = state.segments
-
     async def body() -> AsyncIterator[bytes]:
-        for chunk in gzip_chunks(state, m, index, segments):
+        for chunk in gzip_chunks(state, m, index):
             yield chunk
 
     return StreamingResponse(body(), 200, media_type="application/octet-stream", headers=headers)

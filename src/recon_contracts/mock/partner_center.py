@@ -222,7 +222,8 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
 
     next_offset = max(end, offset) + (1 if state.has("pc-paging-skips-item") else 0)
     if state.has("pc-endless-paging"):
-        has_next, next_offset = True, max(next_offset, offset + size)
+        # past the data, the empty page links to itself: the walk never ends, shown by its token coming back
+        has_next, next_offset = True, (next_offset if next_offset < total else max(offset, total))
     else:
         has_next = next_offset < total
 

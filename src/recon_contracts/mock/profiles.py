@@ -168,7 +168,7 @@ _ALL: tuple[Profile, ...] = (
     _drift("pc-next-without-token", "PC-PAGING-NEXT-TOKEN", "links.next has no MS-ContinuationToken header (the token is still accepted)",
            also=("PC-PAGING-CONSISTENT",)),
     _drift("pc-page-exceeds-size", "PC-PAGING-PAGE-SIZE", "pages hold size+1 items"),
-    _drift("pc-endless-paging", "PC-PAGING-TERMINATES", "after the data ends, empty pages keep linking to a next page"),
+    _drift("pc-endless-paging", "PC-PAGING-TERMINATES", "after the data ends, the empty page keeps linking to itself (its continuation token again)"),
     _drift("pc-paging-skips-item", "PC-PAGING-CONSISTENT", "every next page skips one item"),
     _drift("pc-bad-token-500", "PC-PAGING-BAD-TOKEN-NO-5XX", "a garbage, missing or replayed continuation token answers 500"),
     _drift("pc-invalid-query-500", "PC-QUERY-NO-5XX", "a missing or invalid query parameter answers 500 instead of 400"),

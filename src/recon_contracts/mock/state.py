@@ -7,6 +7,7 @@ from datetime import datetime
 
 from .config import MockConfig
 from .knobs import THOUSANDS, Knobs
+from .segment_cache import SegmentCache
 from .tokens import TokenCodec
 
 
@@ -57,10 +58,8 @@ class MockState:
     blobs: dict[str, tuple[str, int]] = field(default_factory=dict)  # blob path -> (manifest id, blob index)
 
     def __post_init__(self) -> None:
-        from .blobs import Segments
-
         self.tokens = TokenCodec(self.config.seed)
-        self.segments = Segments()
+        self.segments = SegmentCache()
         self.profile = self.config.profile
         self.knobs: Knobs = self.config.profile_obj.knobs
 

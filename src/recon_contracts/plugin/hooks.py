@@ -105,7 +105,7 @@ class Target:
         return self.settings.poll_timeout
 
     @property
-    def page_budget(self) -> int:
+    def page_budget(self) -> int | None:
         return self.settings.page_budget
 
 

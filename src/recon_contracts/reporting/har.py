@@ -26,7 +26,7 @@ import harfile
 
 from .. import __version__
 from ..findings import Exchange
-from ..redact import REDACTOR
+from ..redact import REDACTOR, redact_bytes
 
 HAR_FILE = "traffic.har"
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -63,11 +63,14 @@ def _utf8(data: bytes, cut: bool) -> str | None:
 def body_content(body: bytes, mime_type: str, limit: int, size: int | None = None) -> harfile.Content:
     """A response body as HAR content: text when it is UTF-8, else base64; cut past ``limit`` bytes.
 
+    The bytes are redacted before either: a secret in a UTF-16 or gzip body is masked where it is.
+
     ``size``: the body's real size when ``body`` is only its first bytes (a streamed blob recorded in part).
     """
     size = len(body) if size is None else size
     kept = body[:limit]
     cut = size > len(kept)
+    kept = redact_bytes(kept)  # every encoding: UTF-16, Latin-1, gzip, base64 spellings (before it is base64-encoded)
     comment = f"{TRUNCATED}: the first {len(kept)} of {size} bytes are recorded" if cut else None
     text = _utf8(kept, cut)
     if text is None:
@@ -83,7 +86,7 @@ def entry(exchange: Exchange, *, finished: datetime, limit: int = DEFAULT_BODY_L
     post = None
     if request_body:
         mime = exchange.request_header("content-type") or ""
-        text = request_body[:limit].decode("utf-8", "replace")
+        text = redact_bytes(request_body[:limit]).decode("utf-8", "replace")
         post = harfile.PostData(mimeType=_text(mime), text=_text(text),
                                 comment=f"{TRUNCATED}: the first {limit} of {len(request_body)} bytes are recorded"
                                 if len(request_body) > limit else None)

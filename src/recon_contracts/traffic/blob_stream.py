@@ -27,7 +27,7 @@ import httpx
 from ..errors import BlobFormatError, BlobUnreadable
 from ..findings import Exchange
 from ..redact import REDACTOR
-from .client import TargetError
+from .client import RefusedBlobUrl, TargetError
 
 try:  # ISA-L inflates gzip about twice as fast as zlib (bench/bench_rows.py); same API, same results
     from isal import isal_zlib as _inflate_lib
@@ -63,6 +63,26 @@ class ReadStats:
     lines: int = 0
 
 
+def _header_length(buf: bytes) -> int | None:
+    """The length of the gzip member header at the start of ``buf`` (RFC 1952 §2.3), or None while it is incomplete."""
+    if len(buf) < 10:
+        return None
+    flags, pos = buf[3], 10
+    if flags & 0x04:  # FEXTRA
+        if len(buf) < pos + 2:
+            return None
+        pos += 2 + int.from_bytes(buf[pos:pos + 2], "little")
+    for flag in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            end = buf.find(b"\x00", pos)
+            if end < 0:
+                return None
+            pos = end + 1
+    if flags & 0x02:  # FHCRC
+        pos += 2
+    return pos if len(buf) >= pos else None
+
+
 def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(), stats: ReadStats | None = None
                  ) -> Iterator[tuple[int, bytes]]:
     """``(line number, line)`` of gzip JSON Lines arriving in chunks; blank lines are skipped, numbers still count.
@@ -81,23 +101,27 @@ def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(),
         if not chunk:
             continue
         stats.compressed += len(chunk)
-        if inflater is None:
-            head += chunk
-            if len(head) < 2:
-                continue
-            if not head.startswith(GZIP_MAGIC):
-                raise BlobFormatError(f"the blob is not gzip: it starts with {head[:16]!r}, not 1f 8b")
-            inflater, chunk, head = _inflate_lib.decompressobj(16 + zlib.MAX_WBITS), head, b""
         data = chunk
         while data:
-            if done:
-                if data.startswith(GZIP_MAGIC):
-                    inflater, done = _inflate_lib.decompressobj(16 + zlib.MAX_WBITS), False
-                elif not data.strip(b"\x00"):
+            if inflater is None:
+                # the start of a member (the first, or one after another ended): its whole header is gathered first,
+                # whatever reads it arrives in (ISA-L misreads a header with FHCRC or FEXTRA split across calls)
+                head, data = head + data, b""
+                if done and not head.strip(b"\x00"):
+                    head = b""  # zero padding after the last member is ignored
                     break
-                else:
-                    raise BlobFormatError(f"bytes that are not gzip follow the end of the gzip stream ({data[:16]!r})",
-                                          line=number + 1)
+                if len(head) < 2 or (len(head) < 10 and head.startswith(GZIP_MAGIC)):
+                    break
+                if not head.startswith(GZIP_MAGIC):
+                    if done:
+                        raise BlobFormatError(f"bytes that are not gzip follow the end of the gzip stream ({head[:16]!r})",
+                                              line=number + 1)
+                    raise BlobFormatError(f"the blob is not gzip: it starts with {head[:16]!r}, not 1f 8b")
+                if _header_length(head) is None:
+                    if len(head) > max_line:
+                        raise BlobFormatError(f"a gzip member header is longer than {max_line:,} bytes", line=number + 1)
+                    break
+                inflater, data, head, done = _inflate_lib.decompressobj(16 + zlib.MAX_WBITS), head, b"", False
             try:
                 out = inflater.decompress(data, step)
             except _INFLATE_ERRORS as exc:
@@ -105,7 +129,7 @@ def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(),
                                       line=number + 1) from None
             data = inflater.unconsumed_tail
             if inflater.eof:
-                data, done = inflater.unused_data + data, True
+                data, done, inflater = inflater.unused_data + data, True, None
             if not out:
                 continue
             stats.inflated += len(out)
@@ -129,10 +153,15 @@ def gunzip_lines(chunks: Iterable[bytes], limits: StreamLimits = StreamLimits(),
                 if line and not line.isspace():
                     yield number, line
             stats.lines = number
-    if inflater is None:
+    if inflater is None and not done:
+        if head.startswith(GZIP_MAGIC):
+            raise BlobFormatError(f"the gzip stream is truncated in its first header ({len(head)} bytes)", line=1)
         if head:
             raise BlobFormatError(f"the blob is not gzip: it is {len(head)} byte(s) long ({head!r})")
         raise BlobFormatError("the blob is empty (0 bytes), not even an empty gzip stream")
+    if head:
+        raise BlobFormatError(f"the gzip stream is truncated: {len(head)} byte(s) of a member header end it "
+                              f"({head[:16]!r})", line=number + 1)
     if not done:
         raise BlobFormatError(
             f"the gzip stream is truncated: it ends after {stats.compressed:,} compressed bytes and {number:,} line(s), "
@@ -261,6 +290,7 @@ class BlobOutcome:
     problem: str | None = None  # GR-BLOB-GZIP-JSONL
     problem_line: int = 0
     inconclusive: str | None = None
+    refused: str | None = None  # why the runner would not fetch the blob's URL (GR-BLOB-URL-SAFE; then also inconclusive)
     stats: ReadStats = field(default_factory=ReadStats)
 
     @property
@@ -284,6 +314,8 @@ def read_blob(source: BlobSource, consume: Callable[[Iterator[tuple[int, bytes]]
             consume(gunzip_lines(chunks, limits, outcome.stats))
     except BlobFormatError as exc:
         outcome.problem, outcome.problem_line = str(exc), exc.line
+    except RefusedBlobUrl as exc:
+        outcome.inconclusive = outcome.refused = str(exc)
     except (BlobUnreadable, TargetError) as exc:
         outcome.inconclusive = str(exc)
     return outcome

@@ -5,7 +5,9 @@ Every request passes :meth:`ApiClient.request`, and so every request is bounded 
 - credentials (the bearer token, extra headers) go only to the origin the client was pointed at
   (scheme, host and port of its base URL); a request for another origin that would carry them is
   not sent: :class:`OffOriginLink`, an :class:`Inconclusive`. Requests without credentials (blob
-  downloads carrying a SAS) may go elsewhere. Redirects are never followed;
+  downloads carrying a SAS) may go elsewhere, but only where :mod:`addresses` allows (http(s) only,
+  https when the base is https, no internal address unless the base is one, checked on the address
+  actually connected to): else :class:`RefusedBlobUrl`. Redirects are never followed;
 - one total deadline per request covers connect, headers and the whole body (see ``deadline.py``);
 - a response body is read streamed and never held beyond a cap (``max_response_bytes``; blob
   downloads ``max_blob_bytes``);
@@ -29,12 +31,13 @@ from urllib.parse import urljoin
 
 import httpx
 
-from . import deadline
+from . import addresses, deadline
 from .auth import TokenProvider
 from ..errors import (  # noqa: F401 - importable from here as before
     BudgetExhausted,
     Inconclusive,
     OffOriginLink,
+    RefusedBlobUrl,
     ResponseTooLarge,
     StillThrottled,
     TargetError,
@@ -170,6 +173,7 @@ class ApiClient:
             follow_redirects=False,  # a redirect comes back as the exchange: never followed, with or without credentials
             headers={"User-Agent": "recon-contracts"},
         )
+        self.address_guard = addresses.install(self._http, base_url=self.base_url)
         deadline.install(self._http)
         self.retried: list[Exchange] = []  # 429/503 answers that were waited out (not drift)
         # called with every exchange made (retried ones included), e.g. to record traffic.har and observed.json
@@ -244,6 +248,7 @@ class ApiClient:
         """
         url = self.url(path_or_url)
         where = f"{method} {REDACTOR(_strip_query(url))}"
+        self._check_scheme(url, where)
         try:
             request = self._http.build_request(method, url, headers=self._headers(
                 url, operation=operation, method=method, headers=headers, auth=auth))
@@ -256,7 +261,7 @@ class ApiClient:
         except httpx.LocalProtocolError:
             raise
         except httpx.HTTPError as exc:
-            raise self._target_error(exc, where) from None
+            raise self._target_error(exc, where, url) from None
         try:
             yield Exchange.from_head(response, api=self.api, operation=operation), response
         finally:
@@ -285,6 +290,7 @@ class ApiClient:
               content: bytes | str | None, json: Any, auth: bool, blob: bool) -> Exchange:
         """One request on the wire, bounded in time and size; the one place an :class:`Exchange` is made."""
         where = f"{method} {REDACTOR(_strip_query(url))}"
+        self._check_scheme(url, where)
         try:
             request = self._http.build_request(method, url, params=params, content=content, json=json,
                                                headers=self._headers(url, operation=operation, method=method,
@@ -302,11 +308,24 @@ class ApiClient:
         except httpx.LocalProtocolError:
             raise  # a request we built wrongly: a bug of ours, not the target's
         except httpx.HTTPError as exc:
-            raise self._target_error(exc, where) from None
+            raise self._target_error(exc, where, url) from None
         return Exchange.from_response(response, api=self.api, operation=operation, body=body)
 
-    def _target_error(self, exc: httpx.HTTPError, where: str) -> TargetError:
+    def _check_scheme(self, url: str, where: str) -> None:
+        """A URL on another origin is fetched only over http(s), and only over https when the base is https."""
+        if self.same_origin(url):
+            return
+        problem = addresses.scheme_problem(url, base_scheme=self.origin[0])
+        if problem:
+            raise RefusedBlobUrl(f"{self.api} target handed out {where}, which the runner does not fetch: {problem}; "
+                                 "nothing was sent, and what it leads to is unproven", url=url)
+
+    def _target_error(self, exc: httpx.HTTPError, where: str, url: str = "") -> TargetError:
         """What went wrong on the wire, in one clear sentence naming the request (secrets redacted)."""
+        refused = exc.__cause__ if isinstance(exc.__cause__, addresses.RefusedAddress) else None
+        if refused is not None:
+            return RefusedBlobUrl(f"{self.api} target handed out {where}, which the runner does not fetch: {refused}; "
+                                  "no connection was made, and what it leads to is unproven", url=url)
         said = REDACTOR(str(exc)) or type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
             phase = {"ConnectTimeout": "connecting", "WriteTimeout": "sending the request",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import HarError
+from .. import jsonpolicy
 from ..findings import Exchange
 from ..protocol.shapes import BLOB, GRAPH_MANIFEST, GRAPH_OPERATION, classify
 
@@ -45,7 +45,7 @@ class RecordedTraffic:
 
 def _entries(path: Path) -> list[dict[str, Any]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = jsonpolicy.loads(path.read_bytes())
     except OSError as exc:
         raise HarError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -90,8 +90,8 @@ def _body(content: Any) -> tuple[bytes, bool]:
 
 def _parses(body: bytes) -> bool:
     try:
-        json.loads(body.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError):
+        jsonpolicy.loads(body)
+    except ValueError:
         return False
     return True
 
