@@ -61,6 +61,9 @@ OPTIONS: tuple[Option, ...] = (
            "is not read further (blob downloads have their own cap)", 32 * 1024 * 1024, int),
     Option("--mock-profile", "RECON_MOCK_PROFILE", "profile of the embedded mock (no base URL given)", "conforming"),
     Option("--mock-items", "RECON_MOCK_ITEMS", "line items in the embedded mock", 40, int),
+    Option("--mock-retry-after", "RECON_MOCK_RETRY_AFTER",
+           "seconds the embedded mock asks an export's poller to wait (Retry-After on a running operation; 0 allowed)",
+           1.0, float),
     Option("--baseline", "RECON_BASELINE", "compare the run's observed behaviour with this committed observed.json "
            "(BASELINE-* findings: removed or retyped properties and columns fail, new ones are reported)"),
     Option("--update-baseline", "RECON_UPDATE_BASELINE", "write this run's observed behaviour to the --baseline file "
@@ -111,6 +114,7 @@ class Settings:
     max_response_bytes: int
     mock_profile: str
     mock_items: int
+    mock_retry_after: float = 1.0
     baseline: Path | None = None
     update_baseline: bool = False
     har_body_limit: int = 1048576
@@ -141,8 +145,9 @@ def _typed(opt: Option, value: Any) -> Any:
         raise UsageError(f"{opt.name} expects a number, got {value!r}") from None
     if not math.isfinite(number):  # nan or inf would make --poll-timeout an endless wait
         raise UsageError(f"{opt.name} expects a finite number, got {value!r}")
-    if number < 0 or (number == 0 and opt.name != "--seed"):
-        least = "0 or more" if opt.name == "--seed" else "greater than 0"
+    zero_ok = opt.name in ("--seed", "--mock-retry-after")
+    if number < 0 or (number == 0 and not zero_ok):
+        least = "0 or more" if zero_ok else "greater than 0"
         raise UsageError(f"{opt.name} must be {least}, got {value!r}")
     return number
 
@@ -205,6 +210,7 @@ def resolve_settings(given: Callable[[str], Any]) -> Settings:
         max_response_bytes=int(raw["--max-response-bytes"]),
         mock_profile=str(raw["--mock-profile"]),
         mock_items=int(raw["--mock-items"]),
+        mock_retry_after=float(raw["--mock-retry-after"]),
         baseline=Path(raw["--baseline"]) if raw["--baseline"] else None,
         update_baseline=bool(raw["--update-baseline"]),
         har_body_limit=int(raw["--har-body-limit"]),

@@ -256,6 +256,9 @@ def suite_command(profile: str, report_to: Path, root: Path, seed: int = 0) -> l
         "--report-dir", str(report_to),
         "--examples", str(EXAMPLES),
         "--mock-items", str(MOCK_ITEMS),
+        # an export's running polls ask for no wait: what the runs prove is the same, the sleeps go
+        # (Retry-After's forms and honouring are the register's and the fault suite's own cases)
+        "--mock-retry-after", "0",
         "--page-budget", str(PAGE_BUDGET),
         "--poll-timeout", f"{poll_timeout_for(profile):g}",
         "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:randomly",

@@ -107,7 +107,8 @@ def test_a_short_wait_prints_nothing_in_ci_logs():
     assert out.getvalue() == ""
 
 
-def test_a_terminal_gets_one_line_rewritten_in_place_then_cleared():
+def test_a_terminal_gets_one_line_rewritten_in_place_then_cleared(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the line is cut to the terminal's width: give it one wide enough
     clock, out = Clock(), Tty()
     status = progress.configure(out)
     status.clock = clock

@@ -31,7 +31,7 @@ from ..traffic.pages import PageStore, digest
 # A walk at a small page size is made to fit about this many pages by raising the size (gentle on live tenants:
 # the paging rules need a few pages, not one request per item). It caps nothing: a walk at the size the data
 # need goes on to the last page, however many pages the tenant's size makes.
-SIZING_PAGES = 200
+SIZING_PAGES = 20
 # Empty pages that link on with a new token are followed (no document forbids them); this many in a row, with
 # neither an end nor a repeat in sight, stop the walk as unproven (liveness: an end cannot be proven there).
 EMPTY_PAGES_IN_A_ROW = 100

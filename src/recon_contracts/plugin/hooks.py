@@ -240,7 +240,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
 
         if s.mock_profile not in PROFILES:
             pytest.exit(f"--mock-profile: unknown profile {s.mock_profile!r}; see recon-contracts mock --list-profiles", returncode=4)
-        mock = serve(MockConfig(profile=s.mock_profile, items=s.mock_items, retry_after=1, poll_count=2))
+        mock = serve(MockConfig(profile=s.mock_profile, items=s.mock_items, retry_after=s.mock_retry_after, poll_count=2))
         try:
             server = mock.__enter__()
         except (OSError, RuntimeError, TimeoutError) as exc:
