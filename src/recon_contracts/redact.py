@@ -34,6 +34,8 @@ _PATTERNS = (
 )
 
 
+# what a text must hold (lower-cased) for a pattern of _PATTERNS to match: checked before the slower regexes
+_TEXT_HINTS = ("sig=", "sig%3d", "bearer", "client_secret", "access_token", "refresh_token")
 # a hint that a pattern of _PATTERNS may match (checked before the slower regexes)
 _HINT = re.compile(rb"(?i)sig=|sig%3d|bearer|client_secret|access_token|refresh_token")
 _BYTE_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -79,6 +81,7 @@ class Redactor:
         self._values: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
+        self._forms: tuple[str, ...] = ()
         self._byte_patterns: tuple[list[tuple[re.Pattern[bytes], bytes]], tuple[bytes, ...]] | None = None
         self._plain: set[str] = set()  # the values as registered, and URL-decoded
 
@@ -106,19 +109,24 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        pattern = self._compiled()
-        if pattern is not None:
+        pattern, forms = self._compiled()
+        # plain substring tests first (C speed): the alternation of every form, and the patterns with their
+        # look-behinds, cost a regex pass over the whole text, paid only where something may match
+        if pattern is not None and any(form in text for form in forms):
             text = pattern.sub(MASK, text)
-        for regex, repl in _PATTERNS:
-            text = regex.sub(repl, text)
+        lowered = text.lower()
+        if any(hint in lowered for hint in _TEXT_HINTS):
+            for regex, repl in _PATTERNS:
+                text = regex.sub(repl, text)
         return text
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _compiled(self) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
         with self._lock:
             if self._pattern is None and self._values:
                 alternatives = sorted(self._values, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
-            return self._pattern
+                self._forms = tuple(alternatives)
+            return self._pattern, (self._forms if self._pattern is not None else ())
 
     def clear(self) -> None:
         with self._lock:
