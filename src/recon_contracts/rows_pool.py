@@ -30,7 +30,7 @@ from .findings import Exchange
 from .redact import REDACTOR
 from .traffic.blob_stream import BlobOutcome, FileBlob, HttpBlob, RecordedBlob, StreamLimits, read_blob
 
-BLOB_OPERATION = "GET {rootDirectory}/{blob-name}?{sasToken}"
+from .protocol.graph import BLOB_OPERATION  # the vocabulary lives in protocol/
 
 
 @dataclass(frozen=True)
