@@ -12,6 +12,14 @@ of, some 340 modules (the pytest11 plugins' distributions: recon-contracts, Hypo
 3 s of CPU per child. The cache then goes to a private folder of the temp dir (``PYTHONPYCACHEPREFIX``), never
 into the checkout or the virtual environment, so the caller's wish for a clean tree still holds.
 
+Warm starts: a ``python -m MODULE`` of this interpreter (or this environment's ``recon-contracts`` script) runs
+in a child forked from a warm server (tests/support/warmserver.py), one per environment, which imported pytest,
+the plugins and the suite once: each run then saves the second or so a fresh interpreter spends importing and
+reading the specs. The child is still a process of its own, leader of its own session, with the run's working
+directory, environment, argv and output, so the bound, the kill, the memory figure and the exit code are the
+same as for a fresh process (tests/unit/test_suite_process.py runs both ways and compares). Anything else, and
+every run when ``RECON_TEST_COLD`` is set, starts a fresh interpreter.
+
 Liveness: the child is the leader of a new session; at the bound every process of its group is killed
 (SIGKILL), and after a normal exit whatever the child left running in its group is killed too.
 
@@ -32,13 +40,16 @@ high for such trees, never the parent's. Where ``/proc`` is missing the figure i
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,27 +259,153 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def run(
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    timeout: float,
-    env: Mapping[str, str] | None = None,
-    report_dir: Path | None = None,
-    output_file: Path | None = None,
-    merge_stderr: bool = True,
-    measure_memory: bool = False,
-) -> Finished:
-    """Run ``command`` until it ends or ``timeout`` seconds pass (then its whole process group is killed).
+# ---------------------------------------------------------------------------- warm starts
 
-    ``report_dir``: where the run writes its reports; its summary.json is read. ``output_file``: where the
-    output is kept as well (the self-verification keeps it beside the reports).
-    """
-    command = [str(part) for part in command]
+WARM_SERVER = Path(__file__).with_name("warmserver.py")
+WARM_ENV = "RECON_TEST_COLD"  # set (to anything) in the caller's environment: every run starts cold
+MAX_WARM_SERVERS = 4  # one per distinct environment a test process uses; the least recently used goes first
+WARM_REPLY_S = 30.0  # a started server answers a request within this, or it is not used again
+
+
+class WarmServer:
+    """One ``warmserver.py`` process (see its docstring), serving runs of one environment, one at a time."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        self.proc = subprocess.Popen([sys.executable, str(WARM_SERVER)], env=self.env, cwd=WARM_SERVER.parent,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.busy = False
+        self.broken = False
+        self._buffer = b""
+
+    def request(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def reply(self, timeout: float) -> dict[str, Any] | None:
+        """The server's next reply line, or None when none came within ``timeout`` (or the server is gone)."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + max(0.0, timeout)
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                self.broken = True
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+_WARM: list[WarmServer] = []
+_WARM_LOCK = threading.Lock()
+
+
+def _close_warm_servers() -> None:
+    for server in _WARM:
+        server.close()
+
+
+atexit.register(_close_warm_servers)
+
+
+def warm_target(command: Sequence[str]) -> dict[str, Any] | None:
+    """What a warm child runs for ``command``: ``python -m MODULE ARGS`` of this interpreter, or this
+    environment's ``recon-contracts`` script; None for anything else (it starts cold)."""
+    if len(command) >= 3 and command[0] == sys.executable and command[1] == "-m":
+        return {"module": command[2], "args": list(command[3:])}
+    script = Path(command[0]) if command else None
+    if script is not None and script.name in CONSOLE_SCRIPTS and script == Path(sys.executable).with_name(script.name):
+        return {"call": CONSOLE_SCRIPTS[script.name], "argv0": str(script), "args": list(command[1:])}
+    return None
+
+
+CONSOLE_SCRIPTS = {"recon-contracts": ["recon_contracts.cli", "main"]}
+
+
+def _warm_server(env: Mapping[str, str]) -> WarmServer | None:
+    """An idle server of exactly this environment (started when there is none yet), marked busy; or None."""
+    if os.environ.get(WARM_ENV):
+        return None
+    with _WARM_LOCK:
+        for server in _WARM:
+            if not server.busy and not server.broken and server.env == dict(env):
+                server.busy = True
+                _WARM.remove(server)
+                _WARM.append(server)  # the most recently used last
+                return server
+        for gone in [s for s in _WARM if s.broken]:
+            _WARM.remove(gone)
+            gone.close()
+        if len(_WARM) >= MAX_WARM_SERVERS:  # the least recently used idle one makes room, or this run starts cold
+            idle = [s for s in _WARM if not s.busy]
+            if not idle:
+                return None
+            _WARM.remove(idle[0])
+            idle[0].close()
+        try:
+            server = WarmServer(env)
+        except OSError:
+            return None
+        server.busy = True
+        _WARM.append(server)
+        return server
+
+
+def _run_warm(server: WarmServer, target: dict[str, Any], *, cwd: Path, timeout: float, out: Path, err: Path | None,
+              measure_memory: bool) -> tuple[int | None, float, PeakMemory | None] | None:
+    """One run in a child of ``server``; None when the server could not start it (the caller starts it cold)."""
+    started = time.monotonic()
+    server.request({**target, "cwd": str(cwd), "env": server.env, "stdout": str(out),
+                    "stderr": str(err) if err is not None else None})
+    first = server.reply(WARM_REPLY_S)
+    if first is None or "pid" not in first:
+        server.broken = True
+        return None
+    pid = int(first["pid"])
+    peak = PeakMemory(pid) if measure_memory and can_measure_memory() else None
+    deadline = started + timeout
+    code: int | None = None
+    while True:
+        wait = SAMPLE_S if peak is not None else max(0.0, min(deadline - time.monotonic(), 1.0))
+        if peak is not None:
+            peak.sample()
+        ended = server.reply(wait)
+        if ended is not None:
+            code = ended.get("code")
+            break
+        if server.broken:
+            return None if time.monotonic() - started < 1 else (None, time.monotonic() - started, peak)
+        if time.monotonic() >= deadline:
+            kill_group(pid)
+            ended = server.reply(WARM_REPLY_S)
+            if ended is None:
+                server.broken = True
+            code = None
+            break
+    kill_group(pid)  # whatever the child left running in its group
+    return code, time.monotonic() - started, peak
+
+
+def _run_cold(command: list[str], *, cwd: Path, timeout: float, env: dict[str, str], merge_stderr: bool,
+              measure_memory: bool) -> tuple[int | None, float, PeakMemory | None, str, str]:
+    """``command`` in a fresh process (the warm start's fallback, and every command that is not ``python -m``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            command, cwd=cwd, env=dict(env) if env is not None else scrubbed_env(), stdin=subprocess.DEVNULL,
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT if merge_stderr else err, start_new_session=True,
         )
         # Popen returns once the child has exec'd: from here on its memory is its own
@@ -296,6 +433,48 @@ def run(
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
+    return code, seconds, peak, stdout, stderr
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    report_dir: Path | None = None,
+    output_file: Path | None = None,
+    merge_stderr: bool = True,
+    measure_memory: bool = False,
+) -> Finished:
+    """Run ``command`` until it ends or ``timeout`` seconds pass (then its whole process group is killed).
+
+    ``report_dir``: where the run writes its reports; its summary.json is read. ``output_file``: where the
+    output is kept as well (the self-verification keeps it beside the reports).
+    """
+    command = [str(part) for part in command]
+    child_env = dict(env) if env is not None else scrubbed_env()
+    target = warm_target(command)
+    server = _warm_server(child_env) if target is not None else None
+    warm = None
+    if server is not None:
+        assert target is not None
+        try:
+            with tempfile.TemporaryDirectory(prefix="recon-run-") as folder:
+                out_path = Path(folder) / "stdout"
+                err_path = None if merge_stderr else Path(folder) / "stderr"
+                warm = _run_warm(server, target, cwd=cwd, timeout=timeout, out=out_path, err=err_path,
+                                 measure_memory=measure_memory)
+                if warm is not None:
+                    stdout = out_path.read_text(encoding="utf-8", errors="replace") if out_path.is_file() else ""
+                    stderr = err_path.read_text(encoding="utf-8", errors="replace") if err_path and err_path.is_file() else ""
+        finally:
+            server.busy = False
+    if warm is not None:
+        code, seconds, peak = warm
+    else:
+        code, seconds, peak, stdout, stderr = _run_cold(command, cwd=cwd, timeout=timeout, env=child_env,
+                                                        merge_stderr=merge_stderr, measure_memory=measure_memory)
     if code is None:
         stdout += f"\n[killed after the liveness bound of {timeout:g} s]\n"
     if output_file is not None:

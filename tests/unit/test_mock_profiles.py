@@ -11,6 +11,7 @@ import gzip
 import json
 import re
 import uuid
+from collections import Counter
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
@@ -379,7 +380,8 @@ class Checker:
         self.flag("GR-ROW-COLUMN-TYPES", all(not isinstance(r.get("unitprice"), (dict, list, bool)) for r in folded))
         self.flag("GR-ROW-INVOICE", all(r.get("invoicenumber") == "G016907411" for r in folded))
         # a column missing from some rows, and another in exactly those rows, never beside it: renamed
-        partial = {k for r in folded for k in r if not all(k in x for x in folded)}
+        counts = Counter(k for r in folded for k in r)
+        partial = {k for k, n in counts.items() if n < len(folded)}
         self.flag("GR-ROW-COLUMN-RENAMED", not any(
             [x for x in folded if k not in x] == [x for x in folded if j in x] for k in partial for j in partial if j != k))
 

@@ -468,3 +468,98 @@ def test_rule_catalog_spec_pointers_resolve() -> None:
         file, _, fragment = pointer.partition("#")
         spec = by_file[Path(file).name]
         assert spec.extension(fragment) is not None, pointer
+
+
+# ---------------------------------------------------------------- one YAML loader, the same data either way
+
+def _yaml_files() -> list[Path]:
+    from recon_contracts.truth.resources import contracts_dir, specs_dir
+
+    return sorted([*specs_dir().glob("*.yaml"), *contracts_dir().glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_fast_loader_reads_our_files_as_the_pure_python_one_does(path: Path) -> None:
+    import yaml
+
+    from recon_contracts.truth import yamlio
+
+    text = path.read_text(encoding="utf-8")
+    expected = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader
+    assert yamlio.load(text) == expected
+    assert yamlio.load_file(path) == expected
+
+
+def test_the_loader_builds_no_python_objects() -> None:
+    import yaml
+
+    from recon_contracts.truth import yamlio
+
+    with pytest.raises(yaml.YAMLError):
+        yamlio.load("!!python/object/apply:os.system ['true']")
+    assert yamlio.load("when: 2026-12-04") == {"when": __import__("datetime").date(2026, 12, 4)}
+
+
+# ---------------------------------------------------------------- array elements found valid are proven once
+
+_MEMO_SPEC = """
+openapi: 3.1.0
+info: {title: memo, version: "1"}
+paths: {}
+components:
+  schemas:
+    Page:
+      type: object
+      required: [items]
+      properties:
+        items: {type: array, items: {$ref: '#/components/schemas/Item'}}
+    Item:
+      type: object
+      required: [n]
+      properties:
+        n: {type: integer}
+        tags: {type: array, items: {type: string}}
+"""
+
+
+@pytest.fixture
+def memo_spec(tmp_path: Path) -> SpecDocument:
+    path = tmp_path / "memo.yaml"
+    path.write_text(_MEMO_SPEC, encoding="utf-8")
+    return SpecDocument("memo", path)
+
+
+def _plain_errors(spec: SpecDocument, body: object) -> list[str]:
+    """What jsonschema itself says, without the memo."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(spec.schema("Page"))
+    return sorted({m for e in validator.iter_errors(body) for m in spec._messages(e)})
+
+
+def test_an_element_seen_valid_is_not_validated_again(memo_spec: SpecDocument) -> None:
+    body = {"items": [{"n": 1, "tags": ["a"]}, {"n": 2}] * 3}
+    assert memo_spec.validate(body, "Page") == []
+    first = memo_spec._valid_elements.hits
+    assert first == 4  # the second and third copies of both elements
+    assert memo_spec.validate(body, "Page") == []
+    assert memo_spec._valid_elements.hits == first + 6
+
+
+@pytest.mark.parametrize("bad", [{"n": 1.5}, {"n": True}, {"n": "1"}, {"tags": ["a"]}, {"n": 1, "tags": [1]},
+                                 {"n": float("nan")}])
+def test_an_invalid_element_is_reported_every_time_even_beside_a_valid_twin(memo_spec: SpecDocument, bad: dict) -> None:
+    # 1, 1.0 and true are different JSON values: a valid {"n": 1} must not vouch for {"n": 1.5} or {"n": true}
+    body = {"items": [{"n": 1}, {"n": 1, "tags": ["a"]}, bad, {"n": 1}, bad]}
+    for _ in range(2):
+        errors = memo_spec.validate(body, "Page")
+        assert errors and errors == _plain_errors(memo_spec, body)
+        assert any(e.startswith("items[2]") for e in errors) and any(e.startswith("items[4]") for e in errors)
+
+
+def test_the_memo_of_valid_elements_is_bounded(memo_spec: SpecDocument) -> None:
+    memo_spec._valid_elements.limit = 5
+    memo_spec.validate({"items": [{"n": i} for i in range(12)]}, "Page")
+    assert len(memo_spec._valid_elements.seen) <= 5
+    assert memo_spec.validate({"items": [{"n": i} for i in range(12)] + [{"n": "x"}]}, "Page") == [
+        "items[12].n: 'x' is not of type 'integer'"]

@@ -164,3 +164,69 @@ def test_the_environment_is_scrubbed(monkeypatch):
     assert other["PYTHONPYCACHEPREFIX"] == str(cache) and "PYTHONDONTWRITEBYTECODE" not in other
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
     assert "PYTHONPYCACHEPREFIX" not in scrubbed_env()  # bytecode where Python puts it, as the caller has it
+
+
+# ---------------------------------------------------------------------------- warm starts (tests/support/warmserver.py)
+
+
+def module_at(folder: Path, name: str, code: str) -> list[str]:
+    """``python -m NAME`` of a module written into ``folder`` (the run's working directory, as with ``-m``)."""
+    (folder / f"{name}.py").write_text(textwrap.dedent(code), encoding="utf-8")
+    return [sys.executable, "-m", name]
+
+
+def test_python_dash_m_runs_warm_and_anything_else_cold(tmp_path):
+    assert suiteproc.warm_target([sys.executable, "-m", "pytest", "-q"]) == {"module": "pytest", "args": ["-q"]}
+    assert suiteproc.warm_target([sys.executable, "-c", "pass"]) is None
+    assert suiteproc.warm_target(["/usr/bin/python3", "-m", "pytest"]) is None or sys.executable == "/usr/bin/python3"
+    script = Path(sys.executable).with_name("recon-contracts")
+    assert suiteproc.warm_target([str(script), "run"]) == {"call": ["recon_contracts.cli", "main"], "argv0": str(script),
+                                                          "args": ["run"]}
+    assert suiteproc.warm_target([str(tmp_path / "recon-contracts"), "run"]) is None  # another environment's script
+
+
+def test_a_warm_run_ends_as_a_cold_one_does(tmp_path, monkeypatch):
+    """Exit code, stdout and stderr apart, the working directory, the environment and argv: the same either way."""
+    command = module_at(tmp_path, "probe", """
+        import os, sys
+        print("cwd", os.getcwd(), "argv", sys.argv[1:], "env", os.environ.get("PROBE_VALUE"), "main", __name__)
+        print("to stderr", file=sys.stderr)
+        print("leader", os.getpgid(0) == os.getpid(), "session", os.getsid(0) == os.getpid())
+        sys.exit(3)
+    """)
+    env = scrubbed_env(PROBE_VALUE="seven")
+    warm = run([*command, "a", "b c"], cwd=tmp_path, timeout=BOUND, env=env, merge_stderr=False)
+    assert any(s.env == env and not s.broken for s in suiteproc._WARM), "the run did not go to a warm server"
+    monkeypatch.setenv(suiteproc.WARM_ENV, "1")
+    cold = run([*command, "a", "b c"], cwd=tmp_path, timeout=BOUND, env=env, merge_stderr=False)
+    assert warm.code == cold.code == 3
+    assert warm.stdout == cold.stdout == (f"cwd {tmp_path} argv ['a', 'b c'] env seven main __main__\n"
+                                          "leader True session True\n")
+    assert warm.stderr == cold.stderr == "to stderr\n"
+
+
+@pytest.mark.parametrize(("body", "code", "said"), [
+    ("raise SystemExit('no such thing')", 1, "no such thing"),
+    ("raise ValueError('broken')", 1, "ValueError: broken"),
+    ("import sys; sys.exit(None)", 0, ""),
+])
+def test_a_warm_child_exits_with_pythons_code_and_words(tmp_path, body, code, said):
+    proc = run(module_at(tmp_path, "ends", body), cwd=tmp_path, timeout=BOUND, env=scrubbed_env(WARM_CASE=body))
+    assert proc.code == code and said in proc.output
+
+
+def test_the_bound_kills_a_warm_child_and_its_server_serves_on(tmp_path):
+    env = scrubbed_env(WARM_CASE="bound")
+    stuck = run(module_at(tmp_path, "stuck", "import time\ntime.sleep(600)\n"), cwd=tmp_path, timeout=1.0, env=env)
+    assert stuck.code is None and "liveness bound" in stuck.output
+    servers = [s for s in suiteproc._WARM if s.env == env]
+    assert len(servers) == 1 and not servers[0].broken
+    again = run(module_at(tmp_path, "quick", "print('served')"), cwd=tmp_path, timeout=BOUND, env=env)
+    assert again.code == 0 and again.stdout == "served\n"
+    assert [s for s in suiteproc._WARM if s.env == env] == servers  # the same server, not a new one
+
+
+def test_a_warm_child_allocating_300_mib_is_reported_as_at_least_that(tmp_path):
+    proc = run(module_at(tmp_path, "big", hold(300, "time.sleep(0.5)")), cwd=tmp_path, timeout=BOUND,
+               env=scrubbed_env(WARM_CASE="memory"), measure_memory=True)
+    assert proc.code == 0 and proc.peak_mib is not None and proc.peak_mib >= 300

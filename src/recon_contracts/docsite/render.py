@@ -15,12 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from .. import __version__
+from ..truth import yamlio
 from ..truth.resources import contracts_dir, specs_dir
 from ..truth.rules import Rule, catalog, charge_types, operation_states
 from .diagram import state_diagram_svg
@@ -69,7 +69,7 @@ def _spec_key(path: Path) -> str:
 def load_specs() -> list[Spec]:
     specs = []
     for path in sorted(specs_dir().glob("*.yaml"), key=lambda p: (not p.name.startswith("partner"), p.name)):
-        spec = Spec(_spec_key(path), f"specs/{path.name}", yaml.safe_load(path.read_text(encoding="utf-8")))
+        spec = Spec(_spec_key(path), f"specs/{path.name}", yamlio.load_file(path))
         spec.rules = [r for r in catalog().values() if r.api == spec.api]
         specs.append(spec)
     return specs
@@ -262,7 +262,7 @@ def _silent_points() -> list[dict[str, Any]] | None:
     path = contracts_dir() / "silent-points.yaml"
     if not path.is_file():
         return None
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = yamlio.load_file(path) or {}
     entries = raw.get("points", raw.get("silent_points", raw)) if isinstance(raw, dict) else raw
     if isinstance(entries, dict):
         entries = [{"id": k, **(v if isinstance(v, dict) else {"answers": v})} for k, v in entries.items()]
@@ -314,8 +314,8 @@ def render_index() -> str:
                      "schemas": schemas, "rules": [r for r in rules if r["api"] == spec.api]})
     states = operation_states()
     graph_ops = {op["path"]: op for api in apis if api["api"] == "graph" for op in api["operations"]}
-    raw_states = yaml.safe_load((contracts_dir() / "operation-states.yaml").read_text(encoding="utf-8")) or {}
-    raw_charges = yaml.safe_load((contracts_dir() / "charge-types.yaml").read_text(encoding="utf-8")) or {}
+    raw_states = yamlio.load_file(contracts_dir() / "operation-states.yaml") or {}
+    raw_charges = yamlio.load_file(contracts_dir() / "charge-types.yaml") or {}
     charges = charge_types()
     return _environment().get_template("index.html.j2").render(
         version=__version__,

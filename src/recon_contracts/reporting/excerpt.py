@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from ..truth import yamlio
 from ..truth.resources import project_root
 
 MAX_LINES = 40
@@ -20,7 +21,7 @@ MAX_LINES = 40
 @lru_cache(maxsize=8)
 def _compose(path: Path) -> tuple[list[str], yaml.Node | None]:
     text = path.read_text(encoding="utf-8")
-    return text.splitlines(), yaml.compose(text, Loader=yaml.SafeLoader)
+    return text.splitlines(), yamlio.compose(text)
 
 
 def _locate(root: yaml.Node | None, pointer: str) -> tuple[int, int]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-import yaml
 
+from . import yamlio
 from .resources import contracts_dir
 
 Severity = Literal["breaking", "additive", "advisory"]
@@ -40,8 +40,7 @@ class Rule:
 
 def load_yaml(name: str) -> Any:
     """A data file of ``contracts/``, parsed."""
-    with (contracts_dir() / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return yamlio.load_file(contracts_dir() / name)
 
 
 @cache

@@ -13,18 +13,21 @@ to pick the branch whose errors are reported and whose properties count as decla
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
+from jsonschema import _keywords as _jsonschema_keywords
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from recon_contracts.truth import yamlio
 from recon_contracts.truth.resources import specs_dir
 
 __all__ = ["SPEC_FILES", "SpecDocument", "format_path", "load_spec"]
@@ -59,18 +62,75 @@ def _pointer_unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
+# ---------------------------------------------------------------------------- array elements proven once
+# A walk of a large tenant validates thousands of line items per page, and the suite walks the same items more
+# than once (every currency spelling is its own walk). Whether an element is valid against a subschema depends on
+# nothing but the two, so an element once found valid under an ``items`` subschema is not descended into again.
+# Only validity is remembered: an invalid element is validated in full every time, so every error is reported as
+# jsonschema words it. The key is a digest of the element's canonical JSON text (keys sorted; 1, 1.0 and true stay
+# distinct, NaN is spelt NaN), so the memory is bounded by the number of distinct valid elements, up to VALID_MEMO.
+VALID_MEMO = 200_000
+
+
+class _ValidElements:
+    def __init__(self, limit: int = VALID_MEMO) -> None:
+        self.limit = limit
+        self.seen: set[bytes] = set()
+        self.hits = 0
+
+    @staticmethod
+    def key(schema: Any, element: Any) -> bytes | None:
+        try:
+            text = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):  # not a JSON value (never from a parsed body): no memo
+            return None
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
+        digest.update(id(schema).to_bytes(8, "little"))
+        return digest.digest()
+
+    def add(self, key: bytes) -> None:
+        if len(self.seen) >= self.limit:
+            self.seen.clear()
+        self.seen.add(key)
+
+
+def _validator_class(memo: _ValidElements) -> Any:
+    """Draft 2020-12 whose ``items`` keyword skips elements ``memo`` has seen valid under the same subschema."""
+
+    def items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if items is False or schema.get("prefixItems") or not validator.is_type(instance, "array"):
+            yield from _jsonschema_keywords.items(validator, items, instance, schema)
+            return
+        for index, element in enumerate(instance):
+            if not isinstance(element, (dict, list)):  # a scalar costs less to check than to digest
+                yield from validator.descend(instance=element, schema=items, path=index)
+                continue
+            key = memo.key(items, element)
+            if key is not None and key in memo.seen:
+                memo.hits += 1
+                continue
+            errors = list(validator.descend(instance=element, schema=items, path=index))
+            if errors:
+                yield from errors
+            elif key is not None:
+                memo.add(key)
+
+    return validators.extend(Draft202012Validator, {"items": items})
+
+
 class SpecDocument:
     """One parsed spec. Build it with :func:`load_spec`, which caches one instance per spec name."""
 
     def __init__(self, name: str, path: Path) -> None:
         self.name = name
         self.path = path
-        with path.open(encoding="utf-8") as handle:
-            self.raw: dict[str, Any] = yaml.safe_load(handle)
+        self.raw: dict[str, Any] = yamlio.load_file(path)
         self._uri = f"urn:recon-contracts:spec:{name}"
         resource = Resource.from_contents(self.raw, default_specification=DRAFT202012)
         self._registry: Registry = Registry().with_resource(self._uri, resource)
         self._validators: dict[str, Draft202012Validator] = {}
+        self._valid_elements = _ValidElements()
+        self._validator_cls = _validator_class(self._valid_elements)
         self._standalone: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
@@ -239,7 +299,7 @@ class SpecDocument:
             if name not in self.schemas:
                 raise KeyError(f"{self.name}: no component schema {name!r}; known: {sorted(self.schemas)}")
             ref = {"$ref": f"{self._uri}{_SCHEMA_REF}{_escape(name)}"}
-            validator = Draft202012Validator(ref, registry=self._registry)
+            validator = self._validator_cls(ref, registry=self._registry)
             self._validators[name] = validator
         return validator
 
