@@ -249,3 +249,35 @@ def test_url_encoded_sas_signature_in_bytes(token_redactor):
     body = "GET /x?sv=2021&sig=Ab%2Bcd%2Fef%3D123456 and Ab+cd/ef=123456 and QWIrY2QvZWY9MTIzNDU2".encode("utf-16-le")
     out = r.redact_bytes(body).decode("utf-16-le")
     assert "Ab%2Bcd" not in out and "Ab+cd/ef" not in out
+
+
+# ---------------------------------------------------------------- the patterns, tried only where a hint starts
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from recon_contracts.redact import _PATTERNS, mask_patterns  # noqa: E402
+
+# pieces that make the patterns match, nearly match, or match across what a scan must see (look-behinds, quotes,
+# a word boundary, new lines inside the whitespace a pattern allows, case, the mask already there)
+_PIECES = ["sig=", "SIG=", "Sig%3D", "sig%3d", "%26", "%3F", "&", "?", "Bearer ", "bearer\n  ", "BEARER\t", "${TOKEN}",
+           '"access_token"', "client_secret", "Refresh_Token", ": ", "=", '"', " \n ", "x", "abcDEF123", "xsig=",
+           "[REDACTED]", "tok/en+==", "<", "\\", "İ", "ß", "é", ",", "}"]
+
+
+def _plain(text: str) -> str:
+    for regex, repl in _PATTERNS:
+        text = regex.sub(repl, text)
+    return text
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=24).map("".join))
+def test_patterns_tried_at_their_hints_mask_what_a_full_scan_masks(text):
+    assert mask_patterns(text) == _plain(text)
+
+
+def test_a_text_whose_length_changes_when_lower_cased_is_scanned_in_full():
+    text = "İ Bearer abcdefgh12345 sig=secretvalue&x"
+    assert len(text.lower()) != len(text)
+    assert mask_patterns(text) == _plain(text) == "İ Bearer [REDACTED] sig=[REDACTED]&x"
