@@ -311,7 +311,7 @@ def main() -> int:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--blob-rows", type=int, default=250_000)
     p.add_argument("--naive-rows", type=int, default=100_000)
-    p.add_argument("--small", action="store_true", help="50,000 rows (naive 20,000): what CI runs")
+    p.add_argument("--small", action="store_true", help="50,000 rows (naive 3,000, choices 2,000): what CI runs")
     p.add_argument("--child", choices=sorted(PATHS), help=argparse.SUPPRESS)
     p.add_argument("--base", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -319,7 +319,7 @@ def main() -> int:
         child(args.child, args.base, args.rows)
         return 0
     if args.small:
-        args.rows, args.blob_rows, args.naive_rows = 50_000, 12_500, 20_000
+        args.rows, args.blob_rows, args.naive_rows = 50_000, 12_500, 3_000
     naive_rows = min(args.naive_rows, args.rows)
     print(f"export-row benchmark: {args.rows:,} rows in blobs of {args.blob_rows:,} over loopback; "
           f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -336,7 +336,7 @@ def main() -> int:
         n = run_child("naive", base, naive_rows)
     finally:
         stop(mock)
-    c = run_child("choices", "", 20_000 if not args.small else 5_000)
+    c = run_child("choices", "", 20_000 if not args.small else 2_000)
 
     mock_rate = args.rows / m["seconds"]
     engine_rate = e["rows"] / e["seconds"]
