@@ -164,12 +164,32 @@ def http_servers(draw: st.DrawFn) -> HttpServer:
 # ------------------------------------------------------------------ the judge
 
 
+# False alarms the generator found in the suite whose fix belongs to another change (the checks): each is named
+# with its cause, counted apart (never silently), and reproduced by a strict xfail test in test_generated_http.py,
+# which fails as soon as the check is fixed. Any other breaking finding on a conforming server fails at once.
+KNOWN_FALSE_ALARMS = {
+    "row-nulls-small-export": (
+        ("GR-ROW-REQUIRED-COLUMNS", "GR-USAGE-FULL-COLUMNS"), ("row_nulls", "dropped"),
+        "with row_nulls=dropped (Spark's ignoreNullFields, a register answer) a column that is empty in every row of a "
+        "small export never appears, and the required-columns check reads its absence as a column dropped or renamed"),
+}
+
+
+def known_false_alarm(server: HttpServer, finding: str) -> str | None:
+    """The name of the known false alarm ``finding`` is on ``server``, or None."""
+    for name, (rules, (knob, value), _why) in KNOWN_FALSE_ALARMS.items():
+        if finding.startswith(rules) and "appear in none of the" in finding and server.config.knobs.get(knob) == value:
+            return name
+    return None
+
+
 @dataclass
 class Verdict:
     breaking: list[str]
     unproven: list[str]
     lost: list[str]
     exchanges: int = 0
+    known: list[str] = field(default_factory=list)  # findings of KNOWN_FALSE_ALARMS, counted apart
 
     @property
     def ok(self) -> bool:
@@ -203,8 +223,9 @@ def _client(api: str, base_url: str, seen: list[Exchange]) -> ApiClient:
     return client
 
 
-def judge(mock: Any, server: HttpServer) -> Verdict:
-    """Serve ``server`` from the running ``mock`` and judge it with the suite's drivers and offline checker."""
+def judge(mock: Any, server: HttpServer, *, excuse_known: bool = True) -> Verdict:
+    """Serve ``server`` from the running ``mock`` and judge it with the suite's drivers and offline checker
+    (findings of a known false alarm go to ``known`` unless ``excuse_known`` is False)."""
     mock.configure(server.config)
     REDACTOR.clear()  # each server is a run of its own: its SAS signatures only
     seen: list[Exchange] = []
@@ -235,7 +256,9 @@ def judge(mock: Any, server: HttpServer) -> Verdict:
         unproven.append(f"the run raised {type(exc).__name__}: {str(exc)[:300]}")
     offline = check_recorded(seen)
     breaking += [f"{f.rule}: {f.message}" for f in offline.findings if f.severity == "breaking"]
-    return Verdict(breaking=breaking, unproven=unproven, lost=lost, exchanges=len(seen))
+    known = [b for b in breaking if excuse_known and known_false_alarm(server, b)]
+    breaking = [b for b in breaking if b not in known]
+    return Verdict(breaking=breaking, unproven=unproven, lost=lost, exchanges=len(seen), known=known)
 
 
 # ------------------------------------------------------------------ shrinking by freedom

@@ -73,7 +73,9 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     d = state.drift
     # migration parity drift: every 10th row of an unbilled reconciliation export is an item Partner Center does not list
     n = i + m.count if knobs.export_parity == "items-differ" and m.kind == "unbilled-reconciliation" and i % 10 == 3 else i
-    row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, m.currency), m.attribute_set, knobs.row_key_case == "camel")
+    # rows are built, drifted and respelled in PascalCase; the key case comes last, so that every knob and drift
+    # takes on camelCase rows too (a drift layered on row_key_case=camel still drifts)
+    row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, m.currency), m.attribute_set)
     if knobs.extra_properties == "present":
         row["PricingModel"] = "Commitment"
     if Drift.GR_BASIC_NOT_SUBSET in d and m.attribute_set == "basic":
@@ -97,9 +99,6 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     elif Drift.GR_ROW_RENAMED_IN_ONE_BLOB in d:
         if i < m.blob_rows and "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
-    elif Drift.GR_ROW_MIXED_CASING in d:
-        if i % 2 == 1:
-            row = {_camel(k): v for k, v in row.items()}
     # ---------------------------------------------------------- the export family's drift (one member each)
     elif Drift.GR_UNBILLED_RECON_WRONG_CURRENCY in d and m.kind == "unbilled-reconciliation":
         if i % 4 == 2 and "Currency" in row:
@@ -110,7 +109,7 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
         row.pop("MeterCategory", None)
     elif Drift.PARITY_OTHER_CURRENCY in d and m.kind == "unbilled-reconciliation":
         other = "EUR" if m.currency != "EUR" else "USD"
-        row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set, knobs.row_key_case == "camel")
+        row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set)
     elif Drift.PARITY_FIELD_RENAMED in d and m.kind == "unbilled-reconciliation":
         if "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
@@ -136,7 +135,10 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
         if isinstance(row.get("ProductQualifiers"), list):
             row["ProductQualifiers"] = "[" + ",".join(f'"{q}"' for q in row["ProductQualifiers"]) + "]"
         row = {_RECON_FILE_NAMES.get(k, k): v for k, v in row.items()}
-    return row
+    camel = knobs.row_key_case == "camel"
+    if Drift.GR_ROW_MIXED_CASING in d and i % 2 == 1:  # every other row in the other case
+        camel = not camel
+    return {_camel(k): v for k, v in row.items()} if camel else row
 
 
 def blob_bytes(state: MockState, manifest_id: str, index: int) -> bytes:
