@@ -81,39 +81,39 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     if Drift.GR_BASIC_NOT_SUBSET in d and m.attribute_set == "basic":
         row["RowVersion"] = 1
     # ---------------------------------------------------------- row drift (issue 10)
-    elif Drift.GR_ROW_COLUMN_RENAMED in d:
+    if Drift.GR_ROW_COLUMN_RENAMED in d:
         row["SubscriptionGuid"] = row.pop("SubscriptionId", "")
-    elif Drift.GR_ROW_COLUMN_DROPPED in d:
+    if Drift.GR_ROW_COLUMN_DROPPED in d:
         if i % 3 == 1:
             row.pop("ChargeEndDate", None)
-    elif Drift.GR_ROW_RETYPED in d:
+    if Drift.GR_ROW_RETYPED in d:
         if i % 5 == 2 and "UnitPrice" in row:
             row["UnitPrice"] = {"amount": row["UnitPrice"], "currency": m.currency}
-    elif Drift.GR_ROW_BAD_DATES in d:
+    if Drift.GR_ROW_BAD_DATES in d:
         if i % 4 == 1:
             start = str(row.get("ChargeStartDate", ""))
             row["ChargeStartDate"] = f"{start[8:10]}.{start[5:7]}.{start[:4]}" if len(start) >= 10 else "not a date"
-    elif Drift.GR_ROW_OTHER_INVOICE in d:
+    if Drift.GR_ROW_OTHER_INVOICE in d:
         if i % 10 == 7 and "InvoiceNumber" in row:
             row["InvoiceNumber"] = "G999999999"
-    elif Drift.GR_ROW_RENAMED_IN_ONE_BLOB in d:
+    if Drift.GR_ROW_RENAMED_IN_ONE_BLOB in d:
         if i < m.blob_rows and "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
     # ---------------------------------------------------------- the export family's drift (one member each)
-    elif Drift.GR_UNBILLED_RECON_WRONG_CURRENCY in d and m.kind == "unbilled-reconciliation":
+    if Drift.GR_UNBILLED_RECON_WRONG_CURRENCY in d and m.kind == "unbilled-reconciliation":
         if i % 4 == 2 and "Currency" in row:
             row["Currency"] = "EUR" if m.currency != "EUR" else "USD"
-    elif Drift.GR_USAGE_BASIC_EXTRA in d and m.kind == "billed-usage" and m.attribute_set == "basic":
+    if Drift.GR_USAGE_BASIC_EXTRA in d and m.kind == "billed-usage" and m.attribute_set == "basic":
         row["MeterId"] = usage_meter(i)
-    elif Drift.GR_UNBILLED_USAGE_COLUMN_DROPPED in d and m.kind == "unbilled-usage":
+    if Drift.GR_UNBILLED_USAGE_COLUMN_DROPPED in d and m.kind == "unbilled-usage":
         row.pop("MeterCategory", None)
-    elif Drift.PARITY_OTHER_CURRENCY in d and m.kind == "unbilled-reconciliation":
+    if Drift.PARITY_OTHER_CURRENCY in d and m.kind == "unbilled-reconciliation":
         other = "EUR" if m.currency != "EUR" else "USD"
         row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set)
-    elif Drift.PARITY_FIELD_RENAMED in d and m.kind == "unbilled-reconciliation":
+    if Drift.PARITY_FIELD_RENAMED in d and m.kind == "unbilled-reconciliation":
         if "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
-    elif Drift.GR_AGG_ROW_RETYPED in d and m.kind == "billed-aggregated-usage":
+    if Drift.GR_AGG_ROW_RETYPED in d and m.kind == "billed-aggregated-usage":
         if i % 3 == 0 and "PartnerPrice" in row:
             row["PartnerPrice"] = {"amount": row["PartnerPrice"], "currency": m.currency}
     if knobs.export_parity == "amounts-differ" and m.kind == "unbilled-reconciliation":
