@@ -185,3 +185,26 @@ def test_gzip_encoding_needs_a_body(mock) -> None:
     with httpx.stream("GET", r.headers["location"], headers={**AUTH, "Accept-Encoding": "gzip"}) as poll:
         raw = b"".join(poll.iter_raw())
     assert poll.headers["content-encoding"] == "gzip" and gzip.decompress(raw).startswith(b"{")
+
+
+def test_content_encoding_leaves_blobs_as_they_are(mock) -> None:
+    """A blob (even the plain-text one of a drift) is never gzip-encoded on the way: its bytes are the file's."""
+    mock.configure(MockConfig(items=3, retry_after=0, poll_count=0, knobs={"content_encoding": "gzip"},
+                              drift=("gr-blob-not-gzip",)))
+    post = httpx.post(mock.base_url + "/v1.0/reports/partners/billing/reconciliation/billed/export",
+                      json={"invoiceId": "G016907411"}, headers=AUTH)
+    op = httpx.get(post.headers["location"], headers=AUTH).json()
+    manifest = op["resourceLocation"]
+    url = f"{manifest['rootDirectory']}/{manifest['blobs'][0]['name']}?{manifest['sasToken']}"
+    blob = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in blob.headers and blob.content.startswith(b"{")
+
+
+def test_a_truncated_blob_breaks_off_even_with_one_row(mock) -> None:
+    mock.configure(MockConfig(items=1, retry_after=0, poll_count=0, blob_rows=1, drift=("gr-blob-truncated",)))
+    post = httpx.post(mock.base_url + "/v1.0/reports/partners/billing/reconciliation/billed/export",
+                      json={"invoiceId": "G016907411"}, headers=AUTH)
+    manifest = httpx.get(post.headers["location"], headers=AUTH).json()["resourceLocation"]
+    blob = httpx.get(f"{manifest['rootDirectory']}/{manifest['blobs'][0]['name']}?{manifest['sasToken']}")
+    with pytest.raises(EOFError):
+        gzip.decompress(blob.content)

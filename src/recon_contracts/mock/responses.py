@@ -132,7 +132,8 @@ def _spell(name: bytes, case: str) -> bytes:
 
 def finish(response: Response, knobs: Knobs, accept_encoding: str = "") -> Response:
     """Apply the transport knobs (RFC 9110/9112 freedoms): connection, content coding, framing, header case and
-    extra header fields. A streamed body (a blob) keeps its own framing and coding."""
+    extra header fields. Content coding applies to JSON answers of the APIs only (a blob is a gzip file served as
+    it is); a streamed body (a blob) keeps its own framing."""
     headers = response.headers
     if knobs.connection == "close":
         headers["Connection"] = "close"
@@ -142,7 +143,9 @@ def finish(response: Response, knobs: Knobs, accept_encoding: str = "") -> Respo
     streamed = isinstance(response, StreamingResponse)
     if not streamed and response.body:
         accepts = {c.split(";")[0].strip().lower() for c in accept_encoding.split(",")}
-        if knobs.content_encoding == "gzip" and "gzip" in accepts and "content-encoding" not in headers:
+        json_answer = headers.get("content-type", "").startswith("application/json")  # API answers, not blobs
+        if (knobs.content_encoding == "gzip" and json_answer and "gzip" in accepts
+                and "content-encoding" not in headers):
             response.body = gzip.compress(bytes(response.body), mtime=0)
             headers["Content-Encoding"] = "gzip"
             headers["Vary"] = "Accept-Encoding"
