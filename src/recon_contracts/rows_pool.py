@@ -96,7 +96,7 @@ def judge_blob(task: BlobTask, stream: Callable | None = None) -> BlobResult:
         outcome.exchange = replace(outcome.exchange, api="blob")
     blob.exchange = outcome.exchange
     return BlobResult(index=task.index, part=blob.part(), outcome=outcome,
-                      recorded=replace(recorded[0], api="blob") if recorded else None,
+                      recorded=replace(recorded[-1], api="blob") if recorded else None,  # the answer read (retried ones before it)
                       seconds=time.perf_counter() - started)
 
 

@@ -284,7 +284,7 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: 
             return
         name = str(blob.get("name") or "")
         judge = run.rows.blob(name)
-        source = HttpBlob(stream=client.stream, url=url, name=name,
+        source = HttpBlob(stream=client.stream, url=url, name=name, sleep=client.sleep,
                           record=lambda exchange: client.record(replace(exchange, api="blob")))
         outcome = read_blob(source, judge.consume if row_sink is None else _tee(judge.consume, row_sink), limits)
         if outcome.exchange is not None:

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from . import blobs, graph, partner_center
 from .config import MockConfig
 from .responses import finish, graph_error, json_response, not_found, pc_fault, storage_error
+from .drift import Drift
 from .state import MockState
 
 log = logging.getLogger("recon_contracts.mock")
@@ -31,6 +32,12 @@ class MockDispatcher:
 
     def __init__(self, config: MockConfig) -> None:
         self.state = MockState(config)
+
+    def configure(self, config: MockConfig) -> MockState:
+        """Serve ``config`` from the next request on, with a fresh state (one process, configuration after
+        configuration: the generated servers of tests/generated)."""
+        self.state = MockState(config)
+        return self.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,11 +57,11 @@ class MockDispatcher:
         except Exception:  # noqa: BLE001 - a bug must still answer in the API's shape
             log.exception("mock failed on %s %s", request.method, path)
             response = json_response({"error": {"code": "InternalServerError", "message": "mock failure"}}, 500)
-        await finish(response, self.state.knobs.connection)(scope, receive, send)
+        await finish(response, self.state.knobs, request.headers.get("accept-encoding", ""))(scope, receive, send)
 
     async def _partner_center(self, request: Request, path: str) -> Response:
         m = _PC_LINE_ITEMS.match(path)
-        html = self.state.has("pc-error-html")
+        html = Drift.PC_ERROR_HTML in self.state.drift
         if not m:
             return pc_fault(404, f"The resource {path} was not found.", html=html)
         if request.method != "GET":
@@ -96,4 +103,5 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     dispatcher = MockDispatcher(config or MockConfig())
     app = Starlette(routes=[Mount("/", app=dispatcher)])
     app.state.mock = dispatcher.state
+    app.state.dispatcher = dispatcher
     return app

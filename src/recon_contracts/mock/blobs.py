@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from .drift import Drift
 from .data import kind_row, line_item, usage_meter
 from .responses import storage_error
 from .state import Manifest, MockState
@@ -69,51 +70,50 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     """Row ``i`` of an export as the profile serves it."""
     cfg = state.config
     knobs = state.knobs
-    p = state.profile
+    d = state.drift
     # migration parity drift: every 10th row of an unbilled reconciliation export is an item Partner Center does not list
     n = i + m.count if knobs.export_parity == "items-differ" and m.kind == "unbilled-reconciliation" and i % 10 == 3 else i
-    row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, m.currency), m.attribute_set, knobs.row_key_case == "camel")
+    # rows are built, drifted and respelled in PascalCase; the key case comes last, so that every knob and drift
+    # takes on camelCase rows too (a drift layered on row_key_case=camel still drifts)
+    row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, m.currency), m.attribute_set)
     if knobs.extra_properties == "present":
         row["PricingModel"] = "Commitment"
-    if p == "gr-basic-not-subset" and m.attribute_set == "basic":
+    if Drift.GR_BASIC_NOT_SUBSET in d and m.attribute_set == "basic":
         row["RowVersion"] = 1
     # ---------------------------------------------------------- row drift (issue 10)
-    elif p == "gr-row-column-renamed":
+    if Drift.GR_ROW_COLUMN_RENAMED in d:
         row["SubscriptionGuid"] = row.pop("SubscriptionId", "")
-    elif p == "gr-row-column-dropped":
+    if Drift.GR_ROW_COLUMN_DROPPED in d:
         if i % 3 == 1:
             row.pop("ChargeEndDate", None)
-    elif p == "gr-row-retyped":
+    if Drift.GR_ROW_RETYPED in d:
         if i % 5 == 2 and "UnitPrice" in row:
             row["UnitPrice"] = {"amount": row["UnitPrice"], "currency": m.currency}
-    elif p == "gr-row-bad-dates":
+    if Drift.GR_ROW_BAD_DATES in d:
         if i % 4 == 1:
             start = str(row.get("ChargeStartDate", ""))
             row["ChargeStartDate"] = f"{start[8:10]}.{start[5:7]}.{start[:4]}" if len(start) >= 10 else "not a date"
-    elif p == "gr-row-other-invoice":
+    if Drift.GR_ROW_OTHER_INVOICE in d:
         if i % 10 == 7 and "InvoiceNumber" in row:
             row["InvoiceNumber"] = "G999999999"
-    elif p == "gr-row-renamed-in-one-blob":
+    if Drift.GR_ROW_RENAMED_IN_ONE_BLOB in d:
         if i < m.blob_rows and "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
-    elif p == "gr-row-mixed-casing":
-        if i % 2 == 1:
-            row = {_camel(k): v for k, v in row.items()}
     # ---------------------------------------------------------- the export family's drift (one member each)
-    elif p == "gr-unbilled-recon-wrong-currency" and m.kind == "unbilled-reconciliation":
+    if Drift.GR_UNBILLED_RECON_WRONG_CURRENCY in d and m.kind == "unbilled-reconciliation":
         if i % 4 == 2 and "Currency" in row:
             row["Currency"] = "EUR" if m.currency != "EUR" else "USD"
-    elif p == "gr-usage-basic-extra" and m.kind == "billed-usage" and m.attribute_set == "basic":
+    if Drift.GR_USAGE_BASIC_EXTRA in d and m.kind == "billed-usage" and m.attribute_set == "basic":
         row["MeterId"] = usage_meter(i)
-    elif p == "gr-unbilled-usage-column-dropped" and m.kind == "unbilled-usage":
+    if Drift.GR_UNBILLED_USAGE_COLUMN_DROPPED in d and m.kind == "unbilled-usage":
         row.pop("MeterCategory", None)
-    elif p == "parity-other-currency" and m.kind == "unbilled-reconciliation":
+    if Drift.PARITY_OTHER_CURRENCY in d and m.kind == "unbilled-reconciliation":
         other = "EUR" if m.currency != "EUR" else "USD"
-        row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set, knobs.row_key_case == "camel")
-    elif p == "parity-field-renamed" and m.kind == "unbilled-reconciliation":
+        row = kind_row(m.kind, line_item(cfg.seed, m.dataset, n, other), m.attribute_set)
+    if Drift.PARITY_FIELD_RENAMED in d and m.kind == "unbilled-reconciliation":
         if "UnitPrice" in row:
             row["Price"] = row.pop("UnitPrice")
-    elif p == "gr-agg-row-retyped" and m.kind == "billed-aggregated-usage":
+    if Drift.GR_AGG_ROW_RETYPED in d and m.kind == "billed-aggregated-usage":
         if i % 3 == 0 and "PartnerPrice" in row:
             row["PartnerPrice"] = {"amount": row["PartnerPrice"], "currency": m.currency}
     if knobs.export_parity == "amounts-differ" and m.kind == "unbilled-reconciliation":
@@ -135,7 +135,10 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
         if isinstance(row.get("ProductQualifiers"), list):
             row["ProductQualifiers"] = "[" + ",".join(f'"{q}"' for q in row["ProductQualifiers"]) + "]"
         row = {_RECON_FILE_NAMES.get(k, k): v for k, v in row.items()}
-    return row
+    camel = knobs.row_key_case == "camel"
+    if Drift.GR_ROW_MIXED_CASING in d and i % 2 == 1:  # every other row in the other case
+        camel = not camel
+    return {_camel(k): v for k, v in row.items()} if camel else row
 
 
 def blob_bytes(state: MockState, manifest_id: str, index: int) -> bytes:
@@ -188,8 +191,8 @@ def gzip_chunks(state: MockState, m: Manifest, index: int) -> Iterator[bytes]:
     the largest one, with no gzip trailer; the HTTP response itself ends normally)."""
     start, end = blob_range(state, m, index)
     cut = None
-    if state.has("gr-blob-truncated") and index == 0:
-        cut = start + max(1, (end - start) // 2)
+    if Drift.GR_BLOB_TRUNCATED in state.drift and index == 0:
+        cut = start + (end - start) // 2  # a one-row blob breaks off inside its only row
     crc, size = 0, 0
     out = [_GZIP_HEADER]
     pending = len(_GZIP_HEADER)
@@ -216,13 +219,21 @@ async def download(request: Request, state: MockState, path: str) -> Response:
     if found is None:
         return storage_error(404, "BlobNotFound", "The specified blob does not exist.")
     manifest_id, index = found
+    transient = state.transient("blob")
+    if transient is not None:  # Azure Storage: 503 ServerBusy and 500 are retryable (transients.py)
+        code = {429: "TooManyRequests", 500: "InternalError", 503: "ServerBusy"}[transient.status]
+        busy = storage_error(transient.status, code, "The server is busy." if transient.status != 500 else
+                             "The server encountered an internal error. Please retry the request.")
+        if transient.retry_after:
+            busy.headers["Retry-After"] = state.config.retry_after_header
+        return busy
     sig = request.query_params.get("sig")
-    if state.has("gr-blob-sas-rejected") or not sig or not hmac.compare_digest(sig.encode(), state.manifests[manifest_id].sig.encode()):
+    if Drift.GR_BLOB_SAS_REJECTED in state.drift or not sig or not hmac.compare_digest(sig.encode(), state.manifests[manifest_id].sig.encode()):
         return storage_error(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the "
                              "value of Authorization header is formed correctly including the signature.")
     headers = {"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"}
     m = state.manifests[manifest_id]
-    if state.has("gr-blob-not-gzip") or (state.has("gr-last-blob-not-gzip") and index == len(m.blob_names) - 1):
+    if Drift.GR_BLOB_NOT_GZIP in state.drift or (Drift.GR_LAST_BLOB_NOT_GZIP in state.drift and index == len(m.blob_names) - 1):
         return Response(blob_bytes(state, manifest_id, index), 200, media_type="application/octet-stream", headers=headers)
     async def body() -> AsyncIterator[bytes]:
         for chunk in gzip_chunks(state, m, index):

@@ -8,6 +8,8 @@ import signal
 import sys
 
 from .config import MockConfig
+from .knobs import SHORT_PAGE_CAP, knobs_of
+from .transients import Transient
 from .profiles import PROFILES, profiles_table
 from .server import bind, make_server
 
@@ -81,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-rows", type=_non_negative_int, default=None, metavar="N",
                    help="rows of every Graph export, generated lazily and streamed over ceil(N/--blob-rows) blobs "
                         "(default: --items)")
+    p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a knob on top of the profile's (a register answer: contracts/silent-points.yaml); repeatable")
+    p.add_argument("--drift", action="append", default=[], metavar="NAME",
+                   help="add a drift on top of the profile's (a drift profile's name); repeatable")
+    p.add_argument("--page-cap", type=_positive_int, default=None, metavar="N",
+                   help="with --knob page_fill=short: the most items a page holds (default 5)")
+    p.add_argument("--token-filler", default="", metavar="TEXT",
+                   help="continuation tokens start with TEXT (any visible ASCII: tokens are opaque)")
+    p.add_argument("--transient", action="append", default=[], metavar="STEP:STATUS[:no-retry-after][:xN]",
+                   help="answer 429/503 (or 500 on a blob) at a step: pc-first, pc-next, gr-export, gr-poll, "
+                        "gr-manifest, blob; repeatable")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
                    help="uvicorn log level (default warning)")
     p.add_argument("--list-profiles", action="store_true", help="list every profile and the rule it breaks, then exit")
@@ -96,9 +109,14 @@ def main(argv: list[str]) -> int:
         except BrokenPipeError:  # e.g. piped into head
             sys.stderr.close()
         return 0
-    config = MockConfig(profile=args.profile, seed=args.seed, items=args.items, poll_count=args.poll_count,
-                        retry_after=args.retry_after, poll_seconds=args.poll_seconds, blob_rows=args.blob_rows,
-                        export_rows=args.export_rows)
+    try:
+        config = MockConfig(profile=args.profile, seed=args.seed, items=args.items, poll_count=args.poll_count,
+                            retry_after=args.retry_after, poll_seconds=args.poll_seconds, blob_rows=args.blob_rows,
+                            export_rows=args.export_rows, knobs=knobs_of(args.knob), drift=tuple(args.drift),
+                            page_cap=args.page_cap or SHORT_PAGE_CAP, token_filler=args.token_filler,
+                            transients=tuple(Transient.parse(t) for t in args.transient))
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

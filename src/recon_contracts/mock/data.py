@@ -97,6 +97,11 @@ def stable_guid(*parts: object) -> str:
     return _guid(int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).digest(), "big"))
 
 
+def stable_int(*parts: object) -> int:
+    """A non-negative integer derived from its parts (same parts, same integer)."""
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+
+
 @cache
 def partner_id(seed: int) -> str:
     return stable_guid("partner", seed)

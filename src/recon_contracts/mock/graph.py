@@ -21,6 +21,7 @@ from .responses import (GRAPH_JSON, base_url, bearer_ok, graph_error, graph_head
                         json_response, retry_after, utcnow)
 from .responses import wait_seconds as _wait
 from .blobs import PERIOD, export_blob_rows
+from .drift import Drift
 from .state import Manifest, MockState, Operation
 
 NS = "#microsoft.graph.partners.billing."
@@ -54,7 +55,7 @@ def gate(request: Request, state: MockState) -> Response | None:
             or (knobs.unavailable == "after-first" and state.graph_requests > 1)):
         return graph_error(request, 503, "serviceNotAvailable", "The service is temporarily unavailable.",
                            {"Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
-    if not bearer_ok(request) and not state.has("gr-no-auth"):
+    if not bearer_ok(request) and Drift.GR_NO_AUTH not in state.drift:
         return graph_error(request, 401, "InvalidAuthenticationToken", "Access token is empty.",
                            {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
                             'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'})
@@ -62,6 +63,17 @@ def gate(request: Request, state: MockState) -> Response | None:
         return graph_error(request, 429, "TooManyRequests", "Too many requests.",
                            {"Retry-After": retry_after(_wait(knobs.throttling), knobs.retry_after_format)})
     return None
+
+
+def _transient(request: Request, state: MockState, step: str) -> Response | None:
+    """A 429/503 the configuration places at this request of ``step`` (``transients.py``), or None."""
+    t = state.transient(step)
+    if t is None:
+        return None
+    headers = {"Retry-After": state.config.retry_after_header} if t.retry_after else {}
+    if t.status == 429:
+        return graph_error(request, 429, "TooManyRequests", "Too many requests.", headers)
+    return graph_error(request, 503, "serviceNotAvailable", "The service is temporarily unavailable.", headers)
 
 
 # ------------------------------------------------------------------ export
@@ -76,18 +88,21 @@ def _kind(segment: str, version: str) -> ExportKind | None:
 
 
 async def export(request: Request, state: MockState, version: str, segment: str, qualified: bool) -> Response:
+    transient = _transient(request, state, "gr-export")
+    if transient is not None:
+        return transient
     kind = _kind(segment, version)
     if kind is None:
         return graph_error(request, 404, "BadRequest",
                            f"Resource not found for the segment '{segment.split('/')[0]}'.")
-    if qualified and state.has("gr-qualified-name-404"):
+    if qualified and Drift.GR_QUALIFIED_NAME_404 in state.drift:
         return graph_error(request, 404, "BadRequest",
                            "Resource not found for the segment 'microsoft.graph.partners.billing.export'.")
     lenient = state.knobs.bad_export_request == "accepted"
     try:
         dataset, currency, attribute_set, invoice_id = await _read_export(request, kind, state)
     except BadExport as exc:
-        if state.has("gr-bad-request-500"):
+        if Drift.GR_BAD_REQUEST_500 in state.drift:
             return graph_error(request, 500, "InternalServerError", "An unexpected error occurred.")
         if not lenient:
             return graph_error(request, exc.status, exc.code, exc.message)
@@ -99,7 +114,7 @@ async def export(request: Request, state: MockState, version: str, segment: str,
                    kind=kind.name)
     state.operations[op.id] = op
     headers = graph_headers(request)
-    if not state.has("gr-location-missing"):
+    if Drift.GR_LOCATION_MISSING not in state.drift:
         where = version if state.knobs.location_form == "absolute-same-version" else (
             "beta" if version == "v1.0" else "v1.0")  # the v1.0 unbilled page's own example points to /beta
         headers["Location"] = f"{base_url(request)}/{where}/reports/partners/billing/operations/{op.id}"
@@ -200,6 +215,9 @@ def _advance(op: Operation, state: MockState) -> str:
 
 
 async def get_operation(request: Request, state: MockState, version: str, op_id: str) -> Response:
+    transient = _transient(request, state, "gr-poll")
+    if transient is not None:
+        return transient
     op = state.operations.get(op_id.lower())
     if op is None:
         if state.knobs.unknown_operation == "404":
@@ -239,24 +257,24 @@ def _operation_body(request: Request, state: MockState, version: str, op: Operat
         last = op.created - timedelta(hours=1)
     succeeded = status in ("succeeded", "completed")
     kind = "exportSuccessOperation" if succeeded else "failedOperation" if status == "failed" else "runningOperation"
-    if state.has("gr-odata-type-mismatch") and succeeded:
+    if Drift.GR_ODATA_TYPE_MISMATCH in state.drift and succeeded:
         kind = "runningOperation"
     body: dict = {"@odata.context": _context(request, version, "operations"), "@odata.type": NS + kind,
                   "id": op.id, "status": status, "createdDateTime": created, "lastActionDateTime": iso_7(last)}
     if knobs.odata_context == "absent":
         del body["@odata.context"]
-    if state.has("gr-operation-missing-fields"):
+    if Drift.GR_OPERATION_MISSING_FIELDS in state.drift:
         del body["createdDateTime"]
     if knobs.extra_properties == "present":
         body["percentComplete"] = 100 if status in ("succeeded", "completed", "failed") else 50
-    if succeeded and not state.has("gr-success-without-manifest"):
+    if succeeded and Drift.GR_SUCCESS_WITHOUT_MANIFEST not in state.drift:
         manifest = state.manifests[op.manifest_id]  # type: ignore[index]
         if knobs.resource_location in ("navigation-link", "both"):
             body["resourceLocation@odata.navigationLink"] = (
                 f"{base_url(request)}/{version}/reports/partners/billing/manifests/{manifest.id}")
         if knobs.resource_location in ("inline", "both"):
             body["resourceLocation"] = dict(manifest.body)
-    elif status == "failed" and not state.has("gr-failed-without-error"):
+    elif status == "failed" and Drift.GR_FAILED_WITHOUT_ERROR not in state.drift:
         body["error"] = {"code": "5000", "message": "No data available"}
     return body
 
@@ -305,7 +323,7 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
         "rootDirectory": base_url(request) + root_path,
         "sasToken": sas,
         "partitionType": knobs.manifest_partition_type,
-        "blobCount": n_blobs + (1 if state.has("gr-blobcount-wrong") else 0),
+        "blobCount": n_blobs + (1 if Drift.GR_BLOBCOUNT_WRONG in state.drift else 0),
         "blobs": blobs,
     }
     if knobs.extra_properties == "present":
@@ -323,6 +341,9 @@ def _make_manifest(request: Request, state: MockState, op: Operation) -> Manifes
 
 
 async def get_manifest(request: Request, state: MockState, version: str, manifest_id: str) -> Response:
+    transient = _transient(request, state, "gr-manifest")
+    if transient is not None:
+        return transient
     manifest = state.manifests.get(manifest_id.lower())
     if manifest is None:
         return graph_error(request, 404, "itemNotFound", f"The manifest '{manifest_id}' was not found.")

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, unquote_plus
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .data import NUMERIC_FIELDS, OPTIONAL_FIELDS, line_item, raw_charge_type, report_charge_type
-from .knobs import SHORT_PAGE_CAP
+from .data import NUMERIC_FIELDS, OPTIONAL_FIELDS, line_item, raw_charge_type, report_charge_type, stable_int
+from .drift import LATE_ITEM, Drift
 from .responses import PC_JSON, base_url, bearer_ok, pc_fault, retry_after, throttle_body
 from .responses import wait_seconds as _wait
 
@@ -55,7 +55,7 @@ class BadQuery(Exception):
 
 async def line_items(request: Request, state: MockState, invoice_id: str) -> Response:
     echo = _echo_headers(request)
-    html = state.has("pc-error-html")
+    html = Drift.PC_ERROR_HTML in state.drift
 
     knobs = state.knobs
     state.pc_requests += 1
@@ -63,7 +63,7 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
             or (knobs.unavailable == "after-first" and state.pc_requests > 1)):
         return pc_fault(503, "The service is temporarily unavailable. Try again later.",
                         headers={**echo, "Retry-After": retry_after(_wait(knobs.unavailable), knobs.retry_after_format)})
-    if not bearer_ok(request) and not state.has("pc-no-auth"):
+    if not bearer_ok(request) and Drift.PC_NO_AUTH not in state.drift:
         return pc_fault(401, "Authorization header is missing or is not a bearer token.",
                         headers={**echo, "WWW-Authenticate": "OAuth realm=urn:cpsvc:cpid:mock"}, html=html)
     state.pc_authorised += 1
@@ -74,6 +74,12 @@ async def line_items(request: Request, state: MockState, invoice_id: str) -> Res
             return pc_fault(429, "Rate limit is exceeded. Try again in 1 seconds.", headers=wait)
         body = json.dumps(throttle_body(1)).encode()
         return Response(body, 429, headers=wait, media_type="application/json")
+    transient = state.transient("pc-next" if request.headers.get("ms-continuationtoken") else "pc-first")
+    if transient is not None:
+        headers = {**echo, **({"Retry-After": state.config.retry_after_header} if transient.retry_after else {})}
+        if transient.status == 429:
+            return Response(json.dumps(throttle_body(1)).encode(), 429, headers=headers, media_type="application/json")
+        return pc_fault(transient.status, "The service is temporarily unavailable. Try again later.", headers=headers)
     if invoice_id.lower() != "unbilled":
         return pc_fault(404, f"Invoice {invoice_id} was not found. This mock serves the unbilled invoice "
                         "('unbilled') only.", code="20002", headers=echo, html=html)
@@ -91,7 +97,7 @@ def _parse_query(request: Request, state: MockState) -> tuple[dict[str, str], li
     knobs = state.knobs
     for name, value in pairs:
         low = name.lower()
-        if state.has("pc-case-sensitive") and low in DOC_NAMES and name != DOC_NAMES[low]:
+        if Drift.PC_CASE_SENSITIVE in state.drift and low in DOC_NAMES and name != DOC_NAMES[low]:
             raise BadQuery(f"Unknown query parameter '{name}'.")
         if low not in DOC_NAMES and knobs.unknown_param == "rejected-4xx":
             raise BadQuery(f"Unknown query parameter '{name}'.")
@@ -112,7 +118,7 @@ _OPTIONAL = ("size", "seekoperation", "haspartnerearnedcredit")
 def _normalise(params: dict[str, str], state: MockState) -> dict[str, str]:
     """Validate the query; return it normalised (lower-case names, canonical values)."""
     lenient = state.knobs.invalid_query == "served"
-    strict_case = state.has("pc-case-sensitive")
+    strict_case = Drift.PC_CASE_SENSITIVE in state.drift
     out: dict[str, str] = {}
 
     def enum(name: str, allowed: tuple[str, ...], default: str | None, required: bool = True) -> str | None:
@@ -171,11 +177,11 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     try:
         params, pairs = _parse_query(request, state)
     except BadQuery as exc:
-        if state.has("pc-invalid-query-500"):
+        if Drift.PC_INVALID_QUERY_500 in state.drift:
             exc.status = 500
         raise
     token = request.headers.get("ms-continuationtoken")
-    if state.has("pc-next-drops-query") and token and "currencycode" not in params:
+    if Drift.PC_NEXT_DROPS_QUERY in state.drift and token and "currencycode" not in params:
         # Lenient to clients that follow this profile's broken link: take the query the token was issued for.
         try:
             _, fp = state.tokens.decode(token)
@@ -185,11 +191,11 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     try:
         q = _normalise(params, state)
     except BadQuery as exc:
-        if state.has("pc-invalid-query-500"):
+        if Drift.PC_INVALID_QUERY_500 in state.drift:
             exc.status = 500
         raise
     fingerprint = state.tokens.fingerprint(_binding(q, invoice_id))
-    bad_token_status = 500 if state.has("pc-bad-token-500") else 400
+    bad_token_status = 500 if Drift.PC_BAD_TOKEN_500 in state.drift else 400
     offset = 0
     if q["seekoperation"]:
         lenient_token = state.knobs.bad_token == "served-from-start"
@@ -211,8 +217,10 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     knobs = state.knobs
     size = int(q["size"])
     total = state.items
-    take = min(size, SHORT_PAGE_CAP) if knobs.page_fill == "short" else size
-    if state.has("pc-page-exceeds-size") or (state.has("pc-page-exceeds-size-late") and offset > 0):
+    take = min(size, cfg.page_cap) if knobs.page_fill == "short" else size
+    if knobs.page_fill == "varying":  # the server picks each page's size, 1 to size, by where the page starts
+        take = 1 + stable_int(cfg.seed, "page", offset) % size
+    if Drift.PC_PAGE_EXCEEDS_SIZE in state.drift or (Drift.PC_PAGE_EXCEEDS_SIZE_LATE in state.drift and offset > 0):
         take = size + 1
     end = min(offset + take, total)
     currency = q["currencycode"]
@@ -220,8 +228,8 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
     items = [line_item(cfg.seed, key, i, currency) for i in range(offset, end)] if offset < total else []
     _apply_profile(items, offset, state, currency, total)
 
-    next_offset = max(end, offset) + (1 if state.has("pc-paging-skips-item") else 0)
-    if state.has("pc-endless-paging"):
+    next_offset = max(end, offset) + (1 if Drift.PC_PAGING_SKIPS_ITEM in state.drift else 0)
+    if Drift.PC_ENDLESS_PAGING in state.drift:
         # past the data, the empty page links to itself: the walk never ends, shown by its token coming back
         has_next, next_offset = True, (next_offset if next_offset < total else max(offset, total))
     else:
@@ -247,12 +255,12 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             name = unquote_plus(part.split("=", 1)[0]).lower()
             if name == "seekoperation":
                 continue
-            if state.has("pc-next-drops-query") and name == "currencycode":
+            if Drift.PC_NEXT_DROPS_QUERY in state.drift and name == "currencycode":
                 continue
             keep.append(part)
-        if not state.has("pc-next-drops-query"):
+        if Drift.PC_NEXT_DROPS_QUERY not in state.drift:
             keep.append("seekOperation=Next")
-        drop = state.has("pc-next-without-token") or (state.has("pc-next-without-token-late") and offset > 0)
+        drop = Drift.PC_NEXT_WITHOUT_TOKEN in state.drift or (Drift.PC_NEXT_WITHOUT_TOKEN_LATE in state.drift and offset > 0)
         headers = [] if drop else [{"key": "MS-ContinuationToken", "value": next_token}]
         links["next"] = {"uri": f"{path}?{'&'.join(keep)}", "method": "GET", "headers": headers}
         body["links"] = links
@@ -266,7 +274,7 @@ def _page(request: Request, state: MockState, invoice_id: str, echo: dict[str, s
             body["continuationToken"] = None if knobs.continuation_token_field == "null" else ""
     body["attributes"] = {"objectType": "Collection"}
     media = PC_JSON if knobs.pc_content_type == "json-charset" else "application/json"
-    if state.has("pc-page-array-late") and offset > 0:
+    if Drift.PC_PAGE_ARRAY_LATE in state.drift and offset > 0:
         return Response(_encode(items).encode(), 200, headers=echo, media_type=media)
     return Response(_encode(body).encode(), 200, headers=echo, media_type=media)
 
@@ -297,43 +305,38 @@ def _apply_knobs(items: list[dict], offset: int, state: MockState) -> None:
                         del item[f]
 
 
-# the item the "late" drift profiles change: the last of the data set, or item 2345 of thousands
-_LATE_PROFILES = ("pc-purchase-late-page", "pc-missing-field-late-page", "pc-currency-late-page", "pc-dates-late-page")
-
-
 def _apply_profile(items: list[dict], offset: int, state: MockState, currency: str, total: int) -> None:
     if not items:
         return
     _apply_knobs(items, offset, state)
-    p = state.profile
-    if p in _LATE_PROFILES or p == "pc-refund-among-thousands":
-        target = 2345 if p == "pc-refund-among-thousands" else total - 1
+    d = state.drift
+    if not d:
+        return
+    late = d & LATE_ITEM  # one item changes: the last of the data set, or item 2345 of thousands
+    if late:
+        target = 2345 if Drift.PC_REFUND_AMONG_THOUSANDS in late else total - 1
         if offset <= target < offset + len(items):
             item = items[target - offset]
-            if p == "pc-purchase-late-page":
+            if Drift.PC_PURCHASE_LATE_PAGE in late:
                 item["chargeType"] = "purchase"
-            elif p == "pc-refund-among-thousands":
+            if Drift.PC_REFUND_AMONG_THOUSANDS in late:
                 item["chargeType"] = "REFUND"
-            elif p == "pc-missing-field-late-page":
-                del item["subscriptionId"]
-            elif p == "pc-currency-late-page":
+            if Drift.PC_MISSING_FIELD_LATE_PAGE in late:
+                item.pop("subscriptionId", None)
+            if Drift.PC_CURRENCY_LATE_PAGE in late:
                 item["currency"] = "EUR" if currency != "EUR" else "USD"
-            else:
+            if Drift.PC_DATES_LATE_PAGE in late:
                 item["chargeEndDate"] = "03/03/2019 09:22"  # not a date-time
-        return
     seed = state.config.seed
     for n, item in enumerate(items):
         i = offset + n
-        if p == "pc-item-missing-field":
-            del item["subscriptionId"]
-        elif p == "pc-charge-type-leak":
+        if Drift.PC_ITEM_MISSING_FIELD in d:
+            item.pop("subscriptionId", None)
+        if Drift.PC_CHARGE_TYPE_LEAK in d:
             raw = raw_charge_type(seed, i)
             if raw != report_charge_type(raw):
                 item["chargeType"] = raw
-        elif p == "pc-wrong-currency":
+        if Drift.PC_WRONG_CURRENCY in d:
             item["currency"] = "EUR" if currency != "EUR" else "USD"
-        elif p == "pc-dates-unparsable":
-            if i % 4 == 1:
-                item["chargeEndDate"] = "03/03/2019 09:22"
-        else:
-            return
+        if Drift.PC_DATES_UNPARSABLE in d and i % 4 == 1:
+            item["chargeEndDate"] = "03/03/2019 09:22"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .drift import NO_DRIFT, DriftSet, drift_of
 from .knobs import DEFAULT, Knobs
 
 EXPECTS = ("pass", "fail", "inconclusive")
@@ -22,6 +23,7 @@ class Profile:
     """A named behaviour of the mock.
 
     knobs      the silent-point answers it serves (``knobs.py``; register ``contracts/silent-points.yaml``)
+    drift      the drift it serves (``drift.py``; drift profiles only), checked when the profile is built
     breaks     rule IDs it breaks (drift profiles only)
     expect     the verdict the suite must reach: ``pass`` (exit 0), ``fail`` (exit 1, with a breaking finding
                per rule of ``breaks``) or ``inconclusive`` (exit 2: the target kept the suite from checking)
@@ -35,10 +37,14 @@ class Profile:
     expect: str = "pass"
     also: tuple[str, ...] = ()  # rules the drift may break as well (a consequence, not another drift)
     unproves: tuple[str, ...] = ()  # inconclusive profiles: rules the run must report as unproven
+    drift: DriftSet = NO_DRIFT
 
     def __post_init__(self) -> None:
         if self.expect not in EXPECTS:
             raise ValueError(f"profile {self.name}: expect must be one of {EXPECTS}")
+        object.__setattr__(self, "drift", drift_of(self.drift))  # names or members; unknown names fail here
+        if self.drift and self.expect != "fail":
+            raise ValueError(f"profile {self.name}: only a drift profile (expect fail) may carry drift")
 
     @property
     def kind(self) -> str:
@@ -58,7 +64,7 @@ def _unproven(name: str, unproves: tuple[str, ...], description: str, **knobs: s
 
 def _drift(name: str, rule_id: str, description: str, also: tuple[str, ...] = (), **knobs: str) -> Profile:
     return Profile(name=name, description=description, breaks=(rule_id,), conforming=False, knobs=Knobs(**knobs),
-                   expect="fail", also=also)
+                   expect="fail", also=also, drift=drift_of([name]))
 
 
 _ALL: tuple[Profile, ...] = (
@@ -102,8 +108,12 @@ _ALL: tuple[Profile, ...] = (
     _ok("pc-thousands", "2500 line items per data set: the default walk has two pages of up to 2000",
         data_volume="thousands"),
     _ok("transport-variants", "429s as on 'throttled' with Retry-After as an HTTP-date and an ApiFault body; every "
-        "response closes the connection; Partner Center's Content-Type has no charset", throttling="intermittent",
-        retry_after_format="http-date", pc_throttle_body="api-fault", connection="close", pc_content_type="json"),
+        "response closes the connection, is sent chunked and gzip-encoded, with Title-Case header names and headers "
+        "no document names; Partner Center's Content-Type has no charset", throttling="intermittent",
+        retry_after_format="http-date", pc_throttle_body="api-fault", connection="close", pc_content_type="json",
+        transfer_coding="chunked", header_case="title", extra_headers="present", content_encoding="gzip"),
+    _ok("pc-varying-pages", "each page holds between 1 and size items, as the server picks, and links on; header "
+        "names in upper case", page_fill="varying", header_case="upper"),
     _ok("gr-operation-variants", "the export 202 carries a runningOperation body and Retry-After; operations start "
         "running (never notStarted); no @odata.context; the OData Content-Type", export_202_body="operation-json",
         export_202_retry_after="present", op_progression="running-only", odata_context="absent",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+
+from .knobs import Knobs
 
 PC_JSON = "application/json; charset=utf-8"
 GRAPH_JSON = "application/json"
@@ -116,8 +119,39 @@ def wait_seconds(mode: str) -> int:
     return 0 if mode in ("after-first", "forever") else 1
 
 
-def finish(response: Response, connection: str) -> Response:
-    """Apply the connection knob: ``close`` ends every connection after its response."""
-    if connection == "close":
-        response.headers["Connection"] = "close"
+# header fields no document names, as front doors, gateways and storage add them (extra_headers=present)
+EXTRA_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Strict-Transport-Security", "max-age=31536000"),
+                 ("X-Frontend-Node", "mock-7"), ("Cache-Control", "no-cache"))
+
+
+def _spell(name: bytes, case: str) -> bytes:
+    if case == "title":
+        return b"-".join(part[:1].upper() + part[1:].lower() for part in name.split(b"-"))
+    return name.upper() if case == "upper" else name.lower()
+
+
+def finish(response: Response, knobs: Knobs, accept_encoding: str = "") -> Response:
+    """Apply the transport knobs (RFC 9110/9112 freedoms): connection, content coding, framing, header case and
+    extra header fields. Content coding applies to JSON answers of the APIs only (a blob is a gzip file served as
+    it is); a streamed body (a blob) keeps its own framing."""
+    headers = response.headers
+    if knobs.connection == "close":
+        headers["Connection"] = "close"
+    if knobs.extra_headers == "present":
+        for name, value in EXTRA_HEADERS:
+            headers[name] = value
+    streamed = isinstance(response, StreamingResponse)
+    if not streamed and response.body:
+        accepts = {c.split(";")[0].strip().lower() for c in accept_encoding.split(",")}
+        json_answer = headers.get("content-type", "").startswith("application/json")  # API answers, not blobs
+        if (knobs.content_encoding == "gzip" and json_answer and "gzip" in accepts
+                and "content-encoding" not in headers):
+            response.body = gzip.compress(bytes(response.body), mtime=0)
+            headers["Content-Encoding"] = "gzip"
+            headers["Vary"] = "Accept-Encoding"
+            headers["Content-Length"] = str(len(response.body))
+    if not streamed and knobs.transfer_coding == "chunked":
+        del headers["content-length"]  # uvicorn then sends Transfer-Encoding: chunked (HTTP/1.1)
+    if knobs.header_case != "lower":
+        response.raw_headers = [(_spell(k, knobs.header_case), v) for k, v in response.raw_headers]
     return response

@@ -8,7 +8,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
@@ -23,6 +24,13 @@ class RunningMock:
     host: str
     port: int
     config: MockConfig
+    app: Any = field(default=None, repr=False, compare=False)
+
+    def configure(self, config: MockConfig) -> Any:
+        """Serve ``config`` from the next request on (a fresh state; the port stays): returns the new MockState."""
+        state = self.app.state.dispatcher.configure(config)
+        self.app.state.mock = state
+        return state
 
     @property
     def base_url(self) -> str:
@@ -97,7 +105,7 @@ def serve(config: MockConfig | None = None, host: str = "127.0.0.1", port: int =
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the mock did not start within {startup_timeout} s")
             time.sleep(0.01)
-        yield RunningMock(host=host, port=actual_port, config=config)
+        yield RunningMock(host=host, port=actual_port, config=config, app=server.config.app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .config import MockConfig
+from .drift import Drift, DriftSet
 from .knobs import THOUSANDS, Knobs
 from .segment_cache import SegmentCache
 from .tokens import TokenCodec
+from .transients import Transient
 
 
 @dataclass
@@ -58,13 +60,23 @@ class MockState:
     blobs: dict[str, tuple[str, int]] = field(default_factory=dict)  # blob path -> (manifest id, blob index)
 
     def __post_init__(self) -> None:
-        self.tokens = TokenCodec(self.config.seed)
+        self.tokens = TokenCodec(self.config.seed, self.config.token_filler)
         self.segments = SegmentCache()
         self.profile = self.config.profile
-        self.knobs: Knobs = self.config.profile_obj.knobs
+        self.knobs: Knobs = self.config.effective_knobs
+        self.drift: DriftSet = self.config.effective_drift
+        self.step_hits: dict[str, int] = {}
 
-    def has(self, profile: str) -> bool:
-        return self.profile == profile
+    def drifts(self, *drift: Drift) -> bool:
+        """Whether the mock serves any of ``drift``."""
+        return not self.drift.isdisjoint(drift)
+
+    def transient(self, step: str) -> Transient | None:
+        """The transient answer due at this request of ``step`` (counts the request), or None: serve it."""
+        if not self.config.transients:
+            return None
+        hits = self.step_hits[step] = self.step_hits.get(step, 0) + 1
+        return next((t for t in self.config.transients if t.step == step and hits <= t.times), None)
 
     @property
     def items(self) -> int:

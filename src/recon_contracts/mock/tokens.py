@@ -21,7 +21,8 @@ class TokenError(ValueError):
 
 
 class TokenCodec:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, filler: str = "") -> None:
+        self._filler = filler  # every token starts with it (MockConfig.token_filler): tokens of any length and alphabet
         self._key = hashlib.blake2b(f"recon-mock-continuation|{seed}".encode(), digest_size=32).digest()
 
     def fingerprint(self, normalised_query: str) -> bytes:
@@ -31,11 +32,14 @@ class TokenCodec:
         payload = struct.pack(">Q8s", offset, fingerprint)
         mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
         middle = base64.b64encode(payload + mac).decode()
-        return f"{stable_guid('fp', fingerprint.hex())},{middle},{stable_guid('off', offset, fingerprint.hex())}"
+        return f"{self._filler}{stable_guid('fp', fingerprint.hex())},{middle},{stable_guid('off', offset, fingerprint.hex())}"
 
     def decode(self, token: str) -> tuple[int, bytes]:
         """(offset, fingerprint) of a token this server issued; TokenError otherwise."""
-        parts = token.strip().split(",")
+        core = token.strip()
+        if not core.startswith(self._filler):
+            raise TokenError("the continuation token is malformed")
+        parts = core[len(self._filler):].split(",")
         if len(parts) != 3:
             raise TokenError("the continuation token is malformed")
         try:

@@ -27,7 +27,7 @@ import httpx
 from ..errors import BlobFormatError, BlobUnreadable
 from ..findings import Exchange
 from ..redact import REDACTOR
-from .client import RefusedBlobUrl, TargetError
+from .client import RefusedBlobUrl, TargetError, retry_after_seconds
 
 try:  # ISA-L inflates gzip about twice as fast as zlib (bench/bench_rows.py); same API, same results
     from isal import isal_zlib as _inflate_lib
@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - zlib is always there
     _INFLATE_ERRORS = (zlib.error,)
 
 GZIP_MAGIC = b"\x1f\x8b"
+# blob answers retried (Azure Storage: 503 ServerBusy and 500 are retryable; 429 as on the APIs)
+BLOB_RETRY_STATUSES = frozenset({429, 500, 503})
 _BOM = b"\xef\xbb\xbf"
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -227,6 +229,10 @@ class HttpBlob:
     ``record`` (if given) receives the exchange once the read ends, with the body when it was at most ``keep``
     bytes (the run's traffic.har then holds it, and ``recon-contracts check`` can judge it), else with its first
     ``keep`` bytes and its real size (recorded as cut).
+
+    A 429, 500 or 503 is retried up to ``retries`` times, after its Retry-After (or ``default_wait_s``; at most
+    ``max_wait_s``): Azure Storage documents 503 ServerBusy and 500 (OperationTimedOut, InternalError) as
+    retryable. Each answer waited out is recorded too.
     """
 
     stream: Callable[..., contextlib.AbstractContextManager[tuple[Exchange, httpx.Response]]]
@@ -235,25 +241,51 @@ class HttpBlob:
     operation: str = "GET {rootDirectory}/{blob-name}?{sasToken}"
     record: Callable[[Exchange], None] | None = field(default=None, repr=False)
     keep: int = 1024 * 1024
+    retries: int = 4
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    default_wait_s: float = 1.0
+    max_wait_s: float = 60.0
 
     @contextlib.contextmanager
     def open(self, limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
-        with self.stream("GET", self.url, operation=self.operation, auth=False, headers={"Accept": "*/*"}) as (head, response):
-            kept = bytearray()
-            size = [0]
-            try:
-                if head.status != 200:
-                    kept += response.read()[: self.keep]
-                    size[0] = len(kept)
-                    yield head, iter(())
+        attempt = 0
+        while True:
+            with self.stream("GET", self.url, operation=self.operation, auth=False,
+                             headers={"Accept": "*/*"}) as (head, response):
+                wait = self._retry_wait(head, attempt)
+                if wait is None:
+                    yield from self._read(head, response, limits)
                     return
-                # raw bytes: a Content-Encoding the storage may declare must not be undone behind the reader's back
-                chunks = iter((response.content,)) if response.is_stream_consumed else response.iter_raw(limits.chunk)
-                yield head, self._tee(_guarded(chunks, self.url, limits.deadline_s), kept, size)
-            finally:
                 if self.record is not None:
-                    whole = size[0] <= self.keep
-                    self.record(replace(head, response_body=bytes(kept), response_size=None if whole else size[0]))
+                    self.record(replace(head, response_body=response.read()[: self.keep]))
+            self.sleep(wait)
+            attempt += 1
+
+    def _retry_wait(self, head: Exchange, attempt: int) -> float | None:
+        """Seconds to wait before retrying this answer, or None: it is the answer to read."""
+        if head.status not in BLOB_RETRY_STATUSES or attempt >= self.retries:
+            return None
+        wait = retry_after_seconds(head.header("retry-after"))
+        wait = self.default_wait_s if wait is None else wait
+        return wait if wait <= self.max_wait_s else None
+
+    def _read(self, head: Exchange, response: httpx.Response,
+              limits: StreamLimits) -> Iterator[tuple[Exchange | None, Iterator[bytes]]]:
+        kept = bytearray()
+        size = [0]
+        try:
+            if head.status != 200:
+                kept += response.read()[: self.keep]
+                size[0] = len(kept)
+                yield head, iter(())
+                return
+            # raw bytes: a Content-Encoding the storage may declare must not be undone behind the reader's back
+            chunks = iter((response.content,)) if response.is_stream_consumed else response.iter_raw(limits.chunk)
+            yield head, self._tee(_guarded(chunks, self.url, limits.deadline_s), kept, size)
+        finally:
+            if self.record is not None:
+                whole = size[0] <= self.keep
+                self.record(replace(head, response_body=bytes(kept), response_size=None if whole else size[0]))
 
     def _tee(self, chunks: Iterator[bytes], kept: bytearray, size: list[int]) -> Iterator[bytes]:
         for chunk in chunks:

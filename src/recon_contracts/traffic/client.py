@@ -179,6 +179,11 @@ class ApiClient:
         # called with every exchange made (retried ones included), e.g. to record traffic.har and observed.json
         self.observers: list[Callable[[Exchange], None]] = []
 
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How this client waits (a retry's Retry-After); blob reads wait the same way."""
+        return self._sleep
+
     def record(self, exchange: Exchange) -> None:
         """Hand an exchange to every observer (requests do it themselves; streams once their body is read)."""
         for observe in self.observers:
