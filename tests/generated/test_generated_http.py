@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from http_servers import KNOWN_FALSE_ALARMS, HttpServer, Verdict, http_servers, judge, shrink
+from http_servers import HttpServer, Verdict, http_servers, judge, shrink
 from sample import SEED
 from recon_contracts.drivers import partner_center as pc_driver
 from recon_contracts.mock import PROFILES, MockConfig, serve
@@ -61,13 +61,24 @@ def test_thousands_of_generated_conforming_http_servers_pass(mock, server):
     _assert_passes(mock, server)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_FALSE_ALARMS["row-nulls-small-export"][2])
-def test_known_false_alarm_row_nulls_dropped_on_a_small_export(mock):
-    """Found by this generator (shrunk to one item): a fix in the row checks turns this xfail into a failure,
-    and the entry of KNOWN_FALSE_ALARMS can go."""
+def test_a_column_null_in_every_row_of_a_writer_that_drops_nulls_is_unproven_not_drift(mock):
+    """Found by this generator (shrunk to one item, row_nulls=dropped): a documented column null in every row never
+    appears, which the required-columns check read as a column dropped. With no explicit null in any row the rows
+    cannot tell the two apart: the rule is unproven, live and offline, and the server passes."""
     server = HttpServer(MockConfig(items=1, retry_after=0, knobs={"row_nulls": "dropped"}), size=1)
     verdict = judge(mock, server, excuse_known=False)
     assert verdict.ok, verdict.breaking
+    assert any(e.startswith("GR-ROW-REQUIRED-COLUMNS: ") and "SP-GR-ROW-NULLS" in e and e.endswith("(offline)")
+               for e in verdict.explained), verdict.explained
+    assert any(not e.endswith("(offline)") for e in verdict.explained), verdict.explained
+
+
+def test_the_same_column_absent_where_rows_write_nulls_is_drift(mock):
+    """Rows that carry empty values show a writer that keeps them: a documented column in no row was dropped."""
+    server = HttpServer(MockConfig(items=3, retry_after=0, knobs={"row_nulls": "written"}, drift=("gr-row-column-dropped",)),
+                        size=3)
+    verdict = judge(mock, server, excuse_known=False)
+    assert any(b.startswith(("GR-ROW-REQUIRED-COLUMNS", "GR-ROW-COLUMN")) for b in verdict.breaking), verdict
 
 
 # ------------------------------------------------------------------ each freedom alone: taken, then drifted

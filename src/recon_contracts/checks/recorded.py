@@ -77,6 +77,7 @@ def offline_rules() -> list[str]:
 class OfflineResult:
     findings: list[Finding] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)  # what was checked: operations, walks, exports...
+    unproven: list[tuple[str, str]] = field(default_factory=list)  # (rule, why) the recorded data cannot settle
 
 
 def _tag(found: list[Finding], test: str) -> list[Finding]:
@@ -268,7 +269,9 @@ def _operation_path(url: str) -> str:
     return urlsplit(url).path.rstrip("/").casefold()
 
 
-def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str, int]]:
+def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] | None = None,
+                ) -> tuple[list[Finding], dict[str, int]]:
+    """Every offline Graph rule; what the recorded rows cannot settle is appended to ``unproven``."""
     found: list[Finding] = []
     posts = [e for e in exchanges if e.operation in GRAPH_EXPORTS]
     accepted_bodies: set[str] = set()
@@ -340,6 +343,8 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
                 data += check_blob_content(outcome)
         if mine:
             data += judge.findings()
+            if unproven is not None:
+                unproven += judge.unjudged()
         if export.body and mine:
             key = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
                    str(export.body.get("attributeSet", "")).casefold())
@@ -382,6 +387,7 @@ def check_recorded(exchanges: Sequence[Exchange]) -> OfflineResult:
     pc_found, pc_counts = check_partner_center(answered)
     pc_found += _tag(check_throttle_retry_after([e for e in exchanges if e.operation == PC_LINEITEMS]),
                      "recorded: partner-center throttling")
-    graph_found, graph_counts = check_graph(answered)
+    unproven: list[tuple[str, str]] = []
+    graph_found, graph_counts = check_graph(answered, unproven)
     counts = {**pc_counts, **graph_counts, "429/503 answers (waited out, not judged)": len(exchanges) - len(answered)}
-    return OfflineResult(findings=pc_found + graph_found, checked=counts)
+    return OfflineResult(findings=pc_found + graph_found, checked=counts, unproven=unproven)

@@ -153,6 +153,7 @@ class BlobPart:
     tallies: dict[str, Tally]
     signatures: dict[tuple, list]
     exchange: Exchange | None = None
+    writes_empties: bool = False
 
 
 @dataclass
@@ -180,11 +181,14 @@ class BlobJudge:
     # (keys, value types) -> [rows, first lines, the first row's values]: in order of first appearance. Casing and
     # renames are judged over the whole export from these (findings()), so blobs can be judged apart and merged.
     signatures: dict[tuple, list] = field(default_factory=dict)
+    # a row carried an empty value ("" or null) under some column: the writer keeps empty values, so a documented
+    # column in no row was dropped (ExportJudge.unjudged); a writer that drops nulls never shows one
+    writes_empties: bool = False
 
     def part(self) -> "BlobPart":
         """What this blob came to, without the export (picklable: a worker process sends it back)."""
         return BlobPart(name=self.name, rows=self.rows, tallies=self.tallies, signatures=self.signatures,
-                        exchange=self.exchange)
+                        exchange=self.exchange, writes_empties=self.writes_empties)
 
     def tally(self, rule_id: str) -> Tally:
         t = self.tallies.get(rule_id)
@@ -224,8 +228,11 @@ class BlobJudge:
         read_dates = _FAST_DATES.decode if _msgspec is not None else None
         empty_raw, null_raw = (_msgspec.Raw(b'""'), _msgspec.Raw(b"null")) if _msgspec is not None else (None, None)
         strip = str.strip
+        empties = self.writes_empties
         try:
             for number, line in lines:
+                if not empties and _EMPTY_VALUE.search(line) is not None:
+                    empties = self.writes_empties = True
                 if fast is not None:
                     try:
                         typed = fast(line)
@@ -411,6 +418,9 @@ def _similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
 
 
+# an empty value under a key in a JSON line: ``"k":""`` or ``"k": null`` (whitespace as JSON allows it)
+_EMPTY_VALUE = re.compile(rb'"\s*:\s*(?:""|null)\s*[,}]')
+
 # A row's non-empty dates, as one JSON array: msgspec reads RFC 3339 date-times in C, and what it accepts _DATE
 # accepts too (tests/unit/test_rows_pool.py); anything else takes the full path, which words the finding.
 _FAST_DATES: Any = _msgspec.json.Decoder(list[datetime]) if _msgspec is not None else None
@@ -492,7 +502,7 @@ class ExportJudge:
         """Adopt a blob judged elsewhere (a worker process); merged in manifest order, the findings are the same as
         if this judge had read the blob itself."""
         judge = BlobJudge(export=self, name=part.name, exchange=part.exchange, rows=part.rows, tallies=part.tallies,
-                          signatures=part.signatures)
+                          signatures=part.signatures, writes_empties=part.writes_empties)
         by_folded = self.rules.by_folded
         for keys, _types in part.signatures:
             for key in keys:
@@ -753,19 +763,44 @@ class ExportJudge:
             ))
         return found
 
-    def missing_columns(self) -> list[Finding]:
-        """A full export carries every documented column somewhere (a column in no row was dropped or renamed)."""
+    def _absent_columns(self) -> list[str]:
         if self.attribute_set != "full" or not self.rows:
             return []
-        absent = [c for c in self.rules.full_columns if c not in self.columns]
-        if not absent:
+        return [c for c in self.rules.full_columns if c not in self.columns]
+
+    def writes_nulls(self) -> bool:
+        """Whether a row of this export carries an empty value ("" or null) under a column: a writer that keeps
+        empty values (the register's SP-GR-ROW-NULLS "written"); one that drops them never shows one."""
+        return any(blob.writes_empties for blob in self.blobs)
+
+    def _missing_rule(self) -> str:
+        return "GR-USAGE-FULL-COLUMNS" if self.rules.basic_columns else "GR-ROW-REQUIRED-COLUMNS"
+
+    def unjudged(self) -> list[tuple[str, str]]:
+        """(rule, why) for what these rows cannot settle. A documented column in no row of a full export is a column
+        dropped, or one that is null in every row of an export whose writer drops nulls (Spark's ignoreNullFields:
+        contracts/silent-points.yaml SP-GR-ROW-NULLS; a partner without reservations has no reservationOrderId in
+        any row). Rows that carry an empty value somewhere show a writer that keeps them, and then the absence is
+        drift (:meth:`missing_columns`); rows that carry none cannot tell the two apart: the rule is unproven.
+        An empty value is ``""`` or ``null`` under a key (``_EMPTY_VALUE``, looked for in each line until found)."""
+        absent = self._absent_columns()
+        if not absent or self.writes_nulls():
+            return []
+        return [(self._missing_rule(), f"{len(absent)} documented column(s) appear in none of the {self.rows:,} rows "
+                 f"of this full export ({', '.join(absent)}), and no row carries an empty value: the writer may drop "
+                 "nulls (SP-GR-ROW-NULLS), so a column dropped cannot be told from one that is null in every row")]
+
+    def missing_columns(self) -> list[Finding]:
+        """A full export carries every documented column somewhere (a column in no row was dropped or renamed),
+        judged where the rows show a writer that keeps nulls (else :meth:`unjudged` says why it is unproven)."""
+        absent = self._absent_columns()
+        if not absent or not self.writes_nulls():
             return []
         unknown = sorted(self.unknown_columns)
         hint = f"; columns the spec does not declare: {', '.join(unknown[:10])}" if unknown else ""
         first = self.blobs[0] if self.blobs else None
-        rule = "GR-USAGE-FULL-COLUMNS" if self.rules.basic_columns else "GR-ROW-REQUIRED-COLUMNS"
         return [_finding(
-            rule,
+            self._missing_rule(),
             f"{len(absent)} documented column(s) appear in none of the {self.rows:,} rows of this full export: "
             f"{', '.join(absent)}{hint}",
             first.exchange if first else None,
