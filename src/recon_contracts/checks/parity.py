@@ -32,6 +32,7 @@ from typing import IO, Any
 from .rows import row_datetime
 from ..findings import Finding, finding
 from ..truth.rules import load_yaml
+from .registry import PARITY, check
 
 MAPPING_FILE = "migration-v1-to-graph.yaml"
 PARTITIONS = 256
@@ -338,3 +339,9 @@ class ParityJoin:
         for handle in self._files.values():
             handle.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@check(PARITY, rules=("MIGRATION-ONLY-IN-V1", "MIGRATION-ONLY-IN-GRAPH", "MIGRATION-FIELD-DIFFERS"))
+def check_parity(result: ParityResult) -> list[Finding]:
+    """The migration rules over a finished join of Partner Center v1 items with Graph rows (advisory)."""
+    return result.findings()

@@ -17,7 +17,11 @@ from ..findings import Exchange, Finding, finding
 from ..truth.rules import charge_types
 from ..truth.spec import load_spec
 from .common import check_schema, expect_status, is_client_error, json_body, parse_datetime
-from .paging import CONTINUATION_HEADER, page_items, query_pairs
+from ..protocol.partner_center import CONTINUATION_HEADER, page_items, query_pairs
+from .registry import (
+    CLIENT_ERROR, ERROR, OK, PC_ANSWER, PC_INVALID_QUERY, PC_PAGE, PC_RECORDED_ANSWER, PC_RETRIES, PC_SPELLED_QUERY,
+    PC_SPELLING_REFUSED, PC_VALID_QUERY, check, run,
+)
 
 SPEC = "partner-center"
 COLLECTION_SCHEMA = "LineItemCollection"
@@ -189,6 +193,8 @@ def documented_spelling(pairs: Iterable[tuple[str, str]]) -> bool:
     return True
 
 
+@check(PC_SPELLED_QUERY, rules=("PC-QUERY-CASE-INSENSITIVE", "PC-QUERY-ANY-CASE"))
+@check(PC_SPELLING_REFUSED, statuses=CLIENT_ERROR, rules=("PC-QUERY-CASE-INSENSITIVE", "PC-QUERY-ANY-CASE"))
 def check_query_accepted(exchange: Exchange, query: str = "", *, documented: bool = True) -> list[Finding]:
     """A valid query is answered 200: PC-QUERY-CASE-INSENSITIVE for the spellings Microsoft's docs and SDK
     send (``documented``), PC-QUERY-ANY-CASE (advisory) for any other letter case."""
@@ -207,6 +213,7 @@ def check_query_accepted(exchange: Exchange, query: str = "", *, documented: boo
     )
 
 
+@check(PC_INVALID_QUERY, rules=("PC-QUERY-INVALID-4XX", "PC-QUERY-NO-5XX"))
 def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
     """A missing or invalid parameter: never 5xx (PC-QUERY-NO-5XX); refused 4xx rather than served
     (PC-QUERY-INVALID-4XX, advisory: no document says a server must refuse)."""
@@ -219,6 +226,7 @@ def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
     )
 
 
+@check(PC_VALID_QUERY, rules=("PC-QUERY-NO-5XX",))
 def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
     """PC-QUERY-NO-5XX: whatever the query, the answer is never a 5xx (invalid input is documented as 400)."""
     return expect_status(
@@ -228,6 +236,7 @@ def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
     )
 
 
+@check(PC_ANSWER, statuses=ERROR, rules=("PC-ERROR-SHAPE",))
 def check_error_shape(exchange: Exchange) -> list[Finding]:
     """PC-ERROR-SHAPE: a 4xx/5xx body is JSON in a documented error shape (ApiFault or the throttling body)."""
     if exchange.status < 400:
@@ -242,6 +251,7 @@ def check_error_shape(exchange: Exchange) -> list[Finding]:
 # ------------------------------------------------------------------ response
 
 
+@check(PC_ANSWER, PC_PAGE, PC_SPELLED_QUERY, statuses=OK, rules=("PC-RESPONSE-SCHEMA", "PC-RESPONSE-UNDECLARED-PROPERTY"))
 def check_collection(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection.
 
@@ -280,15 +290,12 @@ def check_every_page(pages: Sequence[Exchange], *, currency: str) -> list[Findin
     JSON object (the walk stops there) is a PC-RESPONSE-SCHEMA finding, not the silent end of the walk."""
     found: list[Finding] = []
     for index, exchange in enumerate(pages):
-        if exchange.status != 200:
-            continue
-        found += check_collection(exchange, page=index)
-        found += check_charge_types(exchange, page=index)
-        found += check_item_currency(exchange, currency, page=index)
-        found += check_item_dates(exchange, page=index)
+        found += run(PC_PAGE, exchange, page=index, requested=currency)
     return found
 
 
+@check(PC_SPELLED_QUERY, rules=("PC-HEADERS-ECHO",))
+@check(PC_RECORDED_ANSWER, statuses=OK, rules=("PC-HEADERS-ECHO",))
 def check_headers_echoed(exchange: Exchange) -> list[Finding]:
     """PC-HEADERS-ECHO (advisory): MS-RequestId and MS-CorrelationId sent are echoed on the response."""
     problems = []
@@ -312,6 +319,7 @@ def check_headers_echoed(exchange: Exchange) -> list[Finding]:
     )]
 
 
+@check(PC_RETRIES, rules=("PC-THROTTLE-RETRY-AFTER",))
 def check_throttle_retry_after(exchanges: Iterable[Exchange]) -> list[Finding]:
     """PC-THROTTLE-RETRY-AFTER (advisory): every 429 carries Retry-After."""
     bare = [e for e in exchanges if e.status == 429 and not (e.header("retry-after") or "").strip()]
@@ -329,6 +337,7 @@ def check_throttle_retry_after(exchanges: Iterable[Exchange]) -> list[Finding]:
 # ------------------------------------------------------------------ line items
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-CHARGETYPE-MAPPED", "PC-CHARGETYPE-KNOWN"))
 def check_charge_types(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-CHARGETYPE-MAPPED (Purchase/Refund never appear) and PC-CHARGETYPE-KNOWN (documented values), per page."""
     types = charge_types()
@@ -374,6 +383,7 @@ def _charge_type_finding(
     )]
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-ITEM-CURRENCY",))
 def check_item_currency(exchange: Exchange, requested: str, *, page: int | None = None) -> list[Finding]:
     """PC-ITEM-CURRENCY: every item's currency is the requested currencycode (case-insensitive)."""
     wrong: list[tuple[int, Any]] = []
@@ -417,6 +427,7 @@ def item_date_order_problem(item: Mapping[str, Any]) -> str | None:
     return None
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"))
 def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-ITEM-DATES: every date-time parses; PC-ITEM-DATE-ORDER (advisory): chargeStartDate <= chargeEndDate."""
     bad: list[tuple[int, list[str]]] = []

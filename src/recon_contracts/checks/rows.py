@@ -44,6 +44,7 @@ from ..redact import REDACTOR
 from ..truth.rules import charge_types
 from ..truth.spec import load_spec
 from .common import parse_datetime
+from .registry import GR_EXPORT_ROWS, check
 
 ROW_SCHEMA = "ExportRow"
 EXAMPLES = 5  # example rows shown per finding
@@ -913,3 +914,13 @@ def judge_for(kind_name: str | None = None, *, invoice_id: str | None = None, at
     rules = RowRules.load(kind.row_schema, billed=kind.billed)
     return ExportJudge(rules, invoice_id=invoice_id if kind.billed else None, attribute_set=attribute_set or "full",
                        currency=None if kind.billed else currency)
+
+
+@check(GR_EXPORT_ROWS, rules=(
+    "GR-BLOB-GZIP-JSONL", "GR-ROW-REQUIRED-COLUMNS", "GR-ROW-COLUMN-TYPES", "GR-ROW-DATES", "GR-ROW-CHARGE-PERIOD",
+    "GR-ROW-INVOICE", "GR-ROW-CURRENCY", "GR-ROW-CASING-CONSISTENT", "GR-ROW-UNKNOWN-COLUMN", "GR-ROW-CHARGE-TYPE-UNKNOWN",
+    "GR-ROW-BASIC-DOCUMENTED", "GR-ROW-COLUMN-RENAMED", "GR-USAGE-FULL-COLUMNS", "GR-USAGE-BASIC-COLUMNS",
+))
+def check_export_rows(judge: ExportJudge) -> list[Finding]:
+    """Every row rule over the rows of one export's blobs, as the judge tallied them: one finding per rule per blob."""
+    return judge.findings()

@@ -383,13 +383,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
             report.recon_unproven = [redact_tree(m) for m in contract.unproven_marks]
     if excinfo is not None and isinstance(excinfo.value, OffOriginLink):
         # not drift in itself, but worth knowing: the link is reported, and the check it blocked is unproven
-        from ..checks.common import check_link_origin
+        from ..checks.registry import LINK_OFF_ORIGIN, run
         from ..reporting.summary import redact_tree
 
         raised = excinfo.value
         report.recon_findings = getattr(report, "recon_findings", []) + [
-            redact_tree(f.to_dict()) for f in check_link_origin(api=raised.api, operation=raised.operation,
-                                                                url=raised.url, origin=raised.origin)]
+            redact_tree(f.to_dict()) for f in run(LINK_OFF_ORIGIN, raised.url, api=raised.api, operation=raised.operation,
+                                                  origin=raised.origin)]
     if excinfo is None:
         return
     apply_outcome(item, report, excinfo.value)
