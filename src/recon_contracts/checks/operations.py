@@ -230,18 +230,17 @@ def check_status_monotonic(polls: Sequence[Exchange]) -> list[Finding]:
     states = operation_states()
     end = _first_terminal(polls)
     window = polls if end is None else polls[: end + 1]
-    known = [(p, status_of(p)) for p in window]
-    known = [(p, s) for p, s in known if s in states.rank]
+    known = [(p, s) for p, s in ((p, status_of(p)) for p in window) if s is not None and s in states.rank]
     for (_, before), (poll, after) in zip(known, known[1:]):
-        if not states.allowed(before, after):  # type: ignore[arg-type]
-            onward = sorted(states.transitions.get(before, ())) or "nothing"  # type: ignore[arg-type]
+        if not states.allowed(before, after):
+            onward = sorted(states.transitions.get(before, ())) or "nothing"
             return [
                 finding(
                     "GR-OP-STATUS-MONOTONIC",
                     f"the operation status moved backwards: {before} -> {after}",
                     poll,
                     expected=f"after {before}: {before} again or one of {onward}",
-                    actual=" -> ".join(s for _, s in known),  # type: ignore[misc]
+                    actual=" -> ".join(s for _, s in known),
                 )
             ]
     return []

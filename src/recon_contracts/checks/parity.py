@@ -18,6 +18,7 @@ Memory holds one partition of one side, so it stays flat at hundreds of thousand
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -121,7 +122,8 @@ class FieldTally:
     compared: int = 0
     differ: int = 0
     absent: int = 0  # matched items whose Graph row lacks the column
-    examples: list[tuple[str, str, str]] = field(default_factory=list)  # (key, v1, graph)
+    # (key, v1, graph); dataclasses.field: the name ``field`` is this class's own
+    examples: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -59,6 +59,23 @@ def query_parameters() -> dict[str, dict[str, Any]]:
 
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b
+
+
+def _same_folded(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold()
+
+
+def _folded(name: str) -> str:
+    return name.casefold()
+
+
+def _as_given(name: str) -> str:
+    return name
+
 # Declared, but "only applied when provider type is OneTime and InvoiceLineItemType is UsageLineItems":
 # a server may ignore a bad value, so it decides nothing.
 _IGNORABLE = frozenset({"haspartnerearnedcredit"})
@@ -67,7 +84,7 @@ _IGNORABLE = frozenset({"haspartnerearnedcredit"})
 def _value_problem(name: str, value: str, schema: Mapping[str, Any], fold: bool) -> str | None:
     """Why one query value is invalid by its schema (lenient: surrounding blanks are ignored)."""
     text = value.strip()
-    same = (lambda a, b: a.casefold() == b.casefold()) if fold else (lambda a, b: a == b)
+    same = _same_folded if fold else _same
     kind = schema.get("type")
     if "enum" in schema:
         allowed = [str(v) for v in schema["enum"]]
@@ -118,7 +135,7 @@ def classify_query(exchange: Exchange) -> QueryVerdict:
     ``MS-ContinuationToken`` header is invalid too.
     """
     fold = case_insensitive()
-    key = (lambda n: n.casefold()) if fold else (lambda n: n)
+    key = _folded if fold else _as_given
     sent: dict[str, list[str]] = {}
     for name, value in query_pairs(exchange.url):
         sent.setdefault(key(name), []).append(value)
@@ -464,7 +481,7 @@ def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Fin
     return found
 
 
-def check_items(pages: Sequence[Exchange], check, *args: Any) -> list[Finding]:  # type: ignore[no-untyped-def]
+def check_items(pages: Sequence[Exchange], check: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
     """Run a per-page item check over the pages of a walk (each finding names its page)."""
     found: list[Finding] = []
     for index, exchange in enumerate(pages):

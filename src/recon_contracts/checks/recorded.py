@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .blobs import redacted
-from .rows import export_columns, judge_for
+from .rows import ExportJudge, export_columns, judge_for
 from ..traffic.blob_stream import RecordedBlob, read_blob
 from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of
 from ..protocol.partner_center import CONTINUATION_HEADER, body_of, next_link, next_request, page_items, query_pairs, requested_size
@@ -314,7 +314,7 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
                 exports.setdefault(key, _Export(None, None)).polls.append(e)
     manifests_by_url = {_operation_path(e.url): e for e in exchanges if e.operation == GRAPH_MANIFEST}
     blobs = [e for e in exchanges if e.operation == BLOB]
-    succeeded: dict[tuple[str, str], list[Exchange]] = {}
+    succeeded: dict[tuple[str, str], tuple[Exchange, ExportJudge]] = {}
     lifecycle: list[Finding] = []
     data: list[Finding] = []
     for export in exports.values():
@@ -356,9 +356,9 @@ def check_graph(exchanges: Sequence[Exchange]) -> tuple[list[Finding], dict[str,
         if mine:
             data += run(GR_EXPORT_ROWS, judge)
         if export.body and mine:
-            key = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
-                   str(export.body.get("attributeSet", "")).casefold())
-            succeeded.setdefault(key, (mine[0], judge))
+            subject = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
+                       str(export.body.get("attributeSet", "")).casefold())
+            succeeded.setdefault(subject, (mine[0], judge))
     found += _tag(_first_per_message(lifecycle), "recorded: graph operations")
     found += _tag(_first_per_message(data), "recorded: graph manifests and blobs")
     subset: list[Finding] = []
