@@ -29,7 +29,7 @@ from ..findings import Finding, breaking
 from ..options import OPTIONS, Option, Settings, dest, resolve_settings
 from .outcomes import apply as apply_outcome
 from .recording import Contract, ContractViolation, Recorder
-from .traffic import RunTraffic, finish as finish_traffic, new_parts_dir, worker_name
+from .traffic import RunTraffic, new_parts_dir, worker_name
 from ..redact import REDACTOR
 from .. import run_cost
 from ..truth.resources import suite_dir, suite_test_id
@@ -460,13 +460,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not recorder.contract_tests and not recorder.unproven and not _runs_contract_suite(config):
         return
-    from ..reporting.files import RunResult, write_reports
-    from ..reporting.summary import verdict_of
+    from ..reporting.finish import finish_reports, merge_traffic
+    from ..reporting.summary import RunResult, verdict_of
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")} if reporter else {}
-    outcome = finish_traffic(config.stash[TRAFFIC_DIR], s.report_dir, recorder.observations,
-                             baseline=s.baseline, update=s.update_baseline)
+    outcome = merge_traffic(config.stash[TRAFFIC_DIR], s.report_dir, recorder.observations,
+                            baseline=s.baseline, update=s.update_baseline)
     if reporter is not None and outcome.lines:
         reporter.write_sep("-", "recon-contracts baseline")
         for line in outcome.lines:
@@ -505,6 +505,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 reporter.write_line(f"  because {REDACTOR(reason)[:400]}", yellow=True)
             if len(reasons) > 5:
                 reporter.write_line(f"  ... and {len(reasons) - 5} more reason(s) in summary.json", yellow=True)
-    write_reports(s.report_dir, result)
+    finish_reports(s.report_dir, result, printer=None)  # `recon-contracts run` announces the verdict after pytest's own lines
     if session.exitstatus == 0 and breaking(outcome.findings, strict=s.strict):
         session.exitstatus = 1  # a baseline difference that fails the gate
