@@ -67,18 +67,18 @@ _VERSION = re.compile(r"/(v1\.0|beta)$")
 
 def chosen(config: pytest.Config) -> tuple[ExportKind, ...]:
     """The members --exports chooses for this target (a beta base, or the embedded mock, also serves beta)."""
-    from recon_contracts.plugin.hooks import SETTINGS
+    from recon_contracts.plugin.hooks import run_state
 
-    s = config.stash[SETTINGS]
+    s = run_state(config).settings
     version = "beta" if (s.graph_base_url or "").endswith("/beta") else "v1.0"
     return parse_exports(s.exports, version=version, beta_available=s.embedded or version == "beta")
 
 
 def why_not(config: pytest.Config) -> dict[str, str]:
     """Each member this run does not run, and why."""
-    from recon_contracts.plugin.hooks import SETTINGS
+    from recon_contracts.plugin.hooks import run_state
 
-    s = config.stash[SETTINGS]
+    s = run_state(config).settings
     picked = chosen(config)
     on_v1 = not s.embedded and not (s.graph_base_url or "").endswith("/beta")
     reasons = {}
