@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from recon_contracts.checks.common import check_link_origin
+from recon_contracts.checks.registry import LINK_OFF_ORIGIN, run
 from recon_contracts.drivers import partner_center as driver
 from recon_contracts.protocol.partner_center import LINEITEMS_OPERATION, LINEITEMS_PATH, Query, base_query, body_of
 from recon_contracts.redact import REDACTOR
@@ -33,7 +33,7 @@ class LineItems(driver.LineItems):
         if refused and contract is not None:
             reason, url = refused
             if url is not None:
-                contract.check(check_link_origin(api="partner-center", operation=PC_OPERATION, url=REDACTOR(url),
+                contract.check(run(LINK_OFF_ORIGIN, REDACTOR(url), api="partner-center", operation=PC_OPERATION,
                                                  origin=show_origin(self.client.origin)))  # advisory: reported, never failing
             contract.unproven(reason)
         first = pages[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recon_contracts.checks.auth import check_requires_token
+from recon_contracts.checks.registry import GR_WITHOUT_TOKEN, PC_WITHOUT_TOKEN, run
 from recon_contracts.protocol import graph as gr
 from recon_contracts.protocol import partner_center as pc_api
 from recon_contracts.traffic.client import new_request_ids
@@ -20,7 +20,7 @@ def test_partner_center_requires_token(pc, target, contract):
         headers=new_request_ids(),
         auth=False,
     )
-    contract.check(check_requires_token(exchange, "PC-AUTH-401"))
+    contract.check(run(PC_WITHOUT_TOKEN, exchange, rule_id="PC-AUTH-401"))
 
 
 @pytest.mark.graph
@@ -32,4 +32,4 @@ def test_graph_requires_token(graph, target, contract):
         json={"invoiceId": target.invoice_id, "attributeSet": "basic"},
         auth=False,
     )
-    contract.check(check_requires_token(exchange, "GR-AUTH-401"))
+    contract.check(run(GR_WITHOUT_TOKEN, exchange, rule_id="GR-AUTH-401"))

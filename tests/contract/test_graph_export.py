@@ -30,23 +30,31 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from recon_contracts.checks.observations import export_answers
-from recon_contracts.checks.blobs import check_basic_subset, check_blobs, check_manifest, check_manifest_response, unreadable
+from recon_contracts.checks.blobs import check_blobs, unreadable
 from recon_contracts.checks.rows import export_columns
 from recon_contracts.rows_pool import pooled_judge_for
 from recon_contracts.checks.graph_export import (
     bad_request_answer,
-    check_export_accepted,
-    check_export_of_unknown_invoice,
-    check_export_rejected,
-    check_export_spelling,
-    check_unknown_operation,
     location_form,
 )
-from recon_contracts.checks.common import check_link_origin
+from recon_contracts.checks.registry import (
+    GR_ATTRIBUTE_SETS,
+    GR_EXPORT,
+    GR_EXPORT_ANY_INVOICE,
+    GR_EXPORT_ROWS,
+    GR_EXPORT_SPELLING,
+    GR_INVALID_EXPORT,
+    GR_MANIFEST,
+    GR_MANIFEST_INLINE,
+    GR_POLLS_TO_THE_END,
+    GR_UNKNOWN_OPERATION,
+    LINK_OFF_ORIGIN,
+    PARITY,
+    run as run_checks,
+)
 from recon_contracts.truth.exports import BILLED_RECONCILIATION, KINDS, ExportKind, parse_exports
 from recon_contracts.checks.parity import ParityJoin
 from recon_contracts.traffic.client import Unproven, show_origin
-from recon_contracts.checks.operations import check_polls
 from recon_contracts.drivers.graph_export import POLL_OPERATION, ExportRun, jobs_by_kind, post_export, run_export
 
 PARITY_EXPORT = "unbilled-reconciliation"
@@ -59,18 +67,18 @@ _VERSION = re.compile(r"/(v1\.0|beta)$")
 
 def chosen(config: pytest.Config) -> tuple[ExportKind, ...]:
     """The members --exports chooses for this target (a beta base, or the embedded mock, also serves beta)."""
-    from recon_contracts.plugin.hooks import SETTINGS
+    from recon_contracts.plugin.hooks import run_state
 
-    s = config.stash[SETTINGS]
+    s = run_state(config).settings
     version = "beta" if (s.graph_base_url or "").endswith("/beta") else "v1.0"
     return parse_exports(s.exports, version=version, beta_available=s.embedded or version == "beta")
 
 
 def why_not(config: pytest.Config) -> dict[str, str]:
     """Each member this run does not run, and why."""
-    from recon_contracts.plugin.hooks import SETTINGS
+    from recon_contracts.plugin.hooks import run_state
 
-    s = config.stash[SETTINGS]
+    s = run_state(config).settings
     picked = chosen(config)
     on_v1 = not s.embedded and not (s.graph_base_url or "").endswith("/beta")
     reasons = {}
@@ -201,9 +209,9 @@ def _data_findings(run: ExportRun) -> list[Any]:
     if run.manifest_exchange is None:
         return []  # no resourceLocation at all: GR-OP-RESOURCE-IFF-SUCCEEDED reports it
     if run.manifest_exchange in run.polls:  # inline resourceLocation: the Operation schema covered its shape
-        found = check_manifest(run.manifest_exchange, run.manifest, schema=False)
+        found = run_checks(GR_MANIFEST_INLINE, run.manifest_exchange, manifest=run.manifest, schema=False)
     else:
-        found = check_manifest_response(run.manifest_exchange)
+        found = run_checks(GR_MANIFEST, run.manifest_exchange)
     if isinstance(run.manifest, dict):
         found += check_blobs(run.manifest_exchange, run.manifest, run.blobs)
     return found
@@ -222,7 +230,7 @@ def test_export_accepted(member, graph, contract, export_runs):
         run = export_runs.get(member, "existing", attribute_set)
         assert run.post is not None
         client = export_runs.client_for(member)
-        found += check_export_spelling(run.post, spelling=run.spelling, graph_base_url=client.base_url)
+        found += run_checks(GR_EXPORT_SPELLING, run.post, spelling=run.spelling, graph_base_url=client.base_url)
         if run.post.status == 202:
             contract.observe("SP-GR-LOCATION-FORM", location_form(run.post, graph_base_url=client.base_url))
     contract.check(found)
@@ -310,7 +318,7 @@ def test_export_bad_requests(case, request, graph, target, contract, export_runs
         if exchange.status == 202:
             _Lenient.accepted = f"{kind.name}: {what}"
         contract.observe("SP-GR-BAD-REQUEST", bad_request_answer(exchange))
-        contract.check(check_export_rejected(exchange, case=f"{kind.name}: {what}"))
+        contract.check(run_checks(GR_INVALID_EXPORT, exchange, case=f"{kind.name}: {what}"))
     if cases:
         return
 
@@ -323,7 +331,7 @@ def test_export_bad_requests(case, request, graph, target, contract, export_runs
         if exchange.status == 202:
             _Lenient.accepted = f"the body {json.dumps(body)[:80]}"
         contract.observe("SP-GR-BAD-REQUEST", bad_request_answer(exchange))
-        contract.check(check_export_rejected(exchange, case=f"the body {json.dumps(body)[:160]}"))
+        contract.check(run_checks(GR_INVALID_EXPORT, exchange, case=f"the body {json.dumps(body)[:160]}"))
 
     rejected()
 
@@ -354,17 +362,17 @@ def test_operation_lifecycle(member, invoice, request, target, contract, export_
     client = export_runs.client_for(member)
     assert run.post is not None
     if invoice == "existing":
-        found = check_export_accepted(run.post, graph_base_url=client.base_url)
+        found = run_checks(GR_EXPORT, run.post, graph_base_url=client.base_url)
     else:
-        found = check_export_of_unknown_invoice(run.post, graph_base_url=client.base_url)
-    found += check_polls(run.polls, poll_timeout=target.poll_timeout)
+        found = run_checks(GR_EXPORT_ANY_INVOICE, run.post, graph_base_url=client.base_url)
+    found += run_checks(GR_POLLS_TO_THE_END, run.polls, poll_timeout=target.poll_timeout)
     for point, answer in export_answers(run):
         contract.observe(point, answer)
     if run.succeeded:
         found += _data_findings(run)
     if run.refused_link is not None:  # not followed with the run's credentials: worth knowing, and unproven below
         operation, url = run.refused_link
-        found += check_link_origin(api="graph", operation=operation, url=url, origin=show_origin(client.origin))
+        found += run_checks(LINK_OFF_ORIGIN, url, api="graph", operation=operation, origin=show_origin(client.origin))
     if run.unproven:
         # the target kept the run from the operation's end or from the data: unproven, not broken, not passed
         past = next((rules for stop, rules in UNPROVEN_PAST.items() if run.stopped.startswith(stop)), None)
@@ -400,7 +408,7 @@ def test_export_rows(member, contract, export_runs):
         contract.unproven("rows not checked to the end: " + "; ".join(problems)[:600])
     for rule_id, why in run.rows.unjudged():  # what the rows themselves cannot settle (a column null in every row)
         contract.unproven(why, rules=[rule_id])
-    found = run.rows.findings()
+    found = run_checks(GR_EXPORT_ROWS, run.rows)
     if member.attribute_sets:  # a basic export's own judgement belongs to test_attribute_sets
         found = [f for f in found if f.rule not in ("GR-USAGE-BASIC-COLUMNS", "GR-ROW-BASIC-DOCUMENTED")]
     contract.check(found)
@@ -425,7 +433,7 @@ def test_attribute_sets(member, contract, export_runs):
                         "nothing to compare")
     evidence = next((b.exchange for b in basic.blobs if b.exchange is not None and b.exchange.status == 200),
                     basic.manifest_exchange)
-    contract.check(check_basic_subset(basic_keys, full_keys, evidence=evidence) + basic.rows.basic_documented()
+    contract.check(run_checks(GR_ATTRIBUTE_SETS, basic_keys, full=full_keys, evidence=evidence) + basic.rows.basic_documented()
                    + basic.rows.basic_columns())
 
 
@@ -436,7 +444,7 @@ def test_unknown_operation_404(graph, contract):
                              operation=POLL_OPERATION)
     status = exchange.status
     contract.observe("SP-GR-UNKNOWN-OPERATION", str(status) if status in (200, 400, 403, 404) else f"status-{status}")
-    contract.check(check_unknown_operation(exchange))
+    contract.check(run_checks(GR_UNKNOWN_OPERATION, exchange))
 
 
 # ---------------------------------------------------------------- migration parity (both APIs targeted)
@@ -468,4 +476,4 @@ def test_migration_parity(request, pc, lineitems, target, contract, export_runs)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "parity.md").write_text(result.table(), encoding="utf-8")
     (folder / "parity.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-    contract.check(result.findings())
+    contract.check(run_checks(PARITY, result))

@@ -15,20 +15,20 @@ from hypothesis import strategies as st
 from recon_contracts.checks.paging import (
     CONTINUATION_HEADER,
     body_of,
-    check_bad_token_no_server_error,
-    check_bad_token_rejected,
-    check_page,
-    check_pages_match,
-    check_walk_terminates,
     first_per_rule,
     next_request,
 )
 from recon_contracts.checks.observations import page_answers
-from recon_contracts.checks.partner_center import (
-    check_collection,
-    check_error_shape,
-    check_every_page,
-    continuation_token_field,
+from recon_contracts.checks.partner_center import check_every_page, continuation_token_field
+from recon_contracts.checks.registry import (
+    PC_ANSWER,
+    PC_BAD_TOKEN,
+    PC_PAGE_LINKS,
+    PC_REPLAYED_TOKEN,
+    PC_WALK,
+    PC_WALK_AGAINST_ONE_PAGE,
+    run,
+    run_cases,
 )
 
 # Shapes of continuation tokens the server never issued: base64-ish, blank-ish, and the
@@ -92,7 +92,7 @@ def test_walk_to_the_end(lineitems, target, contract, size):
     pages = lineitems.first_page_ok(lineitems.cached_walk(lineitems.query(size=size)), contract)
     findings = []
     for index, exchange in enumerate(pages):
-        findings += check_page(exchange, lineitems.base_url, size=size, page=index, walk_url=pages[0].url)
+        findings += run(PC_PAGE_LINKS, exchange, base_url=lineitems.base_url, size=size, page=index, walk_url=pages[0].url)
         spelling = continuation_token_field(exchange)
         if spelling is not None and index < len(pages) - 1:  # a page that links on: how it spells the token
             contract.observe("SP-PC-CONTINUATION-TOKEN-FIELD", spelling)
@@ -100,7 +100,7 @@ def test_walk_to_the_end(lineitems, target, contract, size):
         contract.observe(point, answer)
     findings += check_every_page(pages, currency=target.currency)
     findings = first_per_rule(findings)
-    findings += check_walk_terminates(pages, budget=target.page_budget)
+    findings += run(PC_WALK, pages, budget=target.page_budget)
     contract.check(findings)
 
 
@@ -121,7 +121,7 @@ def test_pages_match_single_page(lineitems, contract, size):
     # every page of every walk gets every page- and item-level check, whichever test walked it
     every = first_per_rule(check_every_page(single, currency=lineitems.target.currency)
                            + check_every_page(pages, currency=lineitems.target.currency))
-    contract.check(check_pages_match(reference, pages, size=size) + every)
+    contract.check(run(PC_WALK_AGAINST_ONE_PAGE, reference, pages=pages, size=size) + every)
 
 
 def _answer(exchange) -> str:
@@ -141,9 +141,8 @@ def test_bad_tokens_rejected(lineitems, target, contract):
     findings = []
 
     def expect_4xx(exchange, what):
-        findings.extend(check_bad_token_rejected(exchange, what))
-        findings.extend(check_error_shape(exchange))
-        findings.extend(check_collection(exchange))  # a token served as a page: the page must still be a page
+        # the token's own rule, then the answer's (a token served as a page: the page must still be a page)
+        findings.extend(run_cases((PC_BAD_TOKEN, PC_ANSWER), exchange, what=what))
         contract.observe("SP-PC-BAD-TOKEN", _answer(exchange))
 
     paged = lineitems.query(size=1) + [("seekOperation", "Next")]
@@ -166,9 +165,8 @@ def test_bad_tokens_rejected(lineitems, target, contract):
     }
     for what, query in replays.items():
         exchange = lineitems.get(query + [("seekOperation", "Next")], {CONTINUATION_HEADER: step.token})
-        findings.extend(check_bad_token_no_server_error(
-            exchange, f"a server token of the {target.currency}/{target.period} size-1 walk replayed with {what}"))
-        findings.extend(check_error_shape(exchange))
-        findings.extend(check_collection(exchange))
+        findings.extend(run_cases(
+            (PC_REPLAYED_TOKEN, PC_ANSWER), exchange,
+            what=f"a server token of the {target.currency}/{target.period} size-1 walk replayed with {what}"))
         contract.observe("SP-PC-TOKEN-QUERY-BINDING", _answer(exchange))
     contract.check(findings)

@@ -25,16 +25,10 @@ from recon_contracts.checks.partner_center import (
     LINEITEMS_PATH,
     SPEC,
     case_insensitive,
-    check_collection,
-    check_error_shape,
-    check_headers_echoed,
-    check_no_server_error,
-    check_query_accepted,
-    check_query_rejected,
-    check_throttle_retry_after,
     classify_query,
     documented_spelling,
 )
+from recon_contracts.checks.registry import PC_ANSWER, PC_INVALID_QUERY, PC_RETRIES, PC_SPELLED_QUERY, PC_VALID_QUERY, run, run_cases
 from recon_contracts.truth.spec import load_spec
 
 CASE_INSENSITIVE = case_insensitive()
@@ -131,10 +125,8 @@ def test_valid_queries_in_any_case(lineitems, target, contract, spelling):
     exchange = lineitems.get(query)
     text = "&".join(f"{k}={v}" for k, v in query)
     contract.check([
-        *check_query_accepted(exchange, text, documented=documented_spelling(query)),
-        *check_collection(exchange),
-        *check_headers_echoed(exchange),
-        *check_throttle_retry_after([*lineitems.client.retried[retried:], exchange]),
+        *run(PC_SPELLED_QUERY, exchange, query=text, documented=documented_spelling(query)),
+        *run(PC_RETRIES, [*lineitems.client.retried[retried:], exchange]),
     ])
 
 
@@ -241,13 +233,12 @@ def test_invalid_queries_rejected(lineitems, contract, case):
     exchange = lineitems.get(_params(sent.get("params")), _headers(sent.get("headers")), url=sent["url"])
     verdict = classify_query(exchange)
     if verdict.invalid:
-        findings = check_query_rejected(exchange, "; ".join(verdict.problems))
+        case, why = PC_INVALID_QUERY, "; ".join(verdict.problems)
         for point, answer in silent_points(exchange, verdict.problems):
             contract.observe(point, answer)
     else:
-        why = "a query the spec allows" + (f" ({'; '.join(verdict.doubts)})" if verdict.doubts else "")
-        findings = check_no_server_error(exchange, why)
-    contract.check(findings + check_collection(exchange) + check_error_shape(exchange))
+        case, why = PC_VALID_QUERY, "a query the spec allows" + (f" ({'; '.join(verdict.doubts)})" if verdict.doubts else "")
+    contract.check(run_cases((case, PC_ANSWER), exchange, why=why))
 
 
 def silent_points(exchange: Any, problems: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -213,3 +213,31 @@ def test_the_ci_sample_finds_a_blob_reader_that_does_not_retry(mock, monkeypatch
     print(f"\nmutation found within {N} examples (seed {SEED}): {first.command()}\nshrunk to: {small.command()}")
     assert [t.step for t in small.config.transients] == ["blob"] and not small.config.knobs
     assert small.config.items == 1 and "--transient blob:" in small.command()
+
+
+def test_recon_contracts_check_on_such_traffic_ends_inconclusive_naming_the_rule(mock, tmp_path):
+    """The same server's traffic as a HAR: `recon-contracts check` leaves the rule unproven (exit 2), never a pass."""
+    import json
+    import sys
+
+    from http_servers import _client
+
+    from recon_contracts.drivers.graph_export import run_export
+    from recon_contracts.reporting.har import HarRecorder
+    from support.suiteproc import run
+
+    mock.configure(MockConfig(items=1, retry_after=0, knobs={"row_nulls": "dropped"}))
+    seen: list = []
+    graph = _client("graph", mock.graph_base_url, seen)
+    exported = run_export(graph, "G016907411", "full", poll_timeout=60, sleep=lambda s: None, max_sleep=0, min_sleep=0)
+    assert exported.succeeded, exported.stopped
+    recorder = HarRecorder(tmp_path / "traffic.har")
+    for exchange in seen:
+        recorder.record(exchange)
+    recorder.close()
+    proc = run([sys.executable, "-m", "recon_contracts.cli", "check", str(tmp_path / "traffic.har"), "--report-dir",
+                str(tmp_path / "r")], cwd=tmp_path, timeout=120)
+    assert proc.code == 2, proc.output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert "GR-ROW-REQUIRED-COLUMNS" in summary["unproven_rules"], summary["unproven_rules"]
+    assert not [f for f in summary["findings"] if f["severity"] == "breaking"]

@@ -62,3 +62,23 @@ def test_action_yml_maps_every_input_to_an_option_the_suite_reads():
     assert set(step["env"]) <= known, set(step["env"]) - known
     used = {value.split("inputs.")[1].rstrip(" }") for value in step["env"].values() if "inputs." in str(value)}
     assert used | {"python-version"} == set(action["inputs"])
+
+
+def test_the_readme_workflow_uses_the_action_by_path_after_a_checkout():
+    """The README's CI example runs as written: the checked-out repository's action.yml by `uses: ./`, and no
+    owner name that is not this project's (the other `uses:` are GitHub's own actions)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## CI"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    workflow = yaml.safe_load(block.group(1))
+    (job,) = workflow["jobs"].values()
+    uses = [step.get("uses", "") for step in job["steps"]]
+    local = uses.index("./")
+    assert uses[local - 1].startswith("actions/checkout@"), "the action is used from the checkout: check out first"
+    assert job["steps"][local]["id"] == "contract" and (ROOT / "action.yml").is_file()
+    assert all(u == "./" or u.split("/", 1)[0] in ("actions", "github") for u in uses), uses
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["inputs"])
+    assert set(job["steps"][local]["with"]) <= inputs

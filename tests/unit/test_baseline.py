@@ -244,7 +244,8 @@ def test_bad_baseline_options_exit_4(tmp_path):
 
 def test_a_run_merges_its_parts_and_silent_points_into_observed_json_and_compares(tmp_path):
     """The end of a run: every process's parts and the silent-point answers make observed.json; --baseline compares."""
-    from recon_contracts.plugin.traffic import RunTraffic, finish
+    from recon_contracts.plugin.traffic import RunTraffic
+    from recon_contracts.reporting.finish import merge_traffic as finish
 
     def one_run(name: str, answer: str, *, baseline=None, update=False):
         parts = tmp_path / f"parts-{name}"

@@ -309,3 +309,11 @@ def test_empty_key_column_and_non_text_qualifiers_are_type_findings():
     data[4]["ProductQualifiers"] = ["AddOn", 7]
     found = by_rule(judge(data))
     assert list(found) == ["GR-ROW-COLUMN-TYPES"] and found["GR-ROW-COLUMN-TYPES"][0].extra["lines"] == [3, 5]
+
+
+def test_a_blob_that_starts_with_an_empty_object_is_judged_not_crashed():
+    """A first row of ``{}`` has the same (no keys, no types) signature as "no row yet": it must still be judged."""
+    j = ExportJudge(RowRules.load(), invoice_id=INVOICE, attribute_set="full")
+    j.blob("part-00000-test.c000.json.gz").consume(lines_of([b"{}\n", json.dumps(rows(1)[0]).encode() + b"\n"]))
+    (finding, *_) = by_rule(j)["GR-ROW-REQUIRED-COLUMNS"]
+    assert "1 of 2 rows" in finding.message

@@ -44,3 +44,14 @@ def test_every_exception_is_drawn_in_the_errors_docstring():
     assert len(classes) >= 14
     missing = [name for name in classes if name not in (errors.__doc__ or "")]
     assert missing == [], f"errors.py's tree does not draw {missing}"
+
+
+def test_the_protocol_and_the_checks_are_type_checked_strictly():
+    """mypy (in CI) checks the protocol and the checks under strict rules; dropping either from its list fails here."""
+    import tomllib
+
+    config = tomllib.loads((project_root() / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config.get("strict") is True
+    assert {"src/recon_contracts/protocol", "src/recon_contracts/checks"} <= set(config["files"])
+    assert not any(o.get("ignore_errors") for o in config.get("overrides", [])
+                   if any(str(m).startswith(("recon_contracts.checks", "recon_contracts.protocol")) for m in o.get("module", [])))

@@ -15,6 +15,7 @@ from ..protocol.graph import blob_url, manifest_blobs  # noqa: F401
 from ..redact import REDACTOR
 from ..traffic.blob_stream import BlobOutcome
 from .common import check_schema
+from .registry import GR_ATTRIBUTE_SETS, GR_BLOB, GR_BLOB_READ, GR_BLOB_URL, GR_MANIFEST, GR_MANIFEST_INLINE, check, run
 
 GRAPH_SPEC = "graph"
 
@@ -24,6 +25,7 @@ def redacted(f: Finding) -> Finding:
     return replace(f, message=REDACTOR(f.message), actual=REDACTOR(f.actual), curl=REDACTOR(f.curl), url=REDACTOR(f.url))
 
 
+@check(GR_MANIFEST_INLINE, rules=("GR-RESPONSE-SCHEMA", "GR-RESPONSE-UNDECLARED-PROPERTY", "GR-MANIFEST-BLOBCOUNT"))
 def check_manifest(exchange: Exchange, manifest: Any, *, where: str = "manifest", schema: bool = True) -> list[Finding]:
     """The manifest validates against Manifest, and blobCount is the number of blobs listed.
 
@@ -62,6 +64,7 @@ def check_manifest(exchange: Exchange, manifest: Any, *, where: str = "manifest"
     return found
 
 
+@check(GR_MANIFEST, rules=("GR-RESPONSE-SCHEMA", "GR-RESPONSE-UNDECLARED-PROPERTY", "GR-MANIFEST-BLOBCOUNT"))
 def check_manifest_response(exchange: Exchange) -> list[Finding]:
     """GET of the manifest navigation link answers 200 with a Manifest (then as :func:`check_manifest`)."""
     if exchange.status != 200:
@@ -91,6 +94,7 @@ def check_manifest_response(exchange: Exchange) -> list[Finding]:
     return check_manifest(exchange, manifest)
 
 
+@check(GR_BLOB, rules=("GR-BLOB-URL",))
 def check_blob_download(exchange: Exchange) -> list[Finding]:
     """The blob URL built from the manifest answers 200 (with the SAS token, without Authorization)."""
     if exchange.status == 200:
@@ -108,6 +112,7 @@ def check_blob_download(exchange: Exchange) -> list[Finding]:
     ]
 
 
+@check(GR_BLOB_READ, rules=("GR-BLOB-GZIP-JSONL",))
 def check_blob_content(outcome: BlobOutcome) -> list[Finding]:
     """A blob read to its end is gzip holding JSON Lines (what reading it found; lines that are no object are
     counted by the row judge under the same rule)."""
@@ -135,9 +140,9 @@ def check_blobs(manifest_exchange: Exchange | None, manifest: Any, blobs: Sequen
     found: list[Finding] = []
     for blob in blobs:
         if blob.exchange is not None and not blob.inconclusive:
-            found += check_blob_download(blob.exchange)
-        found += check_blob_content(blob)
-        found += check_blob_url_safe(blob, manifest_exchange)
+            found += run(GR_BLOB, blob.exchange)
+        found += run(GR_BLOB_READ, blob)
+        found += run(GR_BLOB_URL, blob, manifest_exchange=manifest_exchange)
     listed = len(manifest_blobs(manifest))
     if len(blobs) < listed and not any(f.rule == "GR-BLOB-URL" for f in found):
         found.append(
@@ -153,7 +158,8 @@ def check_blobs(manifest_exchange: Exchange | None, manifest: Any, blobs: Sequen
     return found
 
 
-def check_blob_url_safe(blob: BlobOutcome, manifest_exchange: Exchange | None) -> list[Finding]:
+@check(GR_BLOB_URL, rules=("GR-BLOB-URL-SAFE",))
+def check_blob_url_safe(blob: BlobOutcome, manifest_exchange: Exchange | None = None) -> list[Finding]:
     """GR-BLOB-URL-SAFE (advisory): the runner refused the blob's URL (scheme, http under https, or an internal
     address); nothing was sent, and the blob's rows are unproven (the outcome is also inconclusive)."""
     if not blob.refused:
@@ -168,6 +174,7 @@ def unreadable(blobs: Iterable[BlobOutcome]) -> list[str]:
     return [f"blob {b.name}: {REDACTOR(b.inconclusive)}" for b in blobs if b.inconclusive]
 
 
+@check(GR_ATTRIBUTE_SETS, rules=("GR-EXPORT-BASIC-SUBSET",))
 def check_basic_subset(basic: set[str], full: set[str], *, evidence: Exchange | None = None) -> list[Finding]:
     """GR-EXPORT-BASIC-SUBSET: every attribute of a basic export is one of a full export of the same invoice.
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..findings import Exchange, Finding, finding
 from ..truth.spec import load_spec
+from .registry import LINK_OFF_ORIGIN, check
 
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
@@ -123,7 +124,8 @@ def check_schema(
 LINK_ORIGIN_RULES = {"partner-center": "PC-LINK-SAME-ORIGIN", "graph": "GR-LINK-SAME-ORIGIN"}
 
 
-def check_link_origin(*, api: str, operation: str, url: str, origin: str) -> list[Finding]:
+@check(LINK_OFF_ORIGIN, rules=("PC-LINK-SAME-ORIGIN", "GR-LINK-SAME-ORIGIN"))
+def check_link_origin(url: str, *, api: str, operation: str, origin: str) -> list[Finding]:
     """PC-/GR-LINK-SAME-ORIGIN: a link the target handed out, which the run must follow, is on another origin.
 
     The client refuses to send the run's credentials there (``OffOriginLink``); this is the finding

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from ..findings import Exchange, Finding, finding
 from ..redact import REDACTOR
 from .common import check_schema, json_body
+from .registry import GR_EXPORT, GR_EXPORT_ANY_INVOICE, GR_EXPORT_SPELLING, GR_INVALID_EXPORT, GR_UNKNOWN_OPERATION, check
 
 GRAPH_SPEC = "graph"
 _VERSION = re.compile(r"/(v1\.0|beta)(?=/|$)", re.IGNORECASE)
@@ -28,6 +29,7 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+@check(GR_EXPORT, rules=("GR-EXPORT-202-LOCATION", "GR-EXPORT-LOCATION-FORM"))
 def check_export_accepted(
     exchange: Exchange, *, graph_base_url: str, rule_id: str = "GR-EXPORT-202-LOCATION"
 ) -> list[Finding]:
@@ -152,6 +154,7 @@ def check_error_envelope(exchange: Exchange, *, rule_id: str, what: str) -> list
     return check_schema(exchange, body, spec_name=GRAPH_SPEC, schema_name="ODataError", rule_id=rule_id, where=what)
 
 
+@check(GR_INVALID_EXPORT, rules=("GR-EXPORT-BAD-REQUEST-4XX", "GR-EXPORT-BAD-REQUEST-NO-5XX"))
 def check_export_rejected(exchange: Exchange, *, case: str) -> list[Finding]:
     """An invalid export request: never 5xx (GR-EXPORT-BAD-REQUEST-NO-5XX); refused 4xx in the Graph error
     envelope rather than accepted (GR-EXPORT-BAD-REQUEST-4XX, advisory: no document says which)."""
@@ -187,6 +190,7 @@ def bad_request_answer(exchange: Exchange) -> str:
     return f"status-{exchange.status}"
 
 
+@check(GR_EXPORT_ANY_INVOICE, rules=("GR-EXPORT-BAD-REQUEST-4XX", "GR-EXPORT-BAD-REQUEST-NO-5XX", "GR-EXPORT-202-LOCATION", "GR-EXPORT-LOCATION-FORM"))
 def check_export_of_unknown_invoice(exchange: Exchange, *, graph_base_url: str) -> list[Finding]:
     """An export of an invoice that does not exist is either accepted (202) or rejected 4xx; never 5xx."""
     if 400 <= exchange.status < 500:
@@ -207,6 +211,7 @@ def check_export_of_unknown_invoice(exchange: Exchange, *, graph_base_url: str) 
     ]
 
 
+@check(GR_UNKNOWN_OPERATION, rules=("GR-OP-UNKNOWN-404",))
 def check_unknown_operation(exchange: Exchange, rule_id: str = "GR-OP-UNKNOWN-404") -> list[Finding]:
     """GET of an operation id that was never issued is answered 404 in the Graph error envelope."""
     if exchange.status != 404:
@@ -221,6 +226,7 @@ def check_unknown_operation(exchange: Exchange, rule_id: str = "GR-OP-UNKNOWN-40
     return check_error_envelope(exchange, rule_id=rule_id, what="unknown operation: the 404 response")
 
 
+@check(GR_EXPORT_SPELLING, rules=("GR-EXPORT-QUALIFIED-NAME", "GR-EXPORT-202-LOCATION", "GR-EXPORT-LOCATION-FORM"))
 def check_export_spelling(exchange: Exchange, *, spelling: str, graph_base_url: str) -> list[Finding]:
     """The short spelling answers 202 + Location; the qualified one is accepted like it.
 

@@ -38,8 +38,7 @@ def link_form(uri: str) -> str:
 
 def page_answers(pages: Sequence[Exchange], *, size: int | None = None) -> list[Observation]:
     """What a walk's pages say about the Partner Center silent points of pages and items."""
-    bodies = [(e, _json_object(e)) for e in pages]
-    bodies = [(e, b) for e, b in bodies if b is not None]
+    bodies = [(e, b) for e, b in ((e, _json_object(e)) for e in pages) if b is not None]
     if not bodies:
         return []
     out: list[Observation] = []
@@ -99,9 +98,9 @@ def export_answers(run: Any) -> list[Observation]:
             out.append(("SP-GR-OP-PROGRESSION", "notstarted-running" if "notStarted" in statuses else "running-only"))
         content_type = (polls[0].header("content-type") or "").lower()
         out.append(("SP-GR-CONTENT-TYPE", "odata-json" if "odata" in content_type else "json"))
-        body = _json_object(polls[-1]) or {}
-        out.append(("SP-GR-ODATA-CONTEXT", "present" if "@odata.context" in body else "absent"))
-        created = body.get("createdDateTime")
+        last = _json_object(polls[-1]) or {}
+        out.append(("SP-GR-ODATA-CONTEXT", "present" if "@odata.context" in last else "absent"))
+        created = last.get("createdDateTime")
         if isinstance(created, str):
             out.append(("SP-GR-OP-CREATED-OFFSET", "z" if _OFFSET.search(created.strip()) else "none"))
     for poll, status in zip(polls, statuses):
@@ -111,7 +110,7 @@ def export_answers(run: Any) -> list[Observation]:
             break
     terminal = next((p for p, s in zip(polls, statuses) if is_terminal(s)), None)
     body = _json_object(terminal)
-    if body is not None and is_success(status_of(terminal)):
+    if terminal is not None and body is not None and is_success(status_of(terminal)):
         out.append(("SP-GR-OP-SUCCESS-STATUS", str(body["status"])))
         inline = isinstance(body.get("resourceLocation"), dict)
         link = "resourceLocation@odata.navigationLink" in body

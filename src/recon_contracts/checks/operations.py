@@ -15,8 +15,15 @@ from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, 
 from ..truth.rules import operation_states
 from .blobs import redacted
 from .common import check_schema, parse_datetime
+from .registry import GR_POLL, GR_POLLS, GR_POLLS_TO_THE_END, check
 
 GRAPH_SPEC = "graph"
+# the rules of one poll (check_operation)
+POLL_RULES = (
+    "GR-RESPONSE-SCHEMA", "GR-RESPONSE-UNDECLARED-PROPERTY", "GR-OP-ODATA-TYPE", "GR-OP-ERROR-IFF-FAILED",
+    "GR-OP-ERROR-ONLY-IF-FAILED", "GR-OP-RESOURCE-IFF-SUCCEEDED", "GR-OP-RESOURCE-ONLY-IF-SUCCEEDED", "GR-OP-TIMESTAMPS",
+    "GR-OP-RETRY-AFTER",
+)
 
 
 def _same_state(a: str | None, b: str | None) -> bool:
@@ -197,15 +204,16 @@ def check_retry_after(exchange: Exchange, body: dict[str, Any]) -> list[Finding]
     ]
 
 
+@check(GR_POLL, rules=POLL_RULES)
 def check_operation(exchange: Exchange) -> list[Finding]:
     """Every single-poll rule: shape, @odata.type, error/resource presence, timestamps, Retry-After."""
     found = check_poll_response(exchange)
     body = operation_body(exchange)
     if body is None:
         return found
-    for check in (check_odata_type, check_error_iff_failed, check_resource_iff_succeeded, check_timestamps,
-                  check_retry_after):
-        found += check(exchange, body)
+    for rule_check in (check_odata_type, check_error_iff_failed, check_resource_iff_succeeded, check_timestamps,
+                       check_retry_after):
+        found += rule_check(exchange, body)
     return found
 
 
@@ -216,28 +224,29 @@ def _first_terminal(polls: Sequence[Exchange]) -> int | None:
     return next((i for i, p in enumerate(polls) if is_terminal(status_of(p))), None)
 
 
+@check(GR_POLLS, rules=("GR-OP-STATUS-MONOTONIC",))
 def check_status_monotonic(polls: Sequence[Exchange]) -> list[Finding]:
     """Up to the first terminal poll, each status stays put or moves forward (operation-states.yaml)."""
     states = operation_states()
     end = _first_terminal(polls)
     window = polls if end is None else polls[: end + 1]
-    known = [(p, status_of(p)) for p in window]
-    known = [(p, s) for p, s in known if s in states.rank]
+    known = [(p, s) for p, s in ((p, status_of(p)) for p in window) if s is not None and s in states.rank]
     for (_, before), (poll, after) in zip(known, known[1:]):
-        if not states.allowed(before, after):  # type: ignore[arg-type]
-            onward = sorted(states.transitions.get(before, ())) or "nothing"  # type: ignore[arg-type]
+        if not states.allowed(before, after):
+            onward = sorted(states.transitions.get(before, ())) or "nothing"
             return [
                 finding(
                     "GR-OP-STATUS-MONOTONIC",
                     f"the operation status moved backwards: {before} -> {after}",
                     poll,
                     expected=f"after {before}: {before} again or one of {onward}",
-                    actual=" -> ".join(s for _, s in known),  # type: ignore[misc]
+                    actual=" -> ".join(s for _, s in known),
                 )
             ]
     return []
 
 
+@check(GR_POLLS, rules=("GR-OP-TERMINAL-ABSORBING",))
 def check_terminal_absorbing(polls: Sequence[Exchange]) -> list[Finding]:
     """Every poll after the first terminal one returns the same terminal state."""
     end = _first_terminal(polls)
@@ -294,6 +303,7 @@ def check_terminates(polls: Sequence[Exchange], *, poll_timeout: float) -> list[
     ]
 
 
+@check(GR_POLLS_TO_THE_END, rules=(*POLL_RULES, "GR-OP-STATUS-MONOTONIC", "GR-OP-TERMINAL-ABSORBING", "GR-OP-TERMINATES"))
 def check_polls(polls: Sequence[Exchange], *, poll_timeout: float) -> list[Finding]:
     """Every rule of the operation over a run's polls (the single-poll ones on each poll)."""
     found: list[Finding] = []

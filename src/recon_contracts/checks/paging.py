@@ -32,6 +32,7 @@ from ..protocol.partner_center import (  # noqa: F401 - the vocabulary the check
 )
 from ..traffic.pages import digest
 from .common import expect_status, is_client_error
+from .registry import OK, PC_BAD_TOKEN, PC_PAGE_LINKS, PC_REPLAYED_TOKEN, PC_WALK, PC_WALK_AGAINST_ONE_PAGE, check
 
 _body = body_of
 
@@ -140,6 +141,7 @@ def check_total_count(exchange: Exchange, *, page: int | None = None) -> list[Fi
     )]
 
 
+@check(PC_PAGE_LINKS, statuses=OK, rules=("PC-PAGING-NEXT-QUERY", "PC-PAGING-NEXT-TOKEN", "PC-PAGING-PAGE-SIZE", "PC-PAGING-TOTALCOUNT"))
 def check_page(exchange: Exchange, base_url: str, *, size: int | None = None, page: int | None = None,
                walk_url: str | None = None) -> list[Finding]:
     """Every per-page paging rule of one 200 page (``walk_url``: the walk's first request)."""
@@ -177,6 +179,7 @@ def _canonical(item: Any) -> str:
     return json.dumps(item, sort_keys=True, separators=(",", ":"))
 
 
+@check(PC_WALK, rules=("PC-PAGING-TERMINATES",))
 def check_walk_terminates(pages: Sequence[Exchange], *, budget: int | None = None) -> list[Finding]:
     """PC-PAGING-TERMINATES over the pages of one walk, in the order they were fetched.
 
@@ -232,6 +235,7 @@ def _identity(item: Any) -> str:
     return _canonical(item)[:120]
 
 
+@check(PC_WALK_AGAINST_ONE_PAGE, rules=("PC-PAGING-CONSISTENT",))
 def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, size: int) -> list[Finding]:
     """PC-PAGING-CONSISTENT: the items of ``pages`` are exactly ``reference``: no duplicate, none missing, none extra
     (in any order: no document orders the line items).
@@ -281,12 +285,14 @@ def check_pages_match(reference: Sequence[Any], pages: Sequence[Exchange], *, si
     )]
 
 
+@check(PC_REPLAYED_TOKEN, rules=("PC-PAGING-BAD-TOKEN-NO-5XX",))
 def check_bad_token_no_server_error(exchange: Exchange, what: str) -> list[Finding]:
     """PC-PAGING-BAD-TOKEN-NO-5XX: a request with an unusable or replayed continuation is never answered 5xx."""
     return expect_status(exchange, "PC-PAGING-BAD-TOKEN-NO-5XX", lambda status: status < 500, message=what,
                          expected="a 4xx (400 BadInput), or a page; never a 5xx")
 
 
+@check(PC_BAD_TOKEN, rules=("PC-PAGING-BAD-TOKEN-4XX", "PC-PAGING-BAD-TOKEN-NO-5XX"))
 def check_bad_token_rejected(exchange: Exchange, what: str) -> list[Finding]:
     """A token the server never issued (or none with seekOperation=Next): never 5xx (PC-PAGING-BAD-TOKEN-NO-5XX);
     refused 4xx rather than served (PC-PAGING-BAD-TOKEN-4XX, advisory: no document says)."""

@@ -18,6 +18,7 @@ Memory holds one partition of one side, so it stays flat at hundreds of thousand
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from typing import IO, Any
 from .rows import row_datetime
 from ..findings import Finding, finding
 from ..truth.rules import load_yaml
+from .registry import PARITY, check
 
 MAPPING_FILE = "migration-v1-to-graph.yaml"
 PARTITIONS = 256
@@ -120,7 +122,8 @@ class FieldTally:
     compared: int = 0
     differ: int = 0
     absent: int = 0  # matched items whose Graph row lacks the column
-    examples: list[tuple[str, str, str]] = field(default_factory=list)  # (key, v1, graph)
+    # (key, v1, graph); dataclasses.field: the name ``field`` is this class's own
+    examples: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -338,3 +341,9 @@ class ParityJoin:
         for handle in self._files.values():
             handle.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@check(PARITY, rules=("MIGRATION-ONLY-IN-V1", "MIGRATION-ONLY-IN-GRAPH", "MIGRATION-FIELD-DIFFERS"))
+def check_parity(result: ParityResult) -> list[Finding]:
+    """The migration rules over a finished join of Partner Center v1 items with Graph rows (advisory)."""
+    return result.findings()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -17,7 +17,11 @@ from ..findings import Exchange, Finding, finding
 from ..truth.rules import charge_types
 from ..truth.spec import load_spec
 from .common import check_schema, expect_status, is_client_error, json_body, parse_datetime
-from .paging import CONTINUATION_HEADER, page_items, query_pairs
+from ..protocol.partner_center import CONTINUATION_HEADER, page_items, query_pairs
+from .registry import (
+    CLIENT_ERROR, ERROR, OK, PC_ANSWER, PC_INVALID_QUERY, PC_PAGE, PC_RECORDED_ANSWER, PC_RETRIES, PC_SPELLED_QUERY,
+    PC_SPELLING_REFUSED, PC_VALID_QUERY, check, run,
+)
 
 SPEC = "partner-center"
 COLLECTION_SCHEMA = "LineItemCollection"
@@ -55,6 +59,23 @@ def query_parameters() -> dict[str, dict[str, Any]]:
 
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b
+
+
+def _same_folded(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold()
+
+
+def _folded(name: str) -> str:
+    return name.casefold()
+
+
+def _as_given(name: str) -> str:
+    return name
+
 # Declared, but "only applied when provider type is OneTime and InvoiceLineItemType is UsageLineItems":
 # a server may ignore a bad value, so it decides nothing.
 _IGNORABLE = frozenset({"haspartnerearnedcredit"})
@@ -63,7 +84,7 @@ _IGNORABLE = frozenset({"haspartnerearnedcredit"})
 def _value_problem(name: str, value: str, schema: Mapping[str, Any], fold: bool) -> str | None:
     """Why one query value is invalid by its schema (lenient: surrounding blanks are ignored)."""
     text = value.strip()
-    same = (lambda a, b: a.casefold() == b.casefold()) if fold else (lambda a, b: a == b)
+    same = _same_folded if fold else _same
     kind = schema.get("type")
     if "enum" in schema:
         allowed = [str(v) for v in schema["enum"]]
@@ -114,7 +135,7 @@ def classify_query(exchange: Exchange) -> QueryVerdict:
     ``MS-ContinuationToken`` header is invalid too.
     """
     fold = case_insensitive()
-    key = (lambda n: n.casefold()) if fold else (lambda n: n)
+    key = _folded if fold else _as_given
     sent: dict[str, list[str]] = {}
     for name, value in query_pairs(exchange.url):
         sent.setdefault(key(name), []).append(value)
@@ -189,6 +210,8 @@ def documented_spelling(pairs: Iterable[tuple[str, str]]) -> bool:
     return True
 
 
+@check(PC_SPELLED_QUERY, rules=("PC-QUERY-CASE-INSENSITIVE", "PC-QUERY-ANY-CASE"))
+@check(PC_SPELLING_REFUSED, statuses=CLIENT_ERROR, rules=("PC-QUERY-CASE-INSENSITIVE", "PC-QUERY-ANY-CASE"))
 def check_query_accepted(exchange: Exchange, query: str = "", *, documented: bool = True) -> list[Finding]:
     """A valid query is answered 200: PC-QUERY-CASE-INSENSITIVE for the spellings Microsoft's docs and SDK
     send (``documented``), PC-QUERY-ANY-CASE (advisory) for any other letter case."""
@@ -207,6 +230,7 @@ def check_query_accepted(exchange: Exchange, query: str = "", *, documented: boo
     )
 
 
+@check(PC_INVALID_QUERY, rules=("PC-QUERY-INVALID-4XX", "PC-QUERY-NO-5XX"))
 def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
     """A missing or invalid parameter: never 5xx (PC-QUERY-NO-5XX); refused 4xx rather than served
     (PC-QUERY-INVALID-4XX, advisory: no document says a server must refuse)."""
@@ -219,6 +243,7 @@ def check_query_rejected(exchange: Exchange, why: str) -> list[Finding]:
     )
 
 
+@check(PC_VALID_QUERY, rules=("PC-QUERY-NO-5XX",))
 def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
     """PC-QUERY-NO-5XX: whatever the query, the answer is never a 5xx (invalid input is documented as 400)."""
     return expect_status(
@@ -228,6 +253,7 @@ def check_no_server_error(exchange: Exchange, why: str) -> list[Finding]:
     )
 
 
+@check(PC_ANSWER, statuses=ERROR, rules=("PC-ERROR-SHAPE",))
 def check_error_shape(exchange: Exchange) -> list[Finding]:
     """PC-ERROR-SHAPE: a 4xx/5xx body is JSON in a documented error shape (ApiFault or the throttling body)."""
     if exchange.status < 400:
@@ -242,6 +268,7 @@ def check_error_shape(exchange: Exchange) -> list[Finding]:
 # ------------------------------------------------------------------ response
 
 
+@check(PC_ANSWER, PC_PAGE, PC_SPELLED_QUERY, statuses=OK, rules=("PC-RESPONSE-SCHEMA", "PC-RESPONSE-UNDECLARED-PROPERTY"))
 def check_collection(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-RESPONSE-SCHEMA (and PC-RESPONSE-UNDECLARED-PROPERTY): a 200 body is a valid LineItemCollection.
 
@@ -280,15 +307,12 @@ def check_every_page(pages: Sequence[Exchange], *, currency: str) -> list[Findin
     JSON object (the walk stops there) is a PC-RESPONSE-SCHEMA finding, not the silent end of the walk."""
     found: list[Finding] = []
     for index, exchange in enumerate(pages):
-        if exchange.status != 200:
-            continue
-        found += check_collection(exchange, page=index)
-        found += check_charge_types(exchange, page=index)
-        found += check_item_currency(exchange, currency, page=index)
-        found += check_item_dates(exchange, page=index)
+        found += run(PC_PAGE, exchange, page=index, requested=currency)
     return found
 
 
+@check(PC_SPELLED_QUERY, rules=("PC-HEADERS-ECHO",))
+@check(PC_RECORDED_ANSWER, statuses=OK, rules=("PC-HEADERS-ECHO",))
 def check_headers_echoed(exchange: Exchange) -> list[Finding]:
     """PC-HEADERS-ECHO (advisory): MS-RequestId and MS-CorrelationId sent are echoed on the response."""
     problems = []
@@ -312,6 +336,7 @@ def check_headers_echoed(exchange: Exchange) -> list[Finding]:
     )]
 
 
+@check(PC_RETRIES, rules=("PC-THROTTLE-RETRY-AFTER",))
 def check_throttle_retry_after(exchanges: Iterable[Exchange]) -> list[Finding]:
     """PC-THROTTLE-RETRY-AFTER (advisory): every 429 carries Retry-After."""
     bare = [e for e in exchanges if e.status == 429 and not (e.header("retry-after") or "").strip()]
@@ -329,6 +354,7 @@ def check_throttle_retry_after(exchanges: Iterable[Exchange]) -> list[Finding]:
 # ------------------------------------------------------------------ line items
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-CHARGETYPE-MAPPED", "PC-CHARGETYPE-KNOWN"))
 def check_charge_types(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-CHARGETYPE-MAPPED (Purchase/Refund never appear) and PC-CHARGETYPE-KNOWN (documented values), per page."""
     types = charge_types()
@@ -374,6 +400,7 @@ def _charge_type_finding(
     )]
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-ITEM-CURRENCY",))
 def check_item_currency(exchange: Exchange, requested: str, *, page: int | None = None) -> list[Finding]:
     """PC-ITEM-CURRENCY: every item's currency is the requested currencycode (case-insensitive)."""
     wrong: list[tuple[int, Any]] = []
@@ -417,6 +444,7 @@ def item_date_order_problem(item: Mapping[str, Any]) -> str | None:
     return None
 
 
+@check(PC_PAGE, statuses=OK, rules=("PC-ITEM-DATES", "PC-ITEM-DATE-ORDER"))
 def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
     """PC-ITEM-DATES: every date-time parses; PC-ITEM-DATE-ORDER (advisory): chargeStartDate <= chargeEndDate."""
     bad: list[tuple[int, list[str]]] = []
@@ -453,7 +481,7 @@ def check_item_dates(exchange: Exchange, *, page: int | None = None) -> list[Fin
     return found
 
 
-def check_items(pages: Sequence[Exchange], check, *args: Any) -> list[Finding]:  # type: ignore[no-untyped-def]
+def check_items(pages: Sequence[Exchange], check: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
     """Run a per-page item check over the pages of a walk (each finding names its page)."""
     found: list[Finding] = []
     for index, exchange in enumerate(pages):

@@ -2,7 +2,10 @@
 
 The exchanges are regrouped the way the live suite produced them (paging walks by their
 continuation tokens, export operations by their Location, manifests and blobs by their links) and
-handed to the same pure check functions of :mod:`recon_contracts.checks`. Nothing here judges on its
+judged by the checks :mod:`recon_contracts.checks.registry` holds for each case, the registry the live
+suite looks its checks up in. What this module knows is how to tell the case from a recording (a first
+request or a followed link, a valid query or not, an inline manifest or a linked one); which check
+applies to which case, and to which answers, is declared once, by each check. Nothing here judges on its
 own. Rules that need a request the recording cannot be trusted to hold are listed in
 :data:`NEEDS_NEW_REQUEST`, with the reason; every other rule of the catalog is checked offline.
 """
@@ -16,38 +19,39 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .blobs import check_basic_subset, check_blob_content, check_blob_download, check_manifest, check_manifest_response, redacted
-from .rows import export_columns, judge_for
+from .blobs import redacted
+from .rows import ExportJudge, export_columns, judge_for
 from ..traffic.blob_stream import RecordedBlob, read_blob
-from .graph_export import check_export_of_unknown_invoice, check_export_rejected, check_export_spelling
 from ..protocol.graph import NAV_LINK, is_success, is_terminal, operation_body, status_of
-from .operations import check_operation, check_status_monotonic, check_terminal_absorbing
-from .paging import (
-    CONTINUATION_HEADER,
-    body_of,
-    check_bad_token_rejected,
-    check_page,
-    check_pages_match,
-    check_walk_terminates,
-    first_per_rule,
-    next_link,
-    next_request,
-    page_items,
-    query_pairs,
-    requested_size,
-)
-from .partner_center import (
-    check_charge_types,
-    check_collection,
-    check_error_shape,
-    check_headers_echoed,
-    check_item_currency,
-    check_item_dates,
-    check_no_server_error,
-    check_query_accepted,
-    check_query_rejected,
-    check_throttle_retry_after,
-    classify_query,
+from ..protocol.partner_center import CONTINUATION_HEADER, body_of, next_link, next_request, page_items, query_pairs, requested_size
+from .paging import first_per_rule
+from .partner_center import classify_query
+from .registry import (
+    GR_ATTRIBUTE_SETS,
+    GR_BLOB,
+    GR_BLOB_READ,
+    GR_EXPORT_ANY_INVOICE,
+    GR_EXPORT_ROWS,
+    GR_EXPORT_SPELLING,
+    GR_INVALID_EXPORT,
+    GR_MANIFEST,
+    GR_MANIFEST_INLINE,
+    GR_POLL,
+    GR_POLLS,
+    PC_ANSWER,
+    PC_BAD_TOKEN,
+    PC_INVALID_QUERY,
+    PC_PAGE,
+    PC_PAGE_LINKS,
+    PC_RECORDED_ANSWER,
+    PC_RETRIES,
+    PC_SPELLING_REFUSED,
+    PC_VALID_QUERY,
+    PC_WALK,
+    PC_WALK_AGAINST_ONE_PAGE,
+    Case,
+    run,
+    run_cases,
 )
 from .. import jsonpolicy
 from ..findings import Exchange, Finding
@@ -64,6 +68,14 @@ NEEDS_NEW_REQUEST: dict[str, str] = {
     "GR-OP-UNKNOWN-404": "needs an operation id known never to have been issued; a recording cannot tell",
 }
 OFFLINE_SOURCE = "recorded traffic"
+# The cases of the check registry this module tells apart in a recording (tests/unit/test_check_registry.py)
+OFFLINE_CASES: frozenset[Case] = frozenset({
+    PC_ANSWER, PC_RECORDED_ANSWER, PC_PAGE, PC_BAD_TOKEN, PC_INVALID_QUERY, PC_VALID_QUERY, PC_SPELLING_REFUSED,
+    PC_PAGE_LINKS, PC_WALK, PC_WALK_AGAINST_ONE_PAGE, PC_RETRIES, GR_INVALID_EXPORT, GR_EXPORT_ANY_INVOICE,
+    GR_EXPORT_SPELLING, GR_POLL, GR_POLLS, GR_MANIFEST, GR_MANIFEST_INLINE, GR_BLOB, GR_BLOB_READ, GR_EXPORT_ROWS,
+    GR_ATTRIBUTE_SETS,
+})
+UNAUTHORISED = frozenset({401, 403})  # a recording may have lost its token: no answer check judges these
 VALID_ATTRIBUTE_SETS = {"full", "basic", "unknownfuturevalue"}
 RETRIED = frozenset({429, 503})
 
@@ -143,30 +155,33 @@ def check_partner_center(exchanges: Sequence[Exchange]) -> tuple[list[Finding], 
     found: list[Finding] = []
     by_spelling: dict[tuple[tuple[str, str], ...], list[Exchange]] = defaultdict(list)
     for e in pc:
-        item: list[Finding] = []
-        if e.status >= 400 and e.status not in (401, 403, 429):
-            item += check_error_shape(e)
-        if e.status == 200:
-            item += check_collection(e) + check_headers_echoed(e) + check_charge_types(e) + check_item_dates(e)
-            currency = next((v for k, v in query_pairs(e.url) if k.casefold() == "currencycode"), None)
-            if currency:
-                item += check_item_currency(e, currency)
+        if e.status in UNAUTHORISED:
+            continue
+        # every answer is an answer and, served, a page; then what its request was, told from the recording
+        cases = [PC_ANSWER, PC_RECORDED_ANSWER, PC_PAGE]
+        context: dict[str, Any] = {}
+        currency = next((v for k, v in query_pairs(e.url) if k.casefold() == "currencycode"), None)
+        if currency:
+            context["requested"] = currency
         if _seeks_next(e) and not _token_of(e):
-            item += check_bad_token_rejected(e, f"seekOperation=Next without {CONTINUATION_HEADER}")
-        elif not _token_of(e) and e.status not in (401, 403, 429, 503):
+            cases.append(PC_BAD_TOKEN)
+            context["what"] = f"seekOperation=Next without {CONTINUATION_HEADER}"
+        elif not _token_of(e):
             verdict = classify_query(e)
             if verdict.invalid:
-                item += check_query_rejected(e, "; ".join(verdict.problems))
+                cases.append(PC_INVALID_QUERY)
+                context["why"] = "; ".join(verdict.problems)
             else:
-                item += check_no_server_error(e, "a query the spec allows")
+                cases.append(PC_VALID_QUERY)
+                context["why"] = "a query the spec allows"
                 if not verdict.doubts:
                     by_spelling[_query_key(e.url)].append(e)
-        found += _tag(item, "recorded: partner-center responses")
+        found += _tag(run_cases(cases, e, **context), "recorded: partner-center responses")
     # PC-QUERY-CASE-INSENSITIVE: the same valid query, spelled differently, served once and refused another time
     case = []
     for group in by_spelling.values():
         if any(e.status == 200 for e in group):
-            case += [f for e in group if 400 <= e.status < 500 for f in check_query_accepted(e)]
+            case += [f for e in group for f in run(PC_SPELLING_REFUSED, e)]
     found += _tag(case, "recorded: partner-center query spellings")
 
     walks = _walks(pc)
@@ -178,9 +193,9 @@ def check_partner_center(exchanges: Sequence[Exchange]) -> tuple[list[Finding], 
         size = requested_size(walk[0]) if size_given else None
         per_page = []
         for index, page in enumerate(walk):
-            per_page += check_page(page, _origin_base(page), size=size, page=index, walk_url=walk[0].url)
+            per_page += run(PC_PAGE_LINKS, page, base_url=_origin_base(page), size=size, page=index, walk_url=walk[0].url)
         paging += first_per_rule(per_page)
-        paging += check_walk_terminates(walk, budget=10**9)  # a recording may stop early: the budget is not judged
+        paging += run(PC_WALK, walk, budget=10**9)  # a recording may stop early: the budget is not judged
     complete = [w for w in walks if _complete(w)]
     singles: dict[tuple[tuple[str, str], ...], list[Exchange]] = {}
     for walk in complete:
@@ -190,7 +205,7 @@ def check_partner_center(exchanges: Sequence[Exchange]) -> tuple[list[Finding], 
         reference = singles.get(_query_key(walk[0].url, drop=("seekoperation", "size")))
         if reference is None or walk is reference or len(walk) == 1:
             continue
-        paging += check_pages_match(page_items(body_of(reference[0])), walk, size=requested_size(walk[0]))
+        paging += run(PC_WALK_AGAINST_ONE_PAGE, page_items(body_of(reference[0])), pages=walk, size=requested_size(walk[0]))
     found += _tag(_first_per_message(paging), "recorded: partner-center paging walks")
     return found, {"partner-center exchanges": len(pc), "paging walks": len(walks), "complete walks": len(complete)}
 
@@ -280,9 +295,9 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
         body, problem = _export_body(e)
         base = _origin_base(e)
         if problem:
-            found += _tag(check_export_rejected(e, case=problem), "recorded: graph export requests")
+            found += _tag(run(GR_INVALID_EXPORT, e, case=problem), "recorded: graph export requests")
         elif problem is None:
-            found += _tag(check_export_of_unknown_invoice(e, graph_base_url=base), "recorded: graph export requests")
+            found += _tag(run(GR_EXPORT_ANY_INVOICE, e, graph_base_url=base), "recorded: graph export requests")
             if e.status == 202:
                 accepted_bodies.add(_same_export(e, body))
                 location = (e.header("location") or "").strip()
@@ -292,7 +307,7 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
         body, problem = _export_body(e)
         if e.operation.endswith(QUALIFIED_ACTION) and problem is None and e.status != 202 \
                 and _same_export(e, body) in accepted_bodies:
-            found += _tag(check_export_spelling(e, spelling="qualified", graph_base_url=_origin_base(e)),
+            found += _tag(run(GR_EXPORT_SPELLING, e, spelling="qualified", graph_base_url=_origin_base(e)),
                           "recorded: graph export requests")
 
     for e in exchanges:
@@ -302,7 +317,7 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
                 exports.setdefault(key, _Export(None, None)).polls.append(e)
     manifests_by_url = {_operation_path(e.url): e for e in exchanges if e.operation == GRAPH_MANIFEST}
     blobs = [e for e in exchanges if e.operation == BLOB]
-    succeeded: dict[tuple[str, str], list[Exchange]] = {}
+    succeeded: dict[tuple[str, str], tuple[Exchange, ExportJudge]] = {}
     lifecycle: list[Finding] = []
     data: list[Finding] = []
     for export in exports.values():
@@ -311,11 +326,11 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
             continue
         seen: set[tuple[str, str]] = set()
         for poll in polls:
-            for f in check_operation(poll):
+            for f in run(GR_POLL, poll):
                 if (f.rule, f.message) not in seen:
                     seen.add((f.rule, f.message))
                     lifecycle.append(redacted(f))
-        lifecycle += [redacted(f) for f in check_status_monotonic(polls) + check_terminal_absorbing(polls)]
+        lifecycle += [redacted(f) for f in run(GR_POLLS, polls)]
         terminal = next((p for p in polls if is_terminal(status_of(p))), None)
         if terminal is None or not is_success(status_of(terminal)):
             continue
@@ -323,9 +338,9 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
         if manifest_exchange is None:
             continue
         if manifest_exchange is terminal:
-            data += check_manifest(terminal, manifest, schema=False)
+            data += run(GR_MANIFEST_INLINE, terminal, manifest=manifest, schema=False)
         else:
-            data += check_manifest_response(manifest_exchange)
+            data += run(GR_MANIFEST, manifest_exchange)
         if not isinstance(manifest, dict):
             continue
         root = str(manifest.get("rootDirectory") or "").rstrip("/")
@@ -337,18 +352,18 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
                           attribute_set=str(body.get("attributeSet") or "full"),
                           currency=str(body["currencyCode"]) if body.get("currencyCode") else None)
         for blob in mine:
-            data += check_blob_download(blob)
+            data += run(GR_BLOB, blob)
             if blob.status == 200:
                 outcome = read_blob(RecordedBlob(blob), judge.blob(RecordedBlob(blob).name).consume)
-                data += check_blob_content(outcome)
+                data += run(GR_BLOB_READ, outcome)
         if mine:
-            data += judge.findings()
+            data += run(GR_EXPORT_ROWS, judge)
             if unproven is not None:
                 unproven += judge.unjudged()
         if export.body and mine:
-            key = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
-                   str(export.body.get("attributeSet", "")).casefold())
-            succeeded.setdefault(key, (mine[0], judge))
+            subject = (f"{found_kind[0].name if found_kind else ''}|{export.body.get('invoiceId') or export.body.get('currencyCode')}",
+                       str(export.body.get("attributeSet", "")).casefold())
+            succeeded.setdefault(subject, (mine[0], judge))
     found += _tag(_first_per_message(lifecycle), "recorded: graph operations")
     found += _tag(_first_per_message(data), "recorded: graph manifests and blobs")
     subset: list[Finding] = []
@@ -357,7 +372,7 @@ def check_graph(exchanges: Sequence[Exchange], unproven: list[tuple[str, str]] |
         if attribute_set == "basic" and full:
             basic_keys, full_keys = export_columns(basic_judge), export_columns(full[1])
             if basic_keys and full_keys:
-                subset += check_basic_subset(basic_keys, full_keys, evidence=basic_blob) + basic_judge.basic_columns()
+                subset += run(GR_ATTRIBUTE_SETS, basic_keys, full=full_keys, evidence=basic_blob) + basic_judge.basic_columns()
     found += _tag(subset, "recorded: graph attribute sets")
     return found, {"graph exchanges": len(posts) + sum(len(x.polls) for x in exports.values()),
                    "export operations": sum(1 for x in exports.values() if x.polls), "blobs": len(blobs)}
@@ -385,7 +400,7 @@ def check_recorded(exchanges: Sequence[Exchange]) -> OfflineResult:
     """
     answered = [e for e in exchanges if e.status not in RETRIED and not (e.operation == BLOB and e.status == 500)]  # storage's 500 is retried
     pc_found, pc_counts = check_partner_center(answered)
-    pc_found += _tag(check_throttle_retry_after([e for e in exchanges if e.operation == PC_LINEITEMS]),
+    pc_found += _tag(run(PC_RETRIES, [e for e in exchanges if e.operation == PC_LINEITEMS]),
                      "recorded: partner-center throttling")
     unproven: list[tuple[str, str]] = []
     graph_found, graph_counts = check_graph(answered, unproven)

@@ -44,8 +44,11 @@ from ..redact import REDACTOR
 from ..truth.rules import charge_types
 from ..truth.spec import load_spec
 from .common import parse_datetime
+from .registry import GR_EXPORT_ROWS, check
 
 ROW_SCHEMA = "ExportRow"
+# A row's signature: its keys and the types of its values (None: the fast path's rows, whose types were decoded)
+Signature = tuple[tuple[str, ...], tuple[type, ...] | None]
 EXAMPLES = 5  # example rows shown per finding
 FAST_TRIES = 16  # rows of a blob the fast path may be built from (the first one that carries every key column)
 _M, _D = r"(?:0[1-9]|1[0-2])", r"(?:0[1-9]|[12][0-9]|3[01])"
@@ -151,7 +154,7 @@ class BlobPart:
     name: str
     rows: int
     tallies: dict[str, Tally]
-    signatures: dict[tuple, list]
+    signatures: dict[Signature, list[Any]]
     exchange: Exchange | None = None
     writes_empties: bool = False
 
@@ -180,7 +183,7 @@ class BlobJudge:
     tallies: dict[str, Tally] = field(default_factory=dict)
     # (keys, value types) -> [rows, first lines, the first row's values]: in order of first appearance. Casing and
     # renames are judged over the whole export from these (findings()), so blobs can be judged apart and merged.
-    signatures: dict[tuple, list] = field(default_factory=dict)
+    signatures: dict[Signature, list[Any]] = field(default_factory=dict)
     # a row carried an empty value ("" or null) under some column: the writer keeps empty values, so a documented
     # column in no row was dropped (ExportJudge.unjudged); a writer that drops nulls never shows one
     writes_empties: bool = False
@@ -207,11 +210,12 @@ class BlobJudge:
         ct_known = export.charge_type_known
         rows = 0
         tally = self.tally
-        last_keys: tuple = ()
-        last_types: tuple = ()
-        c: _Checks | None = None
+        # None: the first row (an empty object too) always looks its checks up
+        last_keys: tuple[str, ...] | None = None
+        last_types: tuple[type, ...] | None = None
+        c = _NO_CHECKS  # replaced by the first row's
         signatures = self.signatures
-        seen: list = [0, []]
+        seen: list[Any] = [0, []]
         dates_ok, date_ok, numbers_ok, number_ok = _DATES.fullmatch, _DATE.fullmatch, _NUMBERS.fullmatch, _NUMBER.fullmatch
         # The fast path: a row that decodes into the export's typed row (every column of its first row present,
         # typed as in that row, dates as RFC 3339 date-times, no other column) whose texts hold (numbers, key columns,
@@ -219,9 +223,9 @@ class BlobJudge:
         # Any other line takes the path below, which words the findings. msgspec validates types and dates in C;
         # the texts are checked here (msgspec's own pattern constraints cost twice as much as the whole decode).
         fast: Any = None
-        fast_errors: tuple = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
+        fast_errors: tuple[type[Exception], ...] = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
         fast_tries = 0 if _msgspec is not None else FAST_TRIES  # rows the fast path may be built from
-        fast_seen: list = [0, []]
+        fast_seen: list[Any] = [0, []]
         f_dates = f_numbers = f_keys = f_invoice = f_charge = None
         f_nseps = 0
         period = False
@@ -290,13 +294,13 @@ class BlobJudge:
                 values = tuple(row.values())
                 keys, types = tuple(row), tuple(map(type, values))
                 if keys != last_keys or types != last_types:  # rows of an export share a few signatures
-                    c = checks.get((keys, types))
-                    if c is None:
-                        c = export.compile((keys, types), self.name, number)
+                    compiled = checks.get((keys, types))
+                    c = compiled if compiled is not None else export.compile((keys, types), self.name, number)
                     last_keys, last_types = keys, types
-                    seen = signatures.get((keys, types))
-                    if seen is None:
-                        seen = signatures[(keys, types)] = [0, [], values]
+                    entry = signatures.get((keys, types))
+                    if entry is None:
+                        entry = signatures[(keys, types)] = [0, [], values]
+                    seen = entry
                 n = seen[0] = seen[0] + 1
                 if n <= EXAMPLES:
                     seen[1].append(number)
@@ -374,6 +378,9 @@ class _Checks:
     start_key: str = ""
 
 
+_NO_CHECKS = _Checks(fixed=())
+
+
 def _type_ok(kind: str, t: type, value_is_list_of_str: bool | None = None) -> bool:
     if t is type(None):
         return kind != "K"
@@ -408,7 +415,7 @@ def _of_kind(kind: str, value: Any) -> bool:
         if kind == "D":
             return bool(value) and bool(_DATE.fullmatch(value))
         if kind == "M":
-            return value.strip().isdigit()
+            return bool(value.strip().isdigit())
     return True
 
 
@@ -436,7 +443,7 @@ def _attr_getter(names: list[str]) -> Any:
     return operator.attrgetter(*names)
 
 
-def _strings(value: list) -> bool:
+def _strings(value: list[Any]) -> bool:
     return all(type(v) is str for v in value)
 
 
@@ -469,7 +476,7 @@ class ExportJudge:
     attribute_set: str = "full"
     blobs: list[BlobJudge] = field(default_factory=list)
     plans: dict[tuple[str, ...], _Plan] = field(default_factory=dict)
-    checks: dict[tuple, _Checks] = field(default_factory=dict)
+    checks: dict[Signature, _Checks] = field(default_factory=dict)
     casing_first: dict[str, str] = field(default_factory=dict)  # re-spelled key -> the spelling first seen
     columns: set[str] = field(default_factory=set)  # canonical columns seen in any row
     unknown_columns: set[str] = field(default_factory=set)
@@ -541,7 +548,7 @@ class ExportJudge:
         self.plans[keys] = plan
         return plan
 
-    def fast_decoder(self, row: dict[str, Any], blob: str, line: int) -> tuple | None:
+    def fast_decoder(self, row: dict[str, Any], blob: str, line: int) -> tuple[Any, ...] | None:
         """The fast path for rows shaped like ``row`` (its documented keys, its value types): a msgspec decoder and
         getters of the texts to check (dates, numeric texts, key columns, invoice, charge type, charge period);
         None when msgspec is missing or the row cannot make one (a required column absent or null)."""
@@ -591,9 +598,10 @@ class ExportJudge:
         except (TypeError, ValueError):
             return None
         self.fast_keys = frozenset(k for k, _c, _kd in plan.checks)
-        period = plan.start in dates and plan.end in dates
-        if period:  # start and end first: the period compares the first two dates read
-            dates = [plan.start, plan.end] + [d for d in dates if d not in (plan.start, plan.end)]
+        start, end = plan.start, plan.end
+        period = start is not None and end is not None and start in dates and end in dates
+        if start is not None and end is not None and period:  # start and end first: the period compares the first two dates read
+            dates = [start, end] + [d for d in dates if d not in (start, end)]
         return (decoder.decode, _attr_getter(dates), period, _attr_getter(numbers),
                 max(len(numbers) - 1, 0), _attr_getter(key_columns),
                 operator.attrgetter(invoice) if invoice else None, operator.attrgetter(charge) if charge else None)
@@ -635,13 +643,16 @@ class ExportJudge:
                     date_columns=tuple(dates), number_columns=tuple(numbers),
                     dates=_getter([i for i, _ in dates]), numbers=_getter([i for i, _ in numbers]),
                     date_seps=max(len(dates) - 1, 0), number_seps=max(len(numbers) - 1, 0))
-        str_at = lambda key: key is not None and types[index[key]] is str  # noqa: E731
-        if str_at(plan.invoice):
-            c.invoice, c.invoice_key = index[plan.invoice], plan.invoice  # type: ignore[index]
-        if str_at(plan.charge_type):
-            c.charge_type, c.charge_type_key = index[plan.charge_type], plan.charge_type  # type: ignore[index]
-        if str_at(plan.start) and str_at(plan.end):
-            c.start, c.end, c.start_key = index[plan.start], index[plan.end], plan.start  # type: ignore[index]
+        def str_at(key: str | None) -> str | None:
+            return key if key is not None and types[index[key]] is str else None
+
+        invoice, charge_type, start, end = str_at(plan.invoice), str_at(plan.charge_type), str_at(plan.start), str_at(plan.end)
+        if invoice is not None:
+            c.invoice, c.invoice_key = index[invoice], invoice
+        if charge_type is not None:
+            c.charge_type, c.charge_type_key = index[charge_type], charge_type
+        if start is not None and end is not None:
+            c.start, c.end, c.start_key = index[start], index[end], start
         self.checks[signature] = c
         return c
 
@@ -741,7 +752,7 @@ class ExportJudge:
                 continue
             key = max(candidates, key=lambda k: (_similarity(column, k), k))
             where = [(blob, count, lines) for blob, documented, extra, _t, count, lines, _v in sigs if key in extra]
-            per_blob: dict[str, list] = {}
+            per_blob: dict[str, list[Any]] = {}
             for blob, count, lines in where:
                 entry = per_blob.setdefault(blob.name, [0, [], blob.exchange])
                 entry[0] += count
@@ -948,3 +959,13 @@ def judge_for(kind_name: str | None = None, *, invoice_id: str | None = None, at
     rules = RowRules.load(kind.row_schema, billed=kind.billed)
     return ExportJudge(rules, invoice_id=invoice_id if kind.billed else None, attribute_set=attribute_set or "full",
                        currency=None if kind.billed else currency)
+
+
+@check(GR_EXPORT_ROWS, rules=(
+    "GR-BLOB-GZIP-JSONL", "GR-ROW-REQUIRED-COLUMNS", "GR-ROW-COLUMN-TYPES", "GR-ROW-DATES", "GR-ROW-CHARGE-PERIOD",
+    "GR-ROW-INVOICE", "GR-ROW-CURRENCY", "GR-ROW-CASING-CONSISTENT", "GR-ROW-UNKNOWN-COLUMN", "GR-ROW-CHARGE-TYPE-UNKNOWN",
+    "GR-ROW-BASIC-DOCUMENTED", "GR-ROW-COLUMN-RENAMED", "GR-USAGE-FULL-COLUMNS", "GR-USAGE-BASIC-COLUMNS",
+))
+def check_export_rows(judge: ExportJudge) -> list[Finding]:
+    """Every row rule over the rows of one export's blobs, as the judge tallied them: one finding per rule per blob."""
+    return judge.findings()

@@ -44,16 +44,13 @@ def bad_input_is_4(prog: str, main: Callable[[list[str]], int], argv: list[str])
 def finish(report_dir: str | Path, result: Any) -> tuple[Verdict, dict[str, Any]]:
     """Write every report of ``result`` into ``report_dir`` and print the verdict line; the verdict and summary.
 
-    Raises ``UsageError`` when ``report_dir`` cannot be written (bad input: exit 4).
+    The reports are written by :func:`recon_contracts.reporting.finish.finish_reports`, the function the pytest
+    plugin ends a contract run with. Raises ``UsageError`` when ``report_dir`` cannot be written (bad input: exit 4).
     """
-    import json
-
-    from ..reporting.files import verdict_line, write_reports
+    from ..reporting.finish import finish_reports
 
     try:
-        paths = write_reports(report_dir, result)
+        finished = finish_reports(report_dir, result)
     except OSError as exc:
         raise UsageError(f"--report-dir {str(report_dir)!r}: {exc.strerror or exc}") from None
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
-    print(verdict_line(summary, str(report_dir)))
-    return Verdict(summary["verdict"]), summary
+    return finished.verdict, finished.summary

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..redact import REDACTOR
 
 from ..errors import UsageError as _UsageError
-from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, Verdict
+from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE
 from .base import UsageParser as _Parser
 
 URL_MAP_FILE = "url-map.json"
@@ -165,7 +165,8 @@ def finish(state: "object", report_dir: Path, *, started: float, sink: "object",
     """Judge the session once more as a whole, write the reports, print the verdict; the exit code."""
     from .check import GROUPS, junit_xml
     from ..findings import breaking
-    from ..reporting.files import JUNIT_FILE, RunResult, verdict_line, write_reports
+    from ..reporting.files import JUNIT_FILE, RunResult
+    from .base import finish as finish_reports
     from ..reporting.summary import redact_tree
 
     judge = state.judge  # type: ignore[attr-defined]
@@ -201,10 +202,9 @@ def finish(state: "object", report_dir: Path, *, started: float, sink: "object",
                             "url map": URL_MAP_FILE, "findings stream": sink.path.name}},  # type: ignore[attr-defined]
         unproven=list(judge.unproven),
     )
-    paths = write_reports(report_dir, run)
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     if nothing:
         print("recon-contracts proxy: no exchange passed through the proxy: nothing was judged", file=sys.stderr)
     print(f"proxied {judge.exchanges} exchange(s) in {len(flows)} flow(s); {len(findings)} finding(s)")
-    print(verdict_line(summary, str(report_dir)), flush=True)
-    return Verdict(summary["verdict"]).exit_code
+    verdict, _summary = finish_reports(report_dir, run)
+    sys.stdout.flush()
+    return verdict.exit_code

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from ..options import OPTIONS, Option
-from ..reporting.files import SUMMARY_FILE, verdict_line
-from ..reporting.summary import coverage_line
+from ..reporting.files import SUMMARY_FILE
+from ..reporting.finish import announce
 from ..verdict import EXIT_FAIL, EXIT_OK, EXIT_USAGE, Verdict
 from ..verdict import EXIT_INCONCLUSIVE as EXIT_NOT_RUN
 from ..errors import UsageError as _UsageError
@@ -197,8 +197,7 @@ def main(argv: list[str]) -> int:
         code = EXIT_NOT_RUN
     summary = _read_summary(report_dir, started)
     if summary is not None:
-        print(verdict_line(summary, report_dir))
-        print(coverage_line(summary))
+        announce(summary, report_dir, coverage=True)  # the reports were written by the plugin's finish_reports
         if code == EXIT_OK:  # the suite passed its tests: the verdict (an unproven rule, a baseline) has the last word
             verdicts = {v.value: v for v in Verdict}
             code = verdicts.get(str(summary.get("verdict")), Verdict.FAIL).exit_code

@@ -1,18 +1,66 @@
-"""How an exception that ended a contract test becomes its report: one table, first match wins.
+"""Outcome mapping: what a contract test recorded, and how the exception that ended it becomes its report.
 
-Every entry is reachable: no entry sits below a broader one (``shadowed()`` says which would be, and a unit
-test keeps it empty). ``TargetError`` is an ``Unproven`` (see ``errors.py``), so it is handled as one.
+The ``contract`` fixture records a test's findings; :func:`pytest_runtest_makereport` puts them on the report as
+plain data (so they cross pytest-xdist) and shapes the report by one table, first match wins. Every entry is
+reachable: no entry sits below a broader one (``shadowed()`` says which would be, and a unit test keeps it
+empty). ``TargetError`` is an ``Unproven`` (see ``errors.py``), so it is handled as one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
-from ..errors import AuthError, ContractViolation, Inconclusive, Unproven
+from ..errors import AuthError, ContractViolation, Inconclusive, OffOriginLink, Unproven
 from ..redact import REDACTOR
+from .recording import Contract, suite_test
+from .state import run_state
+
+ITEM_CONTRACT = pytest.StashKey[Contract]()
+
+
+@pytest.fixture
+def contract(request: pytest.FixtureRequest) -> Contract:
+    """Records a test's findings and fails it on a breaking one."""
+    recorded = Contract(request.node.nodeid, run_state(request.config).settings.strict)
+    request.node.stash[ITEM_CONTRACT] = recorded
+    return recorded
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    # pytest's unittest support turns a unittest.SkipTest (our Inconclusive) into its own Skipped exception
+    # while the report is made: keep the original to tell an unproven check from a skip the user asked for
+    excinfo = call.excinfo
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    test_id = suite_test(item)
+    if test_id is not None:
+        setattr(report, "recon_suite_test", test_id)  # plain data: crosses pytest-xdist with the report
+    recorded = item.stash.get(ITEM_CONTRACT, None)
+    if recorded is not None and call.when == "call":
+        # plain data, so that it crosses pytest-xdist with the report; redacted here, where the secrets
+        # this process obtained (tokens from azure-identity, SAS signatures) are known
+        from ..reporting.summary import redact_tree
+
+        setattr(report, "recon_findings", [redact_tree(f.to_dict()) for f in recorded.latest()])
+        setattr(report, "recon_observations", [list(o) for o in recorded.observations])
+        if recorded.unproven_marks:
+            setattr(report, "recon_unproven", [redact_tree(m) for m in recorded.unproven_marks])
+    if excinfo is not None and isinstance(excinfo.value, OffOriginLink):
+        # not drift in itself, but worth knowing: the link is reported, and the check it blocked is unproven
+        from ..checks.registry import LINK_OFF_ORIGIN, run
+        from ..reporting.summary import redact_tree
+
+        raised = excinfo.value
+        setattr(report, "recon_findings", getattr(report, "recon_findings", []) + [
+            redact_tree(f.to_dict()) for f in run(LINK_OFF_ORIGIN, raised.url, api=raised.api, operation=raised.operation,
+                                                  origin=raised.origin)])
+    if excinfo is None:
+        return
+    apply(item, report, excinfo.value)
 
 
 def _unproven(item: pytest.Item, report: pytest.TestReport, error: BaseException) -> None:

@@ -6,10 +6,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import pytest
+
 from ..traffic.client import RequestBudget
 from ..errors import ContractViolation
 from ..findings import Finding, breaking
 from ..redact import REDACTOR
+from ..truth.resources import suite_test_id
 
 
 @dataclass
@@ -121,3 +124,12 @@ class Contract:
         for rule_id, f in last.items():
             f.extra["occurrences"] = counts[rule_id]
         return list(last.values())
+
+
+def suite_test(item: pytest.Item) -> str | None:
+    """The catalog's ID of a contract test (``tests/contract/test_x.py::test_y``), None for other tests."""
+    name = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+    parent = item.parent
+    if isinstance(parent, pytest.Class):
+        name = f"{parent.name}::{name}"
+    return suite_test_id(item.path, name)

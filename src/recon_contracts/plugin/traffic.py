@@ -3,23 +3,20 @@
 Every :class:`~recon_contracts.traffic.client.ApiClient` of the run gets :meth:`RunTraffic.record` as an
 observer, so every exchange (retried ones included) goes into this process's HAR part and observed
 behaviour. Under pytest-xdist each worker writes its parts into a folder the controller named; the
-controller (or the only process) merges them at the end, compares with ``--baseline`` and, with
-``--update-baseline``, rewrites the baseline and says what changed.
+controller (or the only process) merges them at the end with every other report
+(:func:`recon_contracts.reporting.finish.merge_traffic`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..baselines import compare_or_update
-from ..findings import Exchange, Finding
-from ..observed import OBSERVED_FILE, Observed, write
-from ..reporting.har import HAR_FILE, HarRecorder, merge
+from ..findings import Exchange
+from ..observed import Observed
+from ..reporting.har import HarRecorder
 
 PARTS_PREFIX = ".traffic-"
 
@@ -47,41 +44,6 @@ class RunTraffic:
         self._har.close()
         path = self.parts_dir / f"{self.name}.observed.json"
         path.write_text(json.dumps(self.observed.to_json()), encoding="utf-8")
-
-
-@dataclass
-class Outcome:
-    """What the end of a run produced: the merged files, BASELINE-* findings, lines to print."""
-
-    har: Path | None = None
-    observed: Path | None = None
-    findings: list[Finding] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-
-
-def finish(parts_dir: Path, report_dir: Path, observations: dict[str, set[str]], *, baseline: Path | None,
-           update: bool) -> Outcome:
-    """Merge every process's parts into traffic.har and observed.json; compare with (or update) the baseline."""
-    outcome = Outcome()
-    har_parts = sorted(parts_dir.glob("*.har")) if parts_dir.is_dir() else []
-    outcome.har = report_dir / HAR_FILE
-    merge(har_parts, outcome.har)
-    observed = Observed()
-    for part in sorted(parts_dir.glob("*.observed.json")) if parts_dir.is_dir() else []:
-        try:
-            observed.merge(json.loads(part.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
-    observed.observe(observations)
-    data = observed.to_json()
-    outcome.observed = report_dir / OBSERVED_FILE
-    write(outcome.observed, data)
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    if baseline is None:
-        return outcome
-    step = compare_or_update(baseline, data, update=update)
-    outcome.findings, outcome.lines = step.findings, step.lines
-    return outcome
 
 
 def worker_name() -> str:

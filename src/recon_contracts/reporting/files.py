@@ -3,7 +3,8 @@ for people, ``report.sarif`` for code-scanning views, Markdown for ``$GITHUB_STE
 
 The pieces beside it: summary data, HTML page, spec excerpts.
 
-The pytest plugin calls :func:`write_reports` once per run (``junit.xml`` is pytest's own writer).
+:func:`write_reports` is called once per run, by :func:`recon_contracts.reporting.finish.finish_reports` (the end of
+every run, the plugin's and every command's); ``junit.xml`` is pytest's own writer.
 Every byte written passes through :data:`~recon_contracts.redact.REDACTOR`: each field before it is
 serialized, and the whole serialized text again as a last line of defence.
 """
