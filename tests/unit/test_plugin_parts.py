@@ -86,3 +86,12 @@ def test_each_run_keeps_its_own_state(tmp_path):
     assert one.traffic() is one.traffic() and one.traffic() is not two.traffic()
     one.traffic().close()
     two.traffic().close()
+
+
+def test_the_run_state_is_a_plugin_pluggy_can_hold_in_a_set():
+    """pytest keeps registered plugins in sets (e.g. for a nested conftest's hook subset): the state hashes by identity."""
+    from recon_contracts.plugin.state import RunState
+
+    fields = {name: None for name in RunState.__dataclass_fields__}
+    a, b = RunState(**fields), RunState(**fields)  # type: ignore[arg-type]
+    assert len({a, b}) == 2 and a != b

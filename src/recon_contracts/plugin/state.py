@@ -30,7 +30,7 @@ def run_state(config: pytest.Config) -> RunState:
     return config.stash[STATE]
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a pytest plugin: pluggy keeps plugins in sets, by identity
 class RunState:
     """Everything one run holds between its hooks."""
 
