@@ -35,10 +35,19 @@ def test_charge_types_mapped(lineitems, contract):
 
 @pytest.mark.partner_center
 def test_items_in_requested_currency(lineitems, target, contract):
-    """Every item's currency is the requested currencycode, whatever its letter case."""
-    findings = []
-    for currency in _casings(target.currency):  # each spelling is its own walk: every page of it gets every check
-        findings += check_every_page(_pages(lineitems, contract, currency=currency), currency=currency)
+    """Every item's currency is the requested currencycode, whatever its letter case.
+
+    The code as configured is walked to the end, every page of it with every check (the walk the other item tests
+    share). Each other spelling is one request: its first page, with every check. The server's currency filter
+    answers each query as a whole, so a spelling it does not honour shows on the first page; walking a large
+    tenant once per spelling would cost the partner three more full walks to prove nothing more."""
+    findings = check_every_page(_pages(lineitems, contract, currency=target.currency), currency=target.currency)
+    for currency in _casings(target.currency)[1:]:
+        first = lineitems.get(lineitems.query(currency=currency))
+        if first.status != 200:
+            pytest.fail(f"the documented query with currencycode={currency} was not served: {first.method} {first.url} "
+                        f"answered {first.summary(300)}", pytrace=False)
+        findings += check_every_page([first], currency=currency)
     contract.check(first_per_rule(findings))
 
 

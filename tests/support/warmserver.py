@@ -82,10 +82,12 @@ def _exit_code(value: Any) -> int:
     return 1
 
 
-def _child(request: dict[str, Any]) -> NoReturn:
+def _child(request: dict[str, Any], started: int) -> NoReturn:
     code = 1
     try:
         os.setsid()
+        os.write(started, b"s")  # the server answers with our pid only now: a kill of our group reaches us
+        os.close(started)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(request["cwd"])
@@ -139,9 +141,14 @@ def serve() -> None:
         request = json.loads(line)
         replies.flush()
         sys.stderr.flush()
+        ready, started = os.pipe()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            os.close(ready)
+            _child(request, started)
+        os.close(started)
+        os.read(ready, 1)  # the child leads its own session (or is gone: end of file)
+        os.close(ready)
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
         _, status = os.waitpid(pid, 0)

@@ -230,3 +230,34 @@ def test_a_warm_child_allocating_300_mib_is_reported_as_at_least_that(tmp_path):
     proc = run(module_at(tmp_path, "big", hold(300, "time.sleep(0.5)")), cwd=tmp_path, timeout=BOUND,
                env=scrubbed_env(WARM_CASE="memory"), measure_memory=True)
     assert proc.code == 0 and proc.peak_mib is not None and proc.peak_mib >= 300
+
+
+def test_the_server_names_a_child_only_once_it_leads_its_own_session(tmp_path):
+    """A kill of the child's group can come at once (a bound already past under load): the child must be the leader
+    of its session by the time the server names it, or the kill misses it and the server waits on it."""
+    (tmp_path / "naps.py").write_text("import time\ntime.sleep(30)\n", encoding="utf-8")
+    server = suiteproc.WarmServer(scrubbed_env(WARM_CASE="leader"))
+    try:
+        for _ in range(20):
+            server.request({"module": "naps", "args": [], "cwd": str(tmp_path), "env": server.env,
+                            "stdout": str(tmp_path / "out"), "stderr": None})
+            first = server.reply(60)
+            assert first is not None
+            pid = first["pid"]
+            leads = os.getsid(pid) == pid and os.getpgid(pid) == pid
+            suiteproc.kill_group(pid)
+            assert server.reply(60) == {"pid": pid, "code": None}
+            assert leads, "the server named its child before the child led its own session"
+    finally:
+        server.close()
+
+
+def test_a_warm_child_killed_at_once_is_killed_with_its_group(tmp_path):
+    """The same through the runner: a bound of 0 s kills the child each time, and the server serves on."""
+    env = scrubbed_env(WARM_CASE="at-once")
+    for _ in range(3):
+        stuck = run(module_at(tmp_path, "stuck_at_once", "import time\ntime.sleep(600)\n"), cwd=tmp_path, timeout=0.0,
+                    env=env)
+        assert stuck.code is None
+    servers = [s for s in suiteproc._WARM if s.env == env]
+    assert len(servers) == 1 and not servers[0].broken
