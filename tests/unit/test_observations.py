@@ -7,8 +7,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from recon_contracts.checks.observations import export_answers, link_form, page_answers
+from recon_contracts.checks.observations import (
+    OUTSIDE_RULE,
+    export_answers,
+    link_form,
+    outside_register,
+    page_answers,
+    registered as listed,
+    repeated_param_answer,
+    row_answers,
+    row_key_case,
+    sas_lifetime,
+    throttle_answers,
+    transport_answers,
+    unknown_param_answer,
+)
+from recon_contracts.checks.partner_center import check_object_types
 from recon_contracts.findings import Exchange
+from recon_contracts.plugin.recording import Contract
 from recon_contracts.truth.silent_points import silent_points
 
 
@@ -89,10 +105,214 @@ def test_export_answers() -> None:
         "SP-GR-OP-CREATED-OFFSET": "none", "SP-GR-RETRY-AFTER-FORMAT": "http-date",
         "SP-GR-OP-SUCCESS-STATUS": "completed", "SP-GR-OP-RESOURCE-LOCATION": "both",
         "SP-GR-MANIFEST-DATAFORMAT": "compressedJSONLines", "SP-GR-MANIFEST-SCHEMAVERSION": "1",
-        "SP-GR-MANIFEST-PARTITIONTYPE": "Default", "SP-GR-BLOB-PARTITIONING": "many-blobs"}
+        "SP-GR-MANIFEST-PARTITIONTYPE": "Default", "SP-GR-BLOB-PARTITIONING": "many-blobs",
+        "SP-GR-OP-STATUS-ORDER": "monotonic", "SP-GR-OP-TIMESTAMP-ORDER": "ordered"}
     registered(export_answers(run))
 
 
 def test_export_answers_of_a_refused_export() -> None:
     run = SimpleNamespace(post=exchange({"error": {}}, status=400), polls=[], manifest=None)
     assert export_answers(run) == []
+
+
+
+# ---------------------------------------------------------------------------- every alternative, and what lies outside
+
+
+def advisory_for(point: str, answer: str) -> bool:
+    """The answer gives the advisory REGISTER-ANSWER-UNLISTED (and only ever an advisory finding)."""
+    found = outside_register(point, answer)
+    assert all(f.rule == OUTSIDE_RULE and f.severity == "advisory" for f in found)
+    return bool(found)
+
+
+def test_every_alternative_of_every_point_is_listed_and_gives_no_finding() -> None:
+    for point in silent_points().values():
+        for answer in point.answers:
+            assert listed(point.id, answer) and not advisory_for(point.id, answer), (point.id, answer)
+
+
+@pytest.mark.parametrize("point, answer", [("SP-PC-CONTENT-TYPE", "other"), ("SP-PC-SIZE-MAX", "status-503"),
+                                           ("SP-PC-THROTTLE-BODY", "html"), ("SP-NOT-A-POINT", "x")])
+def test_an_answer_outside_the_register_is_advisory(point: str, answer: str) -> None:
+    assert advisory_for(point, answer)
+
+
+def test_contract_observe_records_and_reports_an_unlisted_answer_without_failing() -> None:
+    contract = Contract("tests/contract/test_x.py::test_y", strict=True)
+    contract.observe("SP-PC-CONTENT-TYPE", "json")
+    assert contract.findings == []
+    contract.observe("SP-PC-CONTENT-TYPE", "other", exchange(page([]), headers={"content-type": "text/html"}))
+    contract.observe("SP-PC-CONTENT-TYPE", "other")  # the same answer twice: one finding
+    assert contract.observations == [("SP-PC-CONTENT-TYPE", "json"), ("SP-PC-CONTENT-TYPE", "other"),
+                                      ("SP-PC-CONTENT-TYPE", "other")]
+    assert [(f.rule, f.severity, f.extra["point"]) for f in contract.findings] == [
+        (OUTSIDE_RULE, "advisory", "SP-PC-CONTENT-TYPE")]
+    assert contract.findings[0].actual == "other" and contract.findings[0].url.endswith("/lineitems")
+    contract.check([])  # advisory: never fails the gate, not even under --strict
+
+
+# SP-PC-CONTENT-TYPE and SP-GR-CONTENT-TYPE: a JSON body under a Content-Type that is not JSON is outside the register
+@pytest.mark.parametrize("content_type, answer", [("application/json; charset=utf-8", "json-charset"),
+                                                  ("application/json", "json"), ("text/html", "other"),
+                                                  ("text/plain; charset=utf-8", "other"), ("", "other")])
+def test_pc_content_type(content_type: str, answer: str) -> None:
+    walk = [exchange(page([ITEM]), headers={"content-type": content_type})]
+    assert dict(page_answers(walk))["SP-PC-CONTENT-TYPE"] == answer
+    assert advisory_for("SP-PC-CONTENT-TYPE", answer) is (answer == "other")
+
+
+@pytest.mark.parametrize("content_type, answer", [("application/json", "json"),
+                                                  ("application/json;odata.metadata=minimal", "odata-json"),
+                                                  ("text/html; charset=utf-8", "other")])
+def test_graph_content_type(content_type: str, answer: str) -> None:
+    run = SimpleNamespace(post=None, polls=[exchange(_op("running"), headers={"content-type": content_type})],
+                          manifest=None)
+    assert dict(export_answers(run))["SP-GR-CONTENT-TYPE"] == answer
+    assert advisory_for("SP-GR-CONTENT-TYPE", answer) is (answer == "other")
+
+
+# SP-PC-DATA-VOLUME: read off a whole walk of the default query only
+def test_data_volume() -> None:
+    assert dict(page_answers([exchange(page([]))], whole=True))["SP-PC-DATA-VOLUME"] == "none"
+    assert dict(page_answers([exchange(page([ITEM]))], whole=True))["SP-PC-DATA-VOLUME"] == "one-page"
+    walk = [exchange(page([ITEM], next_link=NEXT)), exchange(page([ITEM]))]
+    assert dict(page_answers(walk, whole=True))["SP-PC-DATA-VOLUME"] == "many-pages"
+    assert "SP-PC-DATA-VOLUME" not in dict(page_answers(walk))  # a walk at another size or query says nothing
+    assert "SP-PC-DATA-VOLUME" not in dict(page_answers(walk[:1], whole=True))  # stopped before the end
+    registered(page_answers(walk, whole=True))
+
+
+@pytest.mark.parametrize("end, answer", [("2019-03-03T09:22:40Z", "ordered"), ("2019-01-03T09:22:40Z", "some-reversed")])
+def test_charge_date_order(end: str, answer: str) -> None:
+    item = {**ITEM, "chargeStartDate": "2019-02-04T09:22:40Z", "chargeEndDate": end}
+    assert dict(page_answers([exchange(page([item, ITEM]))]))["SP-PC-CHARGE-DATE-ORDER"] == answer
+
+
+# SP-PC-CONNECTION, SP-PC-TRANSFER-CODING, SP-PC-EXTRA-HEADERS, SP-PC-CONTENT-ENCODING: read off response headers
+def test_transport_defaults() -> None:
+    answers = dict(transport_answers([exchange(page([]), headers={"content-length": "99", "date": "x",
+                                                                  "ms-requestid": "1"})]))
+    assert answers == {"SP-PC-CONNECTION": "keep-alive", "SP-PC-TRANSFER-CODING": "content-length",
+                       "SP-PC-EXTRA-HEADERS": "none", "SP-PC-CONTENT-ENCODING": "identity"}
+
+
+def test_transport_alternatives() -> None:
+    headers = {"connection": "close", "transfer-encoding": "chunked", "content-encoding": "gzip",
+               "x-content-type-options": "nosniff", "strict-transport-security": "max-age=1"}
+    answers = dict(transport_answers([exchange(page([])), exchange(page([]), headers=headers)]))
+    assert answers == {"SP-PC-CONNECTION": "close", "SP-PC-TRANSFER-CODING": "chunked",
+                       "SP-PC-EXTRA-HEADERS": "present", "SP-PC-CONTENT-ENCODING": "gzip"}
+    registered(list(answers.items()))
+
+
+def test_content_encoding_outside_the_register() -> None:
+    answers = dict(transport_answers([exchange(page([]), headers={"content-encoding": "br"})]))
+    assert answers["SP-PC-CONTENT-ENCODING"] == "other" and advisory_for("SP-PC-CONTENT-ENCODING", "other")
+    assert transport_answers([]) == []
+
+
+# SP-PC-THROTTLE-BODY: the 429s the client waited out
+@pytest.mark.parametrize("body, answer", [
+    ({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}, "apim"),
+    ({"code": "429", "description": "Rate limit is exceeded.", "data": [], "source": "PartnerFD"}, "api-fault"),
+    (b"<html>Too Many Requests</html>", "other"),
+])
+def test_throttle_body(body: object, answer: str) -> None:
+    answers = throttle_answers([exchange(body, status=429), exchange(page([]))])
+    assert answers == [("SP-PC-THROTTLE-BODY", answer)]
+    assert advisory_for("SP-PC-THROTTLE-BODY", answer) is (answer == "other")
+    assert throttle_answers([exchange(page([]))]) == []
+
+
+# SP-GR-SAS-LIFETIME: se minus skt (or st) of the manifest's sasToken
+@pytest.mark.parametrize("sas, answer", [
+    ("skoid=1&skt=2023-12-13T00%3A37%3A17Z&ske=2023-12-13T12%3A37%3A17Z&sv=2021&se=2023-12-13T12%3A37%3A17Z&sr=d", "12h"),
+    ("skt=2024-05-01T10:00:00Z&se=2024-05-01T11:00:00Z&sr=d&sig=x", "1h"),
+    ("?st=2024-05-01T10:00:00Z&se=2024-05-02T10:00:00Z&sig=x", "other"),
+])
+def test_sas_lifetime(sas: str, answer: str) -> None:
+    assert sas_lifetime(sas) == answer
+    run = SimpleNamespace(post=None, polls=[], manifest={"sasToken": sas, "blobs": []})
+    assert dict(export_answers(run))["SP-GR-SAS-LIFETIME"] == answer
+    assert advisory_for("SP-GR-SAS-LIFETIME", answer) is (answer == "other")
+    assert sas_lifetime("sig=x") is None and sas_lifetime(None) is None
+
+
+# SP-GR-EMPTY-EXPORT: how an export with no data ends
+def test_empty_export() -> None:
+    failed = SimpleNamespace(post=None, polls=[exchange(_op("failed", error={"code": "5000", "message": "No data available"}))],
+                             manifest=None)
+    assert dict(export_answers(failed))["SP-GR-EMPTY-EXPORT"] == "failed-5000"
+    empty = {"blobCount": 0, "blobs": []}
+    succeeded = SimpleNamespace(post=None, polls=[exchange(_op("succeeded", resourceLocation=empty))], manifest=empty)
+    assert dict(export_answers(succeeded))["SP-GR-EMPTY-EXPORT"] == "succeeded-no-blobs"
+    full = {"blobCount": 1, "blobs": [{"name": "a"}]}
+    with_data = SimpleNamespace(post=None, polls=[exchange(_op("succeeded", resourceLocation=full))], manifest=full)
+    assert "SP-GR-EMPTY-EXPORT" not in dict(export_answers(with_data))
+    other = SimpleNamespace(post=None, polls=[exchange(_op("failed", error={"code": "500"}))], manifest=None)
+    assert "SP-GR-EMPTY-EXPORT" not in dict(export_answers(other))  # a failure for another reason says nothing
+
+
+# SP-GR-OP-STATUS-ORDER, SP-GR-OP-TERMINAL-STABILITY, SP-GR-OP-TIMESTAMP-ORDER: the polls of one operation
+def _polls(*statuses: str, last: str = "2023-03-09T08:37:48Z") -> SimpleNamespace:
+    return SimpleNamespace(post=None, manifest=None,
+                           polls=[exchange(_op(s, createdDateTime="2023-03-09T08:12:53Z", lastActionDateTime=last))
+                                  for s in statuses])
+
+
+def test_operation_order() -> None:
+    answers = dict(export_answers(_polls("notStarted", "running", "succeeded", "succeeded")))
+    assert (answers["SP-GR-OP-STATUS-ORDER"], answers["SP-GR-OP-TERMINAL-STABILITY"],
+            answers["SP-GR-OP-TIMESTAMP-ORDER"]) == ("monotonic", "absorbing", "ordered")
+    answers = dict(export_answers(_polls("running", "notStarted", "succeeded", "running", last="2023-03-09T08:00:00Z")))
+    assert (answers["SP-GR-OP-STATUS-ORDER"], answers["SP-GR-OP-TERMINAL-STABILITY"],
+            answers["SP-GR-OP-TIMESTAMP-ORDER"]) == ("backwards", "flapping", "reversed")
+    registered(export_answers(_polls("running", "notStarted", "succeeded", "running")))
+    assert "SP-GR-OP-TERMINAL-STABILITY" not in dict(export_answers(_polls("running", "succeeded")))
+
+
+# SP-GR-ROW-KEY-CASE: the keys of the rows (checks.rows.ExportJudge's signatures)
+@pytest.mark.parametrize("keys, answer", [(("PartnerId", "ChargeType", "UnitPrice"), "pascal"),
+                                          (("partnerId", "chargeType", "unitPrice"), "camel"),
+                                          (("PartnerId", "chargeType"), "other")])
+def test_row_key_case(keys: tuple[str, ...], answer: str) -> None:
+    assert row_key_case(keys) == answer
+    export = SimpleNamespace(blobs=[SimpleNamespace(signatures={(keys, (str,) * len(keys)): [1]})])
+    assert row_answers(export) == [("SP-GR-ROW-KEY-CASE", answer)]
+    assert advisory_for("SP-GR-ROW-KEY-CASE", answer) is (answer == "other")
+    assert row_answers(SimpleNamespace(blobs=[])) == []
+
+
+# SP-PC-REPEATED-PARAM and SP-PC-UNKNOWN-PARAM: one request each (size=1&size=2; an undocumented parameter)
+@pytest.mark.parametrize("status, items, answer", [(400, 0, "rejected-4xx"), (200, 1, "first-wins"),
+                                                   (200, 2, "last-wins"), (200, 3, "other"), (500, 0, "status-500")])
+def test_repeated_param(status: int, items: int, answer: str) -> None:
+    body = page([ITEM] * items) if status == 200 else {"code": "400", "description": "twice"}
+    assert repeated_param_answer(exchange(body, status=status), first=1, last=2) == answer
+    assert advisory_for("SP-PC-REPEATED-PARAM", answer) is (answer in ("other", "status-500"))
+
+
+@pytest.mark.parametrize("status, answer", [(200, "ignored"), (400, "rejected-4xx"), (404, "rejected-4xx"),
+                                            (503, "status-503")])
+def test_unknown_param(status: int, answer: str) -> None:
+    body = page([ITEM]) if status == 200 else {"code": str(status), "description": "x"}
+    assert unknown_param_answer(exchange(body, status=status)) == answer
+    assert advisory_for("SP-PC-UNKNOWN-PARAM", answer) is (answer == "status-503")
+
+
+# attributes.objectType outside the documented values: advisory PC-OBJECT-TYPE-DOCUMENTED
+def test_object_type_documented_values_give_no_finding() -> None:
+    item = {**ITEM, "attributes": {"objectType": "OneTimeInvoiceLineItem"}}
+    body = {**page([item, ITEM]), "attributes": {"objectType": "collection"}}
+    assert check_object_types(exchange(body)) == []
+
+
+def test_object_type_outside_the_documented_values_is_advisory() -> None:
+    item = {**ITEM, "attributes": {"objectType": "DailyRatedUsageLineItem"}}
+    body = {**page([ITEM, item]), "attributes": {"objectType": "Collection"}}
+    found = check_object_types(exchange(body), page=0)
+    assert [(f.rule, f.severity) for f in found] == [("PC-OBJECT-TYPE-DOCUMENTED", "advisory")]
+    assert "DailyRatedUsageLineItem" in found[0].message and "page 1 item 2" in found[0].message
+    body = {**page([]), "attributes": {"objectType": "InvoiceLineItemCollection"}}
+    assert "the page" in check_object_types(exchange(body))[0].message
