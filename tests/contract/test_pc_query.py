@@ -254,8 +254,10 @@ def silent_points(exchange: Any, problems: tuple[str, ...]) -> list[tuple[str, s
     size = next((v for k, v in sent if k == "size"), None)
     if size is not None and size.strip().lstrip("+").isdigit() and int(size) > 2000:
         items = len(page_items(body_of(exchange))) if status == 200 else 0
-        points.append(("SP-PC-SIZE-MAX", "rejected-4xx" if refused else (
-            "served" if items > 2000 else "clamped" if status == 200 else answer)))
+        # a page of fewer than 2000 items cannot tell clamped from served (the tenant has no more): not observed
+        if status != 200 or items >= 2000:
+            points.append(("SP-PC-SIZE-MAX", "rejected-4xx" if refused else (
+                "served" if items > 2000 else "clamped" if status == 200 else answer)))
     if any(p.endswith(" missing") for p in problems):
         points.append(("SP-PC-MISSING-REQUIRED", answer))
     if any(not p.endswith(" missing") for p in problems):

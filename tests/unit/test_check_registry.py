@@ -219,3 +219,12 @@ def test_the_live_page_checks_and_the_offline_ones_are_the_same_declarations():
     live = {f.rule for f in check_every_page([served], currency="USD")}
     offline = {f.rule for f in check_recorded([served]).findings}
     assert "PC-CHARGETYPE-MAPPED" in live and live <= offline
+
+
+def test_a_recorded_query_that_repeats_a_parameter_is_judged_as_an_answer_not_as_a_walk():
+    """size=1&size=2 (the suite's SP-PC-REPEATED-PARAM probe) served 2 items by a last-wins server: no page-size finding."""
+    items = b'{"totalCount": 2, "items": [{"chargeType": "New"}, {"chargeType": "New"}], "links": {"self": {"uri": "/x"}}}'
+    repeated = check_recorded([_exchange(200, items, url=PC_URL + "&size=1&size=2")])
+    once = check_recorded([_exchange(200, items, url=PC_URL + "&size=1")])
+    assert "PC-PAGING-PAGE-SIZE" in {f.rule for f in once.findings}
+    assert "PC-PAGING-PAGE-SIZE" not in {f.rule for f in repeated.findings}

@@ -9,6 +9,7 @@ import pytest
 
 from recon_contracts.checks.observations import (
     OUTSIDE_RULE,
+    continuation_token_answer,
     export_answers,
     link_form,
     outside_register,
@@ -316,3 +317,32 @@ def test_object_type_outside_the_documented_values_is_advisory() -> None:
     assert "DailyRatedUsageLineItem" in found[0].message and "page 1 item 2" in found[0].message
     body = {**page([]), "attributes": {"objectType": "InvoiceLineItemCollection"}}
     assert "the page" in check_object_types(exchange(body))[0].message
+
+
+
+# SP-PC-CONTINUATION-TOKEN-FIELD: the linked pages' top-level token and the last page's, over a walk that ends
+def _token_page(next_link: object, token: object = "absent") -> Exchange:
+    body = page([ITEM], next_link=next_link)
+    if token != "absent":
+        body["continuationToken"] = token
+    return exchange(body)
+
+
+@pytest.mark.parametrize("linked, last, answer", [("abc", "absent", "string"), ("absent", "absent", "absent"),
+                                                  ("abc", None, "null"), ("abc", "", "empty"),
+                                                  ("absent", None, "other"), ("abc", "abc", "other")])
+def test_continuation_token_answer(linked: object, last: object, answer: str) -> None:
+    walk = [_token_page(NEXT, linked), _token_page(NEXT, linked), _token_page("absent", last)]
+    assert continuation_token_answer(walk) == answer
+    assert advisory_for("SP-PC-CONTINUATION-TOKEN-FIELD", answer) is (answer == "other")
+
+
+def test_continuation_token_answer_needs_a_walk_that_links_on_and_ends() -> None:
+    assert continuation_token_answer([_token_page("absent")]) is None  # one page: string and absent look alike
+    assert continuation_token_answer([_token_page(NEXT, "abc"), _token_page(NEXT, "abc")]) is None  # no end reached
+
+
+def test_status_order_stops_at_the_first_terminal_status() -> None:
+    answers = dict(export_answers(_polls("running", "succeeded", "running", "succeeded")))
+    assert answers["SP-GR-OP-STATUS-ORDER"] == "monotonic"
+    assert answers["SP-GR-OP-TERMINAL-STABILITY"] == "flapping"

@@ -18,7 +18,7 @@ from ..protocol.partner_center import body_of, links_of, page_items
 from ..truth.rules import operation_states
 from ..truth.silent_points import silent_points
 from .common import parse_datetime
-from .partner_center import item_date_order_problem
+from .partner_center import continuation_token_field, item_date_order_problem
 
 Observation = tuple[str, str]
 
@@ -160,14 +160,31 @@ def export_answers(run: Any) -> list[Observation]:
     return out
 
 
+def continuation_token_answer(pages: Sequence[Exchange]) -> str | None:
+    """SP-PC-CONTINUATION-TOKEN-FIELD over a walk that links on at least once and ends (the last page links nowhere):
+    string (a string on linked pages, none on the last), absent (never one), null or empty (the last page's);
+    ``other`` for any other combination. None when the walk cannot tell (one page, or no end reached)."""
+    spellings = [continuation_token_field(p) for p in pages]
+    bodies = [_json_object(p) for p in pages]
+    if len(pages) < 2 or None in spellings or bodies[-1] is None or links_of(bodies[-1]).get("next"):
+        return None
+    linked, last = set(spellings[:-1]), spellings[-1]
+    if linked == {"absent"}:
+        return "absent" if last == "absent" else "other"
+    if linked == {"string"}:
+        return {"absent": "string", "null": "null", "empty": "empty"}.get(str(last), "other")
+    return "other"
+
+
 def _operation_order(polls: Sequence[Exchange], statuses: Sequence[str | None]) -> list[Observation]:
     """SP-GR-OP-STATUS-ORDER, SP-GR-OP-TERMINAL-STABILITY and SP-GR-OP-TIMESTAMP-ORDER over the polls of one operation."""
     out: list[Observation] = []
     rank = operation_states().rank
-    ranks = [rank[s] for s in statuses if s in rank]
+    first_terminal = next((i for i, s in enumerate(statuses) if is_terminal(s)), None)
+    # up to the first terminal status: what comes after it is SP-GR-OP-TERMINAL-STABILITY's
+    ranks = [rank[s] for s in statuses[:None if first_terminal is None else first_terminal + 1] if s in rank]
     if len(ranks) > 1:
         out.append(("SP-GR-OP-STATUS-ORDER", "backwards" if any(b < a for a, b in zip(ranks, ranks[1:])) else "monotonic"))
-    first_terminal = next((i for i, s in enumerate(statuses) if is_terminal(s)), None)
     if first_terminal is not None and first_terminal < len(statuses) - 1:  # polled again after the terminal answer
         after = statuses[first_terminal:]
         out.append(("SP-GR-OP-TERMINAL-STABILITY", "absorbing" if len(set(after)) == 1 else "flapping"))
