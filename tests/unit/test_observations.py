@@ -9,6 +9,9 @@ import pytest
 
 from recon_contracts.checks.observations import (
     OUTSIDE_RULE,
+    bad_content_type_answer,
+    optional_empty_answer,
+    parity_answer,
     continuation_token_answer,
     export_answers,
     link_form,
@@ -59,7 +62,7 @@ def test_page_answers_of_a_documented_walk() -> None:
     answers = dict(page_answers(walk, size=2))
     assert answers == {"SP-PC-CONTENT-TYPE": "json", "SP-PC-LAST-PAGE-NEXT": "absent", "SP-PC-LINK-FORM": "relative",
                        "SP-PC-TOTALCOUNT": "page", "SP-PC-PAGE-FILL": "full", "SP-PC-NUMBER-ENCODING": "number",
-                       "SP-PC-CHARGETYPE-CASE": "as-documented"}
+                       "SP-PC-CHARGETYPE-CASE": "as-documented", "SP-PC-EXTRA-PROPERTIES": "none"}
     registered(page_answers(walk, size=2))
 
 
@@ -279,8 +282,8 @@ def test_operation_order() -> None:
                                           (("PartnerId", "chargeType"), "other")])
 def test_row_key_case(keys: tuple[str, ...], answer: str) -> None:
     assert row_key_case(keys) == answer
-    export = SimpleNamespace(blobs=[SimpleNamespace(signatures={(keys, (str,) * len(keys)): [1]})])
-    assert row_answers(export) == [("SP-GR-ROW-KEY-CASE", answer)]
+    export = SimpleNamespace(blobs=[SimpleNamespace(signatures={(keys, (str,) * len(keys)): [1]}, rows=1)])
+    assert dict(row_answers(export))["SP-GR-ROW-KEY-CASE"] == answer
     assert advisory_for("SP-GR-ROW-KEY-CASE", answer) is (answer == "other")
     assert row_answers(SimpleNamespace(blobs=[])) == []
 
@@ -346,3 +349,85 @@ def test_status_order_stops_at_the_first_terminal_status() -> None:
     answers = dict(export_answers(_polls("running", "succeeded", "running", "succeeded")))
     assert answers["SP-GR-OP-STATUS-ORDER"] == "monotonic"
     assert answers["SP-GR-OP-TERMINAL-STABILITY"] == "flapping"
+
+
+
+# SP-GR-ROW-NUMBER-ENCODING, SP-GR-ROW-COLUMN-STYLE, SP-GR-ROW-NULLS, SP-GR-EMPTY-BLOB: the rows' keys and value types
+def _blob(*rows: dict, empties: bool = False) -> SimpleNamespace:
+    signatures = {(tuple(r), tuple(type(v) for v in r.values())): [1] for r in rows}
+    return SimpleNamespace(signatures=signatures, rows=len(rows), writes_empties=empties)
+
+
+ROW = {"PartnerId": "p", "UnitPrice": 1.5, "Quantity": 2, "TotalForCustomer": 3.0, "ResellerMpnId": "", "Memo": ""}
+
+
+def test_row_answers_of_the_defaults() -> None:
+    answers = dict(row_answers(SimpleNamespace(blobs=[_blob(ROW, ROW, empties=True)])))
+    assert answers == {"SP-GR-ROW-KEY-CASE": "pascal", "SP-GR-ROW-NUMBER-ENCODING": "number",
+                       "SP-GR-ROW-COLUMN-STYLE": "json-model", "SP-GR-ROW-NULLS": "written", "SP-GR-EMPTY-BLOB": "absent"}
+    registered(list(answers.items()))
+
+
+def test_row_answers_of_the_alternatives() -> None:
+    strings = {"PartnerId": "p", "UnitPrice": "1.5", "Quantity": "2", "Total": "3.0", "Tier2MpnId": "7"}
+    fewer = {k: v for k, v in strings.items() if k != "Tier2MpnId"}
+    answers = dict(row_answers(SimpleNamespace(blobs=[_blob(strings, fewer), _blob()])))
+    assert answers == {"SP-GR-ROW-KEY-CASE": "pascal", "SP-GR-ROW-NUMBER-ENCODING": "string",
+                       "SP-GR-ROW-COLUMN-STYLE": "recon-file", "SP-GR-ROW-NULLS": "dropped", "SP-GR-EMPTY-BLOB": "present"}
+    registered(list(answers.items()))
+    assert "SP-GR-EMPTY-BLOB" not in dict(row_answers(SimpleNamespace(blobs=[_blob()]), read_to_the_end=False))
+    assert "SP-GR-ROW-COLUMN-STYLE" not in dict(row_answers(SimpleNamespace(blobs=[_blob(strings)]), reconciliation=False))
+    untyped = SimpleNamespace(blobs=[SimpleNamespace(signatures={(("UnitPrice",), None): [1]}, rows=1)])
+    assert "SP-GR-ROW-NUMBER-ENCODING" not in dict(row_answers(untyped))
+
+
+def test_row_answers_outside_the_register() -> None:
+    mixed = dict(row_answers(SimpleNamespace(blobs=[_blob(ROW, {**ROW, "UnitPrice": "1.5", "Total": 1})])))
+    assert mixed["SP-GR-ROW-NUMBER-ENCODING"] == "other" and mixed["SP-GR-ROW-COLUMN-STYLE"] == "other"
+    assert advisory_for("SP-GR-ROW-NUMBER-ENCODING", "other") and advisory_for("SP-GR-ROW-COLUMN-STYLE", "other")
+    same_keys = dict(row_answers(SimpleNamespace(blobs=[_blob({"PartnerId": "p"}, {"PartnerId": "q"})])))
+    assert "SP-GR-ROW-NULLS" not in same_keys  # no empty value and no column left out: cannot tell
+
+
+# SP-GR-EXPORT-PARITY
+def _parity(only_v1: int = 0, only_graph: int = 0, **differ: str) -> SimpleNamespace:
+    fields = {name: SimpleNamespace(field=SimpleNamespace(kind=kind), differ=1) for name, kind in differ.items()}
+    return SimpleNamespace(only_v1=only_v1, only_graph=only_graph, fields=fields)
+
+
+@pytest.mark.parametrize("result, answer", [(_parity(), "same-data"), (_parity(only_v1=3), "items-differ"),
+                                            (_parity(only_graph=1), "items-differ"), (_parity(subtotal="money"), "amounts-differ"),
+                                            (_parity(chargeStartDate="date"), "other")])
+def test_parity_answer(result: SimpleNamespace, answer: str) -> None:
+    assert parity_answer(result) == answer
+    assert advisory_for("SP-GR-EXPORT-PARITY", answer) is (answer == "other")
+
+
+# SP-PC-ITEM-OPTIONAL-EMPTY and SP-PC-EXTRA-PROPERTIES
+@pytest.mark.parametrize("items, answer", [
+    ([{"reservationOrderId": ""}, {"reservationOrderId": "r"}], "empty-string"),
+    ([{"reservationOrderId": None}, {"reservationOrderId": "r"}], "null"),
+    ([{}, {"reservationOrderId": "r"}], "absent"),
+    ([{"reservationOrderId": ""}, {"meterDescription": None, "reservationOrderId": "r"}], "other"),
+    ([{"reservationOrderId": "", "promotionId": "p"}, {"reservationOrderId": "r"}], "empty-string"),  # "" outweighs
+    ([{}, {}], None),  # never carried: nothing to tell
+])
+def test_optional_empty_answer(items: list, answer: str | None) -> None:
+    assert optional_empty_answer(items) == answer
+    walk = [exchange(page([{**ITEM, **i} for i in items]))]
+    assert dict(page_answers(walk)).get("SP-PC-ITEM-OPTIONAL-EMPTY") == answer
+    if answer:
+        assert advisory_for("SP-PC-ITEM-OPTIONAL-EMPTY", answer) is (answer == "other")
+
+
+def test_extra_properties() -> None:
+    assert dict(page_answers([exchange(page([ITEM]))]))["SP-PC-EXTRA-PROPERTIES"] == "none"
+    assert dict(page_answers([exchange(page([{**ITEM, "pricingModel": "Commitment"}]))]))["SP-PC-EXTRA-PROPERTIES"] == "present"
+
+
+
+@pytest.mark.parametrize("status, answer", [(415, "415"), (400, "400"), (422, "status-422"), (202, None), (500, None)])
+def test_bad_content_type_answer(status: int, answer: str | None) -> None:
+    assert bad_content_type_answer(exchange({"error": {"code": "x"}}, status=status)) == answer
+    if answer:
+        assert advisory_for("SP-GR-EXPORT-BAD-CONTENT-TYPE", answer) is (answer == "status-422")

@@ -18,7 +18,7 @@ from ..protocol.partner_center import body_of, links_of, page_items
 from ..truth.rules import operation_states
 from ..truth.silent_points import silent_points
 from .common import parse_datetime
-from .partner_center import continuation_token_field, item_date_order_problem
+from .partner_center import check_collection, continuation_token_field, item_date_order_problem
 
 Observation = tuple[str, str]
 
@@ -81,6 +81,11 @@ def page_answers(pages: Sequence[Exchange], *, size: int | None = None, whole: b
     items = [i for _, b in bodies for i in page_items(b) if isinstance(i, dict)]
     if whole and not links_of(last[1]).get("next"):
         out.append(("SP-PC-DATA-VOLUME", "none" if not items else "one-page" if len(bodies) == 1 else "many-pages"))
+    optional = optional_empty_answer(items)
+    if optional:
+        out.append(("SP-PC-ITEM-OPTIONAL-EMPTY", optional))
+    undeclared = [f for e, _ in bodies for f in check_collection(e) if f.rule == "PC-RESPONSE-UNDECLARED-PROPERTY"]
+    out.append(("SP-PC-EXTRA-PROPERTIES", "present" if undeclared else "none"))
     dated = [i for i in items if parse_datetime(i.get("chargeStartDate")) and parse_datetime(i.get("chargeEndDate"))]
     if dated:
         reversed_ = any(item_date_order_problem(i) for i in dated)
@@ -281,11 +286,90 @@ def row_key_case(keys: Iterable[str]) -> str | None:
     return "other" if len(firsts) > 1 else "pascal" if True in firsts else "camel"
 
 
-def row_answers(export: Any) -> list[Observation]:
-    """What an export's rows (``checks.rows.ExportJudge``) say: SP-GR-ROW-KEY-CASE, from the keys of every row."""
-    keys = {k for blob in getattr(export, "blobs", []) for signature in blob.signatures for k in signature[0]}
+# Row columns that hold decimals (SP-GR-ROW-NUMBER-ENCODING), compared case-insensitively
+ROW_NUMBER_COLUMNS = frozenset(c.casefold() for c in (
+    "UnitPrice", "EffectiveUnitPrice", "Quantity", "BillableQuantity", "Subtotal", "TaxTotal", "TotalForCustomer",
+    "Total", "PCToBCExchangeRate"))
+# The reconciliation file's spelling of columns the line-item JSON model names otherwise (SP-GR-ROW-COLUMN-STYLE)
+RECON_FILE_COLUMNS = frozenset(("total", "tier2mpnid"))
+JSON_MODEL_COLUMNS = frozenset(("totalforcustomer", "resellermpnid"))
+
+
+def _one(kinds: set[str]) -> str | None:
+    return None if not kinds else next(iter(kinds)) if len(kinds) == 1 else "other"
+
+
+def row_answers(export: Any, *, read_to_the_end: bool = True, reconciliation: bool = True) -> list[Observation]:
+    """What an export's rows (``checks.rows.ExportJudge``: the keys and value types of every row) say:
+    SP-GR-ROW-KEY-CASE, SP-GR-ROW-NUMBER-ENCODING, SP-GR-ROW-NULLS, SP-GR-ROW-COLUMN-STYLE (a reconciliation
+    export's only: usage exports have columns of their own) and, when every blob was read to its end,
+    SP-GR-EMPTY-BLOB."""
+    blobs = list(getattr(export, "blobs", []))
+    signatures = [signature for blob in blobs for signature in blob.signatures]
+    keys = {k for names, _ in signatures for k in names}
+    out: list[Observation] = []
     case = row_key_case(keys)
-    return [("SP-GR-ROW-KEY-CASE", case)] if case else []
+    if case:
+        out.append(("SP-GR-ROW-KEY-CASE", case))
+    encodings = set()
+    for names, types in signatures:
+        for name, kind in zip(names, types or ()):  # no types kept: no evidence
+            if name.casefold() in ROW_NUMBER_COLUMNS and kind is not type(None):
+                encodings.add("string" if kind is str else "number" if kind in (int, float) else "other")
+    if _one(encodings):
+        out.append(("SP-GR-ROW-NUMBER-ENCODING", str(_one(encodings))))
+    folded = {k.casefold() for k in keys}
+    styles = ({"recon-file"} if folded & RECON_FILE_COLUMNS else set()) | ({"json-model"} if folded & JSON_MODEL_COLUMNS else set())
+    if reconciliation and _one(styles):
+        out.append(("SP-GR-ROW-COLUMN-STYLE", str(_one(styles))))
+    if any(getattr(blob, "writes_empties", False) for blob in blobs):
+        out.append(("SP-GR-ROW-NULLS", "written"))
+    elif len({frozenset(k.casefold() for k in names) for names, _ in signatures}) > 1:
+        out.append(("SP-GR-ROW-NULLS", "dropped"))  # no empty value anywhere, and columns some rows leave out
+    if read_to_the_end and blobs:
+        out.append(("SP-GR-EMPTY-BLOB", "present" if any(blob.rows == 0 for blob in blobs) else "absent"))
+    return out
+
+
+def bad_content_type_answer(exchange: Exchange) -> str | None:
+    """SP-GR-EXPORT-BAD-CONTENT-TYPE from an export sent with Content-Type text/plain: which 4xx (415 or 400, else
+    status-NNN); None when it was not refused (accepted is SP-GR-BAD-REQUEST's answer)."""
+    if not 400 <= exchange.status < 500:
+        return None
+    return str(exchange.status) if exchange.status in (400, 415) else f"status-{exchange.status}"
+
+
+def parity_answer(result: Any) -> str:
+    """SP-GR-EXPORT-PARITY from a ``checks.parity.ParityResult``: same-data, items-differ (an item on one side only),
+    amounts-differ (matched items whose money or decimal values differ); ``other`` when other fields differ."""
+    if result.only_v1 or result.only_graph:
+        return "items-differ"
+    differing = {t.field.kind for t in result.fields.values() if t.differ}
+    if not differing:
+        return "same-data"
+    return "amounts-differ" if differing <= {"money", "decimal"} else "other"
+
+
+# Optional line-item fields a server may send empty, null or not at all (SP-PC-ITEM-OPTIONAL-EMPTY): those some
+# documented body lacks (SDK-only or newer, or missing from the docs' 2019 second page)
+OPTIONAL_ITEM_FIELDS = ("productQualifiers", "subscriptionStartDate", "subscriptionEndDate", "referenceId",
+                        "billingFrequency", "promotionId", "reservationOrderId", "meterDescription",
+                        "discountDetails", "priceAdjustmentDescription")
+
+
+def optional_empty_answer(items: Sequence[Any]) -> str | None:
+    """SP-PC-ITEM-OPTIONAL-EMPTY: how the items send an optional field with no value: empty-string ("" or []),
+    "null", or absent (left out of some items while others carry it with a value); None when no item shows one."""
+    kinds: set[str] = set()
+    left_out = False
+    items = [i for i in items if isinstance(i, dict)]
+    for name in OPTIONAL_ITEM_FIELDS:
+        values = [i[name] for i in items if name in i]
+        kinds |= {"empty-string" for v in values if v in ("", [])} | {"null" for v in values if v is None}
+        left_out = left_out or (any(v not in ("", [], None) for v in values) and len(values) < len(items))
+    # a field left out of some items is "absent" only where no item sends an empty value: a server that sends ""
+    # may still leave out a field that its documented body lacks
+    return _one(kinds) if kinds else "absent" if left_out else None
 
 
 def _count(exchange: Exchange) -> int | None:
