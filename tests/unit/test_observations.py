@@ -390,9 +390,17 @@ def test_row_answers_outside_the_register() -> None:
 
 
 # SP-GR-EXPORT-PARITY
-def _parity(only_v1: int = 0, only_graph: int = 0, **differ: str) -> SimpleNamespace:
+def _parity(only_v1: int = 0, only_graph: int = 0, unknown: tuple[str, ...] = (), **differ: str) -> SimpleNamespace:
     fields = {name: SimpleNamespace(field=SimpleNamespace(kind=kind), differ=1) for name, kind in differ.items()}
-    return SimpleNamespace(only_v1=only_v1, only_graph=only_graph, fields=fields)
+    return SimpleNamespace(only_v1=only_v1, only_graph=only_graph, fields=fields, graph_unknown_columns=dict.fromkeys(unknown, 1))
+
+
+def test_parity_cannot_tell_renamed_columns_from_other_data() -> None:
+    assert parity_answer(_parity(only_v1=3, unknown=("Total",))) is None
+    assert parity_answer(_parity(unknown=("PricingModel",))) == "same-data"
+    nothing_matched = _parity(only_v1=12, only_graph=12)
+    nothing_matched.matched = 0
+    assert parity_answer(nothing_matched) is None
 
 
 @pytest.mark.parametrize("result, answer", [(_parity(), "same-data"), (_parity(only_v1=3), "items-differ"),
@@ -431,3 +439,13 @@ def test_bad_content_type_answer(status: int, answer: str | None) -> None:
     assert bad_content_type_answer(exchange({"error": {"code": "x"}}, status=status)) == answer
     if answer:
         assert advisory_for("SP-GR-EXPORT-BAD-CONTENT-TYPE", answer) is (answer == "status-422")
+
+
+
+def test_blob_partitioning_leaves_out_blobs_read_without_rows() -> None:
+    manifest = {"blobs": [{"name": "a"}, {"name": "b"}]}
+    rows = SimpleNamespace(blobs=[SimpleNamespace(rows=40), SimpleNamespace(rows=0)])
+    run = SimpleNamespace(post=None, polls=[], manifest=manifest, rows=rows)
+    assert dict(export_answers(run))["SP-GR-BLOB-PARTITIONING"] == "one-blob"
+    run = SimpleNamespace(post=None, polls=[], manifest=manifest, rows=None)  # not read: the manifest's count
+    assert dict(export_answers(run))["SP-GR-BLOB-PARTITIONING"] == "many-blobs"

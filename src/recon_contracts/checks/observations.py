@@ -161,7 +161,11 @@ def export_answers(run: Any) -> list[Observation]:
                 out.append((point, str(manifest[key]) if manifest[key] in values else "other"))
         blobs = manifest.get("blobs")
         if isinstance(blobs, list) and blobs:
-            out.append(("SP-GR-BLOB-PARTITIONING", "many-blobs" if len(blobs) > 1 else "one-blob"))
+            # a blob read and found without rows is SP-GR-EMPTY-BLOB's, not a partition of the data
+            read = list(getattr(getattr(run, "rows", None), "blobs", None) or [])
+            count = sum(1 for b in read if b.rows) if len(read) == len(blobs) else len(blobs)
+            if count:
+                out.append(("SP-GR-BLOB-PARTITIONING", "many-blobs" if count > 1 else "one-blob"))
     return out
 
 
@@ -339,12 +343,19 @@ def bad_content_type_answer(exchange: Exchange) -> str | None:
     return str(exchange.status) if exchange.status in (400, 415) else f"status-{exchange.status}"
 
 
-def parity_answer(result: Any) -> str:
+def parity_answer(result: Any) -> str | None:
     """SP-GR-EXPORT-PARITY from a ``checks.parity.ParityResult``: same-data, items-differ (an item on one side only),
-    amounts-differ (matched items whose money or decimal values differ); ``other`` when other fields differ."""
+    amounts-differ (matched items whose money or decimal values differ); ``other`` when other fields differ. None
+    when the export's rows carry columns the mapping does not know and the sides differ, or when no item matched
+    though both sides hold some (the recon file's column names and dates, SP-GR-ROW-COLUMN-STYLE): the join cannot
+    tell a renamed column or a key spelled otherwise from different data."""
+    differing = {t.field.kind for t in result.fields.values() if t.differ}
+    if getattr(result, "graph_unknown_columns", None) and (result.only_v1 or result.only_graph or differing):
+        return None  # rows with columns the mapping does not know: a naming difference cannot be told from a data one
+    if not getattr(result, "matched", 1) and result.only_v1 and result.only_graph:
+        return None  # no key matched at all: keys spelled otherwise (recon-file dates) look like other data
     if result.only_v1 or result.only_graph:
         return "items-differ"
-    differing = {t.field.kind for t in result.fields.values() if t.differ}
     if not differing:
         return "same-data"
     return "amounts-differ" if differing <= {"money", "decimal"} else "other"
