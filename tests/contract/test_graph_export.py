@@ -29,7 +29,7 @@ import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
-from recon_contracts.checks.observations import export_answers
+from recon_contracts.checks.observations import bad_content_type_answer, export_answers, parity_answer, row_answers
 from recon_contracts.checks.blobs import check_blobs, unreadable
 from recon_contracts.checks.rows import export_columns
 from recon_contracts.rows_pool import pooled_judge_for
@@ -318,6 +318,9 @@ def test_export_bad_requests(case, request, graph, target, contract, export_runs
         if exchange.status == 202:
             _Lenient.accepted = f"{kind.name}: {what}"
         contract.observe("SP-GR-BAD-REQUEST", bad_request_answer(exchange))
+        refused_as = bad_content_type_answer(exchange) if what == "Content-Type text/plain" else None
+        if refused_as is not None:  # which 4xx refuses a body that is not labelled JSON
+            contract.observe("SP-GR-EXPORT-BAD-CONTENT-TYPE", refused_as, exchange)
         contract.check(run_checks(GR_INVALID_EXPORT, exchange, case=f"{kind.name}: {what}"))
     if cases:
         return
@@ -367,7 +370,9 @@ def test_operation_lifecycle(member, invoice, request, target, contract, export_
         found = run_checks(GR_EXPORT_ANY_INVOICE, run.post, graph_base_url=client.base_url)
     found += run_checks(GR_POLLS_TO_THE_END, run.polls, poll_timeout=target.poll_timeout)
     for point, answer in export_answers(run):
-        contract.observe(point, answer)
+        if point == "SP-GR-EMPTY-EXPORT" and invoice != "existing":
+            continue  # an invoice that does not exist is no export without data, whatever it ends in
+        contract.observe(point, answer, run.polls[-1] if run.polls else run.post)
     if run.succeeded:
         found += _data_findings(run)
     if run.refused_link is not None:  # not followed with the run's credentials: worth knowing, and unproven below
@@ -409,6 +414,10 @@ def test_export_rows(member, contract, export_runs):
     for rule_id, why in run.rows.unjudged():  # what the rows themselves cannot settle (a column null in every row)
         contract.unproven(why, rules=[rule_id])
     found = run_checks(GR_EXPORT_ROWS, run.rows)
+    # how the rows were written (key case, numbers, column style, empty values, empty blobs): no request of their own
+    for point, answer in row_answers(run.rows, read_to_the_end=not problems,
+                                     reconciliation=member.name.endswith("reconciliation")):
+        contract.observe(point, answer)
     if member.attribute_sets:  # a basic export's own judgement belongs to test_attribute_sets
         found = [f for f in found if f.rule not in ("GR-USAGE-BASIC-COLUMNS", "GR-ROW-BASIC-DOCUMENTED")]
     contract.check(found)
@@ -476,4 +485,7 @@ def test_migration_parity(request, pc, lineitems, target, contract, export_runs)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "parity.md").write_text(result.table(), encoding="utf-8")
     (folder / "parity.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    parity = parity_answer(result)
+    if parity is not None:
+        contract.observe("SP-GR-EXPORT-PARITY", parity)
     contract.check(run_checks(PARITY, result))

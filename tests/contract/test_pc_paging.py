@@ -18,8 +18,8 @@ from recon_contracts.checks.paging import (
     first_per_rule,
     next_request,
 )
-from recon_contracts.checks.observations import page_answers
-from recon_contracts.checks.partner_center import check_every_page, continuation_token_field
+from recon_contracts.checks.observations import continuation_token_answer, page_answers, throttle_answers, transport_answers
+from recon_contracts.checks.partner_center import check_every_page
 from recon_contracts.checks.registry import (
     PC_ANSWER,
     PC_BAD_TOKEN,
@@ -93,10 +93,13 @@ def test_walk_to_the_end(lineitems, target, contract, size):
     findings = []
     for index, exchange in enumerate(pages):
         findings += run(PC_PAGE_LINKS, exchange, base_url=lineitems.base_url, size=size, page=index, walk_url=pages[0].url)
-        spelling = continuation_token_field(exchange)
-        if spelling is not None and index < len(pages) - 1:  # a page that links on: how it spells the token
-            contract.observe("SP-PC-CONTINUATION-TOKEN-FIELD", spelling)
-    for point, answer in page_answers(pages, size=size):
+    # read off the walk's own pages (and the 429s waited out on the way): no request of their own
+    spelling = continuation_token_answer(pages)  # the top-level token of the linked pages and of the last one
+    if spelling is not None:
+        contract.observe("SP-PC-CONTINUATION-TOKEN-FIELD", spelling, pages[-1])
+    for point, answer in page_answers(pages, size=size, whole=size is None):
+        contract.observe(point, answer, pages[0])
+    for point, answer in transport_answers(pages) + throttle_answers(lineitems.client.retried):
         contract.observe(point, answer)
     findings += check_every_page(pages, currency=target.currency)
     findings = first_per_rule(findings)

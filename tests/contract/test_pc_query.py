@@ -20,6 +20,7 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from recon_contracts.checks.observations import repeated_param_answer, unknown_param_answer
 from recon_contracts.checks.paging import CONTINUATION_HEADER, body_of, page_items, query_pairs
 from recon_contracts.checks.partner_center import (
     LINEITEMS_PATH,
@@ -253,11 +254,42 @@ def silent_points(exchange: Any, problems: tuple[str, ...]) -> list[tuple[str, s
     size = next((v for k, v in sent if k == "size"), None)
     if size is not None and size.strip().lstrip("+").isdigit() and int(size) > 2000:
         items = len(page_items(body_of(exchange))) if status == 200 else 0
-        points.append(("SP-PC-SIZE-MAX", "rejected-4xx" if refused else (
-            "served" if items > 2000 else "clamped" if status == 200 else answer)))
+        # a page of fewer than 2000 items cannot tell clamped from served (the tenant has no more): not observed
+        if status != 200 or items >= 2000:
+            points.append(("SP-PC-SIZE-MAX", "rejected-4xx" if refused else (
+                "served" if items > 2000 else "clamped" if status == 200 else answer)))
     if any(p.endswith(" missing") for p in problems):
         points.append(("SP-PC-MISSING-REQUIRED", answer))
     if any(not p.endswith(" missing") for p in problems):
         points.append(("SP-PC-INVALID-VALUE", answer))
     return points
 
+
+
+# ------------------------------------------------------------------ repeated and undocumented parameters
+
+
+@pytest.mark.partner_center
+def test_repeated_and_unknown_parameters(lineitems, target, contract):
+    """Two silent points no other test touches, observed with one request each (the only requests of this test):
+
+    - SP-PC-REPEATED-PARAM: the documented query with size given twice (size=1&size=2) is refused (rejected-4xx),
+      or served a page of 1 item (first-wins) or of 2 (last-wins); sent only when the target has 2 items or more,
+      since fewer cannot tell the two values apart (the item count comes from the session's cached walk);
+    - SP-PC-UNKNOWN-PARAM: the documented query with an undocumented parameter added is answered 200 (ignored) or
+      refused (rejected-4xx).
+
+    Both are observations: the docs are silent, so any registered answer passes; an answer the register does not
+    list (a page of neither size, a 5xx) is the advisory REGISTER-ANSWER-UNLISTED. Each answer is also judged
+    alone (an error's documented shape, a page's schema).
+    """
+    query = lineitems.query()
+    answers = []
+    if len(lineitems.all_items()) >= 2:
+        repeated = lineitems.get([*query, ("size", "1"), ("size", "2")])
+        contract.observe("SP-PC-REPEATED-PARAM", repeated_param_answer(repeated, first=1, last=2), repeated)
+        answers.append(repeated)
+    unknown = lineitems.get([*query, ("reconContractsProbe", "1")])
+    contract.observe("SP-PC-UNKNOWN-PARAM", unknown_param_answer(unknown), unknown)
+    answers.append(unknown)
+    contract.check([f for exchange in answers for f in run(PC_ANSWER, exchange)])

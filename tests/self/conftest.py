@@ -308,7 +308,18 @@ def observe(profile: Declared, finished: Finished, seed: int, base: Path | None 
         offline = offline_breaking(finished.report_dir)
     return Observed(exit_code=finished.code, summary=finished.summary, summary_error=finished.summary_error,
                     skips=tuple(skips_in(finished.report_dir / "junit.xml")), offline_found=offline,
-                    seconds=finished.seconds, seed=seed, report_dir=str(where))
+                    seconds=finished.seconds, seed=seed, report_dir=str(where),
+                    silent_points=_silent_points(finished.report_dir / "observed.json"))
+
+
+def _silent_points(path: Path) -> dict[str, list[str]] | None:
+    """The answers observed at each silent point (observed.json), or None when the run wrote none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    points = data.get("silent_points") if isinstance(data, dict) else None
+    return {str(k): [str(a) for a in v] for k, v in points.items()} if isinstance(points, dict) else None
 
 
 def failure_message(row: Row, run: Finished) -> str:

@@ -14,6 +14,10 @@ A profile says what the suite must conclude:
   skips proves nothing);
 - inconclusive: exit 2, verdict inconclusive, every rule it declares listed as unproven, no breaking finding.
 
+A conforming or inconclusive profile also serves an answer at every silent point (its knobs): where the run
+observed a point (observed.json), the answer it observed must be the one the profile served, and no answer may
+fall outside the register (the advisory REGISTER-ANSWER-UNLISTED): the register describes the mock.
+
 Whatever the profile, the run's own traffic checked offline must agree with the live run: a drift profile's
 recording shows every declared rule that needs no new request, and the recording shows nothing the live run did
 not find.
@@ -51,15 +55,58 @@ class Declared:
     also: tuple[str, ...] = ()  # rules its drift breaks as a consequence
     unproves: tuple[str, ...] = ()  # inconclusive: rules the run must list as unproven
     data_volume: str | None = None  # the mock's data volume knob ("none": no data at all)
+    # (point ID, the answers a run may observe there) for every silent point the profile's knobs answer
+    served: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+# Where the suite observes a point in other words than the knob's: knob value -> the answers it may observe
+OBSERVED_AS: dict[str, dict[str, tuple[str, ...]]] = {
+    "SP-PC-DATA-VOLUME": {"configured": ("one-page", "many-pages"), "none": ("none",), "thousands": ("many-pages",)},
+}
+UNLISTED_RULE = "REGISTER-ANSWER-UNLISTED"
+
+
+def served_answers(knobs: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(point ID, the answers the suite may observe) for every silent point whose knob ``knobs`` sets to one of the
+    point's answers; a point whose answer the suite cannot name (not in its ``observe`` list) is left out."""
+    from recon_contracts.truth.silent_points import silent_points
+
+    out = []
+    for point in silent_points().values():
+        value = getattr(knobs, point.knob, None)
+        if value not in point.answers:
+            continue
+        expected = OBSERVED_AS.get(point.id, {}).get(value, (value,))
+        expected = tuple(a for a in expected if a in point.observe)
+        if expected:
+            out.append((point.id, expected))
+    return tuple(out)
+
+
+def silent_point_problems(profile: Declared, run: "Observed") -> list[str]:
+    """A conforming run's observations that contradict what the profile served, or that the register does not list."""
+    problems = []
+    seen = run.silent_points or {}
+    for point, expected in profile.served:
+        answers = seen.get(point)
+        if answers and not set(answers) & set(expected):
+            problems.append(f"{point}: the profile served {' or '.join(expected)}, the suite observed {', '.join(answers)}")
+    unlisted = [f for f in (findings_in(run.summary) if run.summary is not None else []) if f.get("rule") == UNLISTED_RULE]
+    if unlisted:
+        problems.append("answers outside the register on a profile the register describes: "
+                        + "; ".join(sorted({str(f.get("message", ""))[:160] for f in unlisted})))
+    return problems
 
 
 def declared(profile: Any) -> Declared:
     """The declaration of a mock profile (``recon_contracts.mock.profiles.Profile``)."""
     breaks = tuple(profile.breaks)
     expect = getattr(profile, "expect", "") or ("pass" if profile.conforming and not breaks else "fail")
+    knobs = getattr(profile, "knobs", None)
     return Declared(name=profile.name, expect=expect, breaks=breaks, also=tuple(getattr(profile, "also", ())),
                     unproves=tuple(getattr(profile, "unproves", ())),
-                    data_volume=getattr(getattr(profile, "knobs", None), "data_volume", None))
+                    data_volume=getattr(knobs, "data_volume", None),
+                    served=served_answers(knobs) if knobs is not None and expect != "fail" and not breaks else ())
 
 
 @dataclass(frozen=True)
@@ -74,6 +121,7 @@ class Observed:
     seconds: float = 0.0
     seed: int = 0
     report_dir: str = ""
+    silent_points: dict[str, list[str]] | None = None  # observed.json's silent_points; None: not read
 
     @property
     def timed_out(self) -> bool:
@@ -245,6 +293,8 @@ def judge(profile: Declared, run: Observed, *, needs_new_request: Collection[str
         problems += _judge_drift(profile, run, missing, unexpected)
     else:
         problems += _judge_conforming(run, breaking_found, unexplained_skips)
+    if not drift:
+        problems += silent_point_problems(profile, run)
     problems += judge_offline(profile, run, breaking_found, needs_new_request)
     offline_found = None if inconclusive or run.timed_out or run.offline_found is None else list(run.offline_found)
     return Row(

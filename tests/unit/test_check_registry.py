@@ -219,3 +219,22 @@ def test_the_live_page_checks_and_the_offline_ones_are_the_same_declarations():
     live = {f.rule for f in check_every_page([served], currency="USD")}
     offline = {f.rule for f in check_recorded([served]).findings}
     assert "PC-CHARGETYPE-MAPPED" in live and live <= offline
+
+
+def test_a_recorded_query_that_repeats_a_parameter_is_judged_as_an_answer_not_as_a_walk():
+    """size=1&size=2 (the suite's SP-PC-REPEATED-PARAM probe) served 2 items by a last-wins server: no page-size finding."""
+    items = b'{"totalCount": 2, "items": [{"chargeType": "New"}, {"chargeType": "New"}], "links": {"self": {"uri": "/x"}}}'
+    repeated = check_recorded([_exchange(200, items, url=PC_URL + "&size=1&size=2")])
+    once = check_recorded([_exchange(200, items, url=PC_URL + "&size=1")])
+    assert "PC-PAGING-PAGE-SIZE" in {f.rule for f in once.findings}
+    assert "PC-PAGING-PAGE-SIZE" not in {f.rule for f in repeated.findings}
+
+
+def test_a_recorded_query_with_an_undocumented_parameter_is_not_judged_as_a_walk():
+    """The suite's SP-PC-UNKNOWN-PARAM probe: a server that ignores the parameter may link on without it."""
+    linked = (b'{"totalCount": 1, "items": [{"chargeType": "New"}], "links": {"self": {"uri": "/x"}, "next": '
+              b'{"uri": "/invoices/unbilled/lineitems?provider=onetime&seekOperation=Next", "method": "GET"}}}')
+    probe = check_recorded([_exchange(200, linked, url=PC_URL + "&reconContractsProbe=1")])
+    walk = check_recorded([_exchange(200, linked)])
+    assert "PC-PAGING-NEXT-QUERY" in {f.rule for f in walk.findings}
+    assert "PC-PAGING-NEXT-QUERY" not in {f.rule for f in probe.findings}

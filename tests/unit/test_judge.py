@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from support.judge import Declared, Observed, declared, judge, totals
+from support.judge import Declared, Observed, declared, judge, served_answers, totals
 
 NEEDS_NEW_REQUEST = frozenset({"PC-AUTH-401"})  # made up: a rule that a recording cannot show
 
@@ -224,5 +224,52 @@ def test_declared_reads_a_mock_profile():
 
     drift = next(p for p in PROFILES.values() if p.kind == "drift")
     assert declared(drift).expect == "fail" and declared(drift).breaks == tuple(drift.breaks)
-    assert declared(PROFILES["conforming"]) == Declared(name="conforming", expect="pass",
-                                                         data_volume=PROFILES["conforming"].knobs.data_volume)
+    conforming = declared(PROFILES["conforming"])
+    assert conforming == Declared(name="conforming", expect="pass", data_volume=PROFILES["conforming"].knobs.data_volume,
+                                  served=conforming.served)
+
+
+
+# ------------------------------------------------------------------ what the profile served at the silent points
+
+
+def test_declared_reads_the_answers_a_profile_serves():
+    from recon_contracts.mock import PROFILES
+
+    served = dict(declared(PROFILES["pc-query-first-wins"]).served)
+    assert served["SP-PC-REPEATED-PARAM"] == ("first-wins",) and served["SP-PC-UNKNOWN-PARAM"] == ("rejected-4xx",)
+    assert dict(declared(PROFILES["transport-variants"]).served)["SP-PC-CONNECTION"] == ("close",)
+    assert dict(declared(PROFILES["conforming"]).served)["SP-PC-DATA-VOLUME"] == ("one-page", "many-pages")
+    assert dict(declared(PROFILES["empty"]).served)["SP-PC-DATA-VOLUME"] == ("none",)
+    drift = next(p for p in PROFILES.values() if p.kind == "drift")
+    assert declared(drift).served == ()  # drift may change what is observed: not compared
+    assert served_answers(PROFILES["conforming"].knobs) == declared(PROFILES["conforming"]).served
+
+
+SERVES = Declared(name="pc-query-first-wins", expect="pass", served=(("SP-PC-REPEATED-PARAM", ("first-wins",)),
+                                                                     ("SP-PC-CONNECTION", ("keep-alive",))))
+
+
+def _run_observing(points: dict[str, list[str]], *findings: dict[str, Any]) -> Observed:
+    return Observed(exit_code=0, summary=summary("pass", *findings), offline_found=(), seconds=1.0, silent_points=points)
+
+
+def test_the_answer_served_is_the_answer_observed():
+    assert verdict(SERVES, _run_observing({"SP-PC-REPEATED-PARAM": ["first-wins"]})).ok
+    assert verdict(SERVES, _run_observing({})).ok  # a point the run did not reach is not compared
+
+
+def test_an_observation_other_than_the_answer_served_is_a_miss():
+    row = verdict(SERVES, _run_observing({"SP-PC-REPEATED-PARAM": ["last-wins"], "SP-PC-CONNECTION": ["keep-alive"]}))
+    assert not row.ok
+    assert row.problems == ["SP-PC-REPEATED-PARAM: the profile served first-wins, the suite observed last-wins"]
+
+
+def test_an_answer_outside_the_register_on_a_described_profile_is_a_miss():
+    unlisted = {**finding("REGISTER-ANSWER-UNLISTED", "advisory"), "message": "SP-PC-CONTENT-TYPE with 'other'"}
+    row = verdict(SERVES, _run_observing({"SP-PC-CONTENT-TYPE": ["other"]}, unlisted))
+    assert not row.ok and "outside the register" in row.problems[0]
+    drift = Declared(name="d", expect="fail", breaks=("PC-DATES-ORDERED",))
+    run = Observed(exit_code=1, summary=summary("fail", finding("PC-DATES-ORDERED"), unlisted), offline_found=("PC-DATES-ORDERED",),
+                   seconds=1.0, silent_points={"SP-PC-CONTENT-TYPE": ["other"]})
+    assert verdict(drift, run).ok  # drift may give any answer

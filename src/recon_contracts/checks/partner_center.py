@@ -16,7 +16,7 @@ from typing import Any
 from ..findings import Exchange, Finding, finding
 from ..truth.rules import charge_types
 from ..truth.spec import load_spec
-from .common import check_schema, expect_status, is_client_error, json_body, parse_datetime
+from .common import abridge, check_schema, expect_status, is_client_error, json_body, parse_datetime
 from ..protocol.partner_center import CONTINUATION_HEADER, page_items, query_pairs
 from .registry import (
     CLIENT_ERROR, ERROR, OK, PC_ANSWER, PC_INVALID_QUERY, PC_PAGE, PC_RECORDED_ANSWER, PC_RETRIES, PC_SPELLED_QUERY,
@@ -398,6 +398,35 @@ def _charge_type_finding(
         count=len(hits),
         values=values[:50],
     )]
+
+
+# attributes.objectType as the docs and the SDK show it: the page (a collection) and each of its line items
+OBJECT_TYPES = {"page": "Collection", "item": "OneTimeInvoiceLineItem"}
+
+
+@check(PC_PAGE, statuses=OK, rules=("PC-OBJECT-TYPE-DOCUMENTED",))
+def check_object_types(exchange: Exchange, *, page: int | None = None) -> list[Finding]:
+    """PC-OBJECT-TYPE-DOCUMENTED: a page's attributes.objectType is Collection, an item's OneTimeInvoiceLineItem
+    (compared case-insensitively; a missing objectType is PC-RESPONSE-SCHEMA's)."""
+    body = _body(exchange)
+    if not isinstance(body, dict):
+        return []
+    seen: list[str] = []
+
+    def judge(where: str, holder: Any, kind: str) -> None:
+        attributes = holder.get("attributes") if isinstance(holder, dict) else None
+        value = attributes.get("objectType") if isinstance(attributes, dict) else None
+        if isinstance(value, str) and value.casefold() != OBJECT_TYPES[kind].casefold():
+            seen.append(f"{where} {value!r}")
+
+    judge("the page", body, "page")
+    for index, item in enumerate(page_items(body)):
+        judge(_where(page, index), item, "item")
+    if not seen:
+        return []
+    return [finding("PC-OBJECT-TYPE-DOCUMENTED", f"attributes.objectType outside the documented values: {abridge(seen, 3, '; ')}",
+                    exchange, expected="objectType Collection on a page, OneTimeInvoiceLineItem on a line item",
+                    page=page)]
 
 
 @check(PC_PAGE, statuses=OK, rules=("PC-ITEM-CURRENCY",))

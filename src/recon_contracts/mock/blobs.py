@@ -122,7 +122,8 @@ def blob_row(state: MockState, m: Manifest, i: int) -> dict:
     if knobs.row_nulls == "dropped":  # Spark's JSON writer drops null fields (ignoreNullFields): empty values go
         row = {k: v for k, v in row.items() if v not in ("", None)}
     # ---------------------------------------------------------- conforming alternatives (register knobs)
-    if knobs.charge_date_order == "some-reversed" and i % 6 == 3 and "ChargeEndDate" in row:  # as the line items: a credit's reversed period
+    # the same items as the line items (every 4th from the second): the export holds the data Partner Center lists
+    if knobs.charge_date_order == "some-reversed" and n % 4 == 1 and "ChargeEndDate" in row:  # a credit's reversed period
         row["ChargeStartDate"], row["ChargeEndDate"] = row["ChargeEndDate"], row["ChargeStartDate"]
     if knobs.row_number_encoding == "string":
         for key in _NUMERIC:

@@ -10,7 +10,7 @@ import pytest
 
 from ..traffic.client import RequestBudget
 from ..errors import ContractViolation
-from ..findings import Finding, breaking
+from ..findings import Exchange, Finding, breaking
 from ..redact import REDACTOR
 from ..truth.resources import suite_test_id
 
@@ -93,13 +93,21 @@ class Contract:
             raise ContractViolation(REDACTOR("\n\n".join(str(f) for f in failing)))
         return found
 
-    def observe(self, point: str, answer: str) -> None:
+    def observe(self, point: str, answer: str, exchange: Exchange | None = None) -> None:
         """Record the target's answer at a silent point (an ID of contracts/silent-points.yaml).
 
-        Not a finding: the docs leave the point open, so any answer passes; the answers go into the
-        run's observed behaviour, where a baseline can compare them with an earlier run's.
+        Not a finding: the docs leave the point open, so any answer the register lists passes; the answers go
+        into the run's observed behaviour, where a baseline can compare them with an earlier run's. An answer the
+        register does not list (``other``, ``status-NNN``, a word it does not know) is also an advisory finding,
+        REGISTER-ANSWER-UNLISTED, never failing the gate; ``exchange`` is the answer that shows it, when one does.
         """
+        from ..checks.observations import outside_register
+
         self.observations.append((point, answer))
+        for f in outside_register(point, answer, exchange=exchange):
+            f.extra.setdefault("test", self._nodeid)
+            if not any(g.rule == f.rule and g.extra.get("point") == point and g.actual == answer for g in self.findings):
+                self.findings.append(f)
 
     def unproven(self, reason: str, rules: Iterable[str] | None = None) -> None:
         """Record that the target's behaviour kept rules from being checked (a refused link, an export still
