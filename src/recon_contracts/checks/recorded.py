@@ -66,6 +66,8 @@ NEEDS_NEW_REQUEST: dict[str, str] = {
     "GR-AUTH-401": "needs a request sent without a token; a recording may have had its Authorization header removed",
     "GR-OP-TERMINATES": "needs polling until the operation ends; a recording may stop before it does",
     "GR-OP-UNKNOWN-404": "needs an operation id known never to have been issued; a recording cannot tell",
+    "REGISTER-ANSWER-UNLISTED": "needs the live suite's readings of the silent points (contract.observe), some of them "
+                                "from probes sent for the purpose; a recording holds no such reading",
 }
 OFFLINE_SOURCE = "recorded traffic"
 # The cases of the check registry this module tells apart in a recording (tests/unit/test_check_registry.py)
