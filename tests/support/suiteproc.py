@@ -265,6 +265,7 @@ WARM_SERVER = Path(__file__).with_name("warmserver.py")
 WARM_ENV = "RECON_TEST_COLD"  # set (to anything) in the caller's environment: every run starts cold
 MAX_WARM_SERVERS = 4  # one per distinct environment a test process uses; the least recently used goes first
 WARM_REPLY_S = 30.0  # a started server answers a request within this, or it is not used again
+CONSOLE_SCRIPTS = {"recon-contracts": ["recon_contracts.cli", "main"]}  # this environment's scripts a warm child runs
 
 
 class WarmServer:
@@ -332,9 +333,6 @@ def warm_target(command: Sequence[str]) -> dict[str, Any] | None:
     return None
 
 
-CONSOLE_SCRIPTS = {"recon-contracts": ["recon_contracts.cli", "main"]}
-
-
 def _warm_server(env: Mapping[str, str]) -> WarmServer | None:
     """An idle server of exactly this environment (started when there is none yet), marked busy; or None."""
     if os.environ.get(WARM_ENV):
@@ -386,8 +384,9 @@ def _run_warm(server: WarmServer, target: dict[str, Any], *, cwd: Path, timeout:
         if ended is not None:
             code = ended.get("code")
             break
-        if server.broken:
-            return None if time.monotonic() - started < 1 else (None, time.monotonic() - started, peak)
+        if server.broken:  # the child has started: it is killed, never started a second time cold
+            kill_group(pid)
+            return None, time.monotonic() - started, peak
         if time.monotonic() >= deadline:
             kill_group(pid)
             ended = server.reply(WARM_REPLY_S)
