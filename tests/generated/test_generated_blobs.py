@@ -71,19 +71,20 @@ def test_generated_drift_on_a_generated_conforming_blob_is_caught(server, drift,
 
 
 def _mutant_stopping_after_the_first_member():
-    """gunzip_lines with one change: past the end of the first gzip member, reading stops (the lines of any later
-    member are dropped). A mutation a reader tested only on single-member blobs would never show."""
-    source = textwrap.dedent(inspect.getsource(blob_stream.gunzip_lines))
+    """The gzip reader (behind gunzip_lines) with one change: past the end of the first gzip member, reading stops
+    (the lines of any later member are dropped). A mutation a reader tested only on single-member blobs would never
+    show."""
+    source = textwrap.dedent(inspect.getsource(blob_stream._gunzip_batches))
     original = "head, data = head + data, b\"\""
     assert original in source, "the reader changed: update the mutation"
     mutated = source.replace(original, "head, data = (b\"\" if done else head + data), b\"\"")  # drop what follows
     namespace = dict(vars(blob_stream))
     exec(compile(mutated, blob_stream.__file__, "exec"), namespace)  # noqa: S102 - a test's own mutant
-    return namespace["gunzip_lines"]
+    return namespace["_gunzip_batches"]
 
 
 def test_the_ci_sample_finds_a_reader_that_stops_after_the_first_gzip_member(monkeypatch):
-    monkeypatch.setattr(blob_stream, "gunzip_lines", _mutant_stopping_after_the_first_member())
+    monkeypatch.setattr(blob_stream, "_gunzip_batches", _mutant_stopping_after_the_first_member())
     found: list[str] = []
 
     @seed(SEED)

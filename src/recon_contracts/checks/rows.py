@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import operator
 import re
+from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,6 +173,30 @@ class _Plan:
     end: str | None
 
 
+@dataclass(frozen=True)
+class _Fast:
+    """The fast path of an export's rows (``ExportJudge.fast_decoder``): a typed decoder and C-level getters of the
+    values still to check. ``dates`` gives every date's JSON text, the charge period's start and end first when
+    ``period``; ``period_pair`` and ``other_dates`` give them apart (the batch path reads them in two arrays)."""
+
+    decode: Any
+    dates: Any = None
+    period: bool = False
+    numbers: Any = None
+    number_seps: int = 0
+    keys: Any = None
+    invoice: Any = None
+    charge: Any = None
+    # over a list of decoded rows: every value, row after row (the batch path)
+    period_pair: Any = None  # each row's start and end
+    other_dates: Any = None
+    all_numbers: Any = None
+    all_keys: Any = None
+
+
+BATCH = 256  # lines judged together on the batch path (bench/bench_rows.py: larger batches lose the CPU caches)
+
+
 @dataclass
 class BlobJudge:
     """Judges the lines of one blob; tallies per rule."""
@@ -187,6 +212,10 @@ class BlobJudge:
     # a row carried an empty value ("" or null) under some column: the writer keeps empty values, so a documented
     # column in no row was dropped (ExportJudge.unjudged); a writer that drops nulls never shows one
     writes_empties: bool = False
+    # the fast path, once a row has built it (FAST_TRIES rows may try), and its rows' signature entry
+    _fast: _Fast | None = field(default=None, repr=False)
+    _fast_tries: int = field(default=0, repr=False)
+    _fast_seen: list[Any] = field(default_factory=lambda: [0, []], repr=False)
 
     def part(self) -> "BlobPart":
         """What this blob came to, without the export (picklable: a worker process sends it back)."""
@@ -200,8 +229,79 @@ class BlobJudge:
         return t
 
     def consume(self, lines: Iterable[tuple[int, bytes]]) -> None:
-        """Judge every line. The hot loop: a row costs one parse, one look-up of its (keys, value types) signature,
-        a regex per text value that must hold a number or a date, and the cross-column comparisons."""
+        """Judge every line: ``(line number, line)`` pairs, e.g. ``traffic.blob_stream.gunzip_lines``.
+
+        Lines that come in batches (``gunzip_lines`` gives them so) are judged ``BATCH`` at a time once the fast
+        path is built: a batch whose every row the fast path accepts is only counted, in a few C-level passes over
+        its values; any other batch is judged line by line, which words the findings. The findings are the same
+        either way (tests/unit/test_rows_batch.py)."""
+        batches = getattr(lines, "batches", None)
+        if batches is None or _msgspec is None:
+            self._consume_lines(lines)
+            return
+        for first, pieces in batches():
+            for at in range(0, len(pieces), BATCH):
+                part = pieces[at:at + BATCH]
+                if self._fast is None or not self._batch(first + at, part):
+                    self._consume_lines((n, line) for n, line in enumerate(part, first + at)
+                                        if line and not line.isspace())
+
+    def _batch(self, first: int, lines: list[bytes]) -> bool:
+        """Count ``lines`` (numbered from ``first``) as rows that break no rule, if the fast path accepts every one
+        of them; False (nothing counted) when any one needs the line-by-line path. Accepts exactly what the fast
+        path of ``_consume_lines`` accepts line by line."""
+        fast = self._fast
+        assert fast is not None and _msgspec is not None
+        export = self.export
+        try:
+            typed = list(map(fast.decode, lines))  # a blank line is not JSON: that batch goes line by line
+        except (_msgspec.ValidationError, _msgspec.DecodeError):
+            return False
+        try:
+            if fast.period_pair is not None:
+                # an empty start or end is no date-time: that batch goes line by line, which leaves its period alone
+                when = _FAST_DATES.decode(b"[" + b",".join(fast.period_pair(typed)) + b"]")
+                if any(map(operator.gt, when[0::2], when[1::2])):
+                    return False  # the path below words the finding
+            if fast.other_dates is not None:
+                # every other date's JSON text, "" and null dropped (both allowed): a text of "", "" can only stand
+                # between two values here (a string cannot hold it unescaped, and a container stays no date-time)
+                texts = b"," + b",".join(fast.other_dates(typed)) + b","
+                for empty in (b',"",', b",null,"):
+                    while empty in texts:
+                        texts = texts.replace(empty, b",")
+                _FAST_DATES.decode(b"[" + texts[1:-1] + b"]")
+        except (_msgspec.ValidationError, _msgspec.DecodeError, TypeError):  # TypeError: a zone against none
+            return False
+        if fast.numbers is not None:
+            numbers = list(fast.all_numbers(typed))
+            joined = _SEP.join(numbers)
+            if not _NUMBERS.fullmatch(joined) or joined.count(_SEP) != len(numbers) - 1:
+                return False
+        if fast.keys is not None and not all(map(str.strip, fast.all_keys(typed))):
+            return False
+        if fast.invoice is not None:
+            expected, folded = export.expected_value, export.invoice_folded
+            if any(v != expected and v.strip().casefold() != folded for v in set(map(fast.invoice, typed))):
+                return False
+        if fast.charge is not None:
+            known = export.charge_type_known
+            if any(known.get(v) is not True for v in set(map(fast.charge, typed))):
+                return False
+        if not self.writes_empties and any(map(_EMPTY_VALUE.search, lines)):
+            self.writes_empties = True
+        count = len(typed)
+        self.rows += count
+        seen = self._fast_seen
+        if seen[0] < EXAMPLES:
+            seen[1].extend(range(first, first + min(count, EXAMPLES - seen[0])))
+        seen[0] += count
+        return True
+
+    def _consume_lines(self, lines: Iterable[tuple[int, bytes]]) -> None:
+        """Judge every line, one at a time. The hot loop: a row costs one parse, one look-up of its (keys, value
+        types) signature, a regex per text value that must hold a number or a date, and the cross-column
+        comparisons."""
         export = self.export
         checks = export.checks
         expected = export.expected_value
@@ -224,13 +324,17 @@ class BlobJudge:
         # the texts are checked here (msgspec's own pattern constraints cost twice as much as the whole decode).
         fast: Any = None
         fast_errors: tuple[type[Exception], ...] = (_msgspec.ValidationError, _msgspec.DecodeError) if _msgspec is not None else ()
-        fast_tries = 0 if _msgspec is not None else FAST_TRIES  # rows the fast path may be built from
-        fast_seen: list[Any] = [0, []]
+        fast_tries = self._fast_tries if _msgspec is not None else FAST_TRIES  # rows the fast path may be built from
+        fast_seen: list[Any] = self._fast_seen
         f_dates = f_numbers = f_keys = f_invoice = f_charge = None
         f_nseps = 0
         period = False
+        if self._fast is not None:
+            built = self._fast
+            fast, f_dates, period, f_numbers, f_nseps = built.decode, built.dates, built.period, built.numbers, built.number_seps
+            f_keys, f_invoice, f_charge = built.keys, built.invoice, built.charge
         read_dates = _FAST_DATES.decode if _msgspec is not None else None
-        empty_raw, null_raw = (_msgspec.Raw(b'""'), _msgspec.Raw(b"null")) if _msgspec is not None else (None, None)
+        empty_raw, null_raw = _EMPTY_RAW, _NULL_RAW
         strip = str.strip
         empties = self.writes_empties
         try:
@@ -288,9 +392,11 @@ class BlobJudge:
                     fast_tries += 1
                     built = export.fast_decoder(row, self.name, number)
                     if built is not None:
-                        fast, f_dates, period, f_numbers, f_nseps, f_keys, f_invoice, f_charge = built
-                        fast_seen = signatures.setdefault((tuple(k for k in row if k in export.fast_keys), None),
-                                                          [0, [], None])
+                        fast, f_dates, period, f_numbers, f_nseps = built.decode, built.dates, built.period, built.numbers, built.number_seps
+                        f_keys, f_invoice, f_charge = built.keys, built.invoice, built.charge
+                        fast_seen = self._fast_seen = signatures.setdefault(
+                            (tuple(k for k in row if k in export.fast_keys), None), [0, [], None])
+                        self._fast = built
                 values = tuple(row.values())
                 keys, types = tuple(row), tuple(map(type, values))
                 if keys != last_keys or types != last_types:  # rows of an export share a few signatures
@@ -353,6 +459,7 @@ class BlobJudge:
                             tally("GR-ROW-CHARGE-PERIOD").add(number, c.start_key, (start, end))
         finally:
             self.rows += rows
+            self._fast_tries = fast_tries
 
 
 @dataclass
@@ -431,6 +538,7 @@ _EMPTY_VALUE = re.compile(rb'"\s*:\s*(?:""|null)\s*[,}]')
 # A row's non-empty dates, as one JSON array: msgspec reads RFC 3339 date-times in C, and what it accepts _DATE
 # accepts too (tests/unit/test_rows_pool.py); anything else takes the full path, which words the finding.
 _FAST_DATES: Any = _msgspec.json.Decoder(list[datetime]) if _msgspec is not None else None
+_EMPTY_RAW, _NULL_RAW = (_msgspec.Raw(b'""'), _msgspec.Raw(b"null")) if _msgspec is not None else (None, None)
 
 
 def _attr_getter(names: list[str]) -> Any:
@@ -441,6 +549,18 @@ def _attr_getter(names: list[str]) -> Any:
         only = names[0]
         return lambda obj: (getattr(obj, only),)
     return operator.attrgetter(*names)
+
+
+def _column_values(names: list[str]) -> Any:
+    """Over a list of decoded rows: an iterator of these attributes' values, row after row; None when there are
+    none. A C-level pass (no Python call per row)."""
+    if not names:
+        return None
+    if len(names) == 1:
+        get = operator.attrgetter(names[0])
+        return lambda rows: map(get, rows)
+    gets = operator.attrgetter(*names)
+    return lambda rows: chain.from_iterable(map(gets, rows))
 
 
 def _strings(value: list[Any]) -> bool:
@@ -548,7 +668,7 @@ class ExportJudge:
         self.plans[keys] = plan
         return plan
 
-    def fast_decoder(self, row: dict[str, Any], blob: str, line: int) -> tuple[Any, ...] | None:
+    def fast_decoder(self, row: dict[str, Any], blob: str, line: int) -> _Fast | None:
         """The fast path for rows shaped like ``row`` (its documented keys, its value types): a msgspec decoder and
         getters of the texts to check (dates, numeric texts, key columns, invoice, charge type, charge period);
         None when msgspec is missing or the row cannot make one (a required column absent or null)."""
@@ -602,9 +722,13 @@ class ExportJudge:
         period = start is not None and end is not None and start in dates and end in dates
         if start is not None and end is not None and period:  # start and end first: the period compares the first two dates read
             dates = [start, end] + [d for d in dates if d not in (start, end)]
-        return (decoder.decode, _attr_getter(dates), period, _attr_getter(numbers),
-                max(len(numbers) - 1, 0), _attr_getter(key_columns),
-                operator.attrgetter(invoice) if invoice else None, operator.attrgetter(charge) if charge else None)
+        return _Fast(decode=decoder.decode, dates=_attr_getter(dates), period=period, numbers=_attr_getter(numbers),
+                     number_seps=max(len(numbers) - 1, 0), keys=_attr_getter(key_columns),
+                     invoice=operator.attrgetter(invoice) if invoice else None,
+                     charge=operator.attrgetter(charge) if charge else None,
+                     period_pair=_column_values([start, end]) if period else None,
+                     other_dates=_column_values(dates[2:] if period else dates),
+                     all_numbers=_column_values(numbers), all_keys=_column_values(key_columns))
 
     def compile(self, signature: tuple[tuple[str, ...], tuple[type, ...]], blob: str, line: int) -> _Checks:
         """The checks of one (keys, value types) signature (cached: rows of one export share a few)."""
