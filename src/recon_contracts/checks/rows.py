@@ -329,8 +329,8 @@ class BlobJudge:
         f_dates = f_numbers = f_keys = f_invoice = f_charge = None
         f_nseps = 0
         period = False
-        if self._fast is not None:
-            built = self._fast
+        built: _Fast | None = self._fast
+        if built is not None:
             fast, f_dates, period, f_numbers, f_nseps = built.decode, built.dates, built.period, built.numbers, built.number_seps
             f_keys, f_invoice, f_charge = built.keys, built.invoice, built.charge
         read_dates = _FAST_DATES.decode if _msgspec is not None else None
@@ -726,7 +726,7 @@ class ExportJudge:
                      number_seps=max(len(numbers) - 1, 0), keys=_attr_getter(key_columns),
                      invoice=operator.attrgetter(invoice) if invoice else None,
                      charge=operator.attrgetter(charge) if charge else None,
-                     period_pair=_column_values([start, end]) if period else None,
+                     period_pair=_column_values(dates[:2]) if period else None,
                      other_dates=_column_values(dates[2:] if period else dates),
                      all_numbers=_column_values(numbers), all_keys=_column_values(key_columns))
 
