@@ -281,3 +281,28 @@ def test_a_text_whose_length_changes_when_lower_cased_is_scanned_in_full():
     text = "İ Bearer abcdefgh12345 sig=secretvalue&x"
     assert len(text.lower()) != len(text)
     assert mask_patterns(text) == _plain(text) == "İ Bearer [REDACTED] sig=[REDACTED]&x"
+
+
+_SECRET_CHARS = st.sampled_from("abcAB01-_/+=%")
+
+
+@settings(max_examples=200, deadline=None)
+@given(secrets=st.lists(st.text(_SECRET_CHARS, min_size=6, max_size=12), min_size=1, max_size=4),
+       layout=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 11), st.integers(1, 12),
+                                 st.text(_SECRET_CHARS, max_size=3)), max_size=8))
+def test_no_registered_secret_survives_however_secrets_overlap(secrets, layout):
+    """Secrets that overlap, or hold one another, laid out whole and in pieces side by side: whatever the order the
+    forms are masked in, no registered secret is left in the text or in its bytes, in any encoding."""
+    r = Redactor()
+    for secret in secrets:
+        r.add(secret)
+    pieces = []
+    for which, start, length, glue in layout:
+        secret = secrets[which % len(secrets)]
+        pieces += [secret, secret[start:start + length], glue]
+    text = "".join(pieces)
+    masked = r(text)
+    assert not [s for s in secrets if s in masked], masked
+    for encoding in ("utf-8", "utf-16-le", "utf-32-be"):
+        data = r.redact_bytes(text.encode(encoding))
+        assert not [s for s in secrets if s.encode(encoding) in data], (encoding, data)
