@@ -563,3 +563,27 @@ def test_the_memo_of_valid_elements_is_bounded(memo_spec: SpecDocument) -> None:
     assert len(memo_spec._valid_elements.seen) <= 5
     assert memo_spec.validate({"items": [{"n": i} for i in range(12)] + [{"n": "x"}]}, "Page") == [
         "items[12].n: 'x' is not of type 'integer'"]
+
+
+def test_undeclared_follows_the_discriminator_of_each_object_however_often_it_walks(graph: SpecDocument) -> None:
+    """The walk keeps what a set of schemas declares, for the next object of the same schemas; where a discriminator
+    picks the branch, each object gets its own: a failed operation carrying a manifest is told apart from a
+    succeeded one, before and after."""
+    base = {"id": "op-1", "createdDateTime": "2023-03-09T08:12:53Z", "lastActionDateTime": "2023-03-09T08:12:53Z"}
+    success = {**base, "@odata.type": "#microsoft.graph.partners.billing.exportSuccessOperation", "status": "succeeded",
+               "resourceLocation@odata.navigationLink": "https://graph.example/m/1", "surprise": 1}
+    failed = {**base, "@odata.type": "#microsoft.graph.partners.billing.failedOperation", "status": "failed",
+              "error": {"code": "x", "message": "y"}, "resourceLocation@odata.navigationLink": "https://graph.example/m/1"}
+    for _ in range(3):
+        assert graph.undeclared(success, "Operation") == ["surprise"]
+        assert graph.undeclared(failed, "Operation") == ['["resourceLocation@odata.navigationLink"]']
+
+
+def test_undeclared_names_each_elements_own_extra_keys(pc: SpecDocument) -> None:
+    """Elements of one array share their schemas' plan; each one's undeclared keys are still its own."""
+    from recon_contracts.mock.data import line_item
+
+    item = line_item(0, "G000000001", 1, "USD")
+    page = {"totalCount": 4, "items": [dict(item, **{f"extra{i}": i}) for i in range(3)] + [dict(item)],
+            "links": {}, "attributes": {"objectType": "Collection"}}
+    assert pc.undeclared(page, "LineItemCollection") == [f"items[{i}].extra{i}" for i in range(3)]
