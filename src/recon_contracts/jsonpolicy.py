@@ -23,9 +23,11 @@ import json
 from typing import Any
 
 try:
+    import orjson as _orjson
     from orjson import JSONDecodeError as _FastError
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - the standard library gives the same values, slower
+    _orjson = None  # type: ignore[assignment]
     _FastError = ValueError  # type: ignore[assignment,misc]
     _fast_loads = None  # type: ignore[assignment]
 
@@ -62,3 +64,15 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         raise
     except ValueError as exc:
         raise NotJson(str(exc)) from None
+
+
+def dumps_indented(value: Any, *, default: Any = None) -> str:
+    """``value`` as indented JSON text (two spaces, non-ASCII kept) for a report people may open: orjson's encoder,
+    about ten times the standard library's once it indents (that one is pure Python then); the standard library
+    where orjson cannot write a value (a key that is no string, an integer past 64 bits, a lone surrogate)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, default=default, option=_orjson.OPT_INDENT_2).decode("utf-8")
+        except TypeError:
+            pass
+    return json.dumps(value, indent=2, ensure_ascii=False, default=default)

@@ -143,3 +143,17 @@ def test_export_rows_read_through_the_policy_accept_a_bom_and_number_spellings()
     blob = gzip.compress('\ufeff{"PartnerId": "p"}\n'.encode())
     judge.blob("part-00000.c000.json.gz").consume(lines_of(gzip.decompress(blob).decode("utf-8").splitlines()))
     assert not [f for f in judge.findings() if f.rule == "GR-BLOB-GZIP-JSONL" and "not JSON" in f.message]
+
+
+@pytest.mark.parametrize("value", [
+    {"log": {"entries": [{"a": 1.5, "b": None, "c": "é ✓", "d": [True, False]}]}},
+    {1: "a key that is no string"},
+    {"big": 2 ** 70},
+    {"lone": "\ud800"},
+])
+def test_indented_reports_read_back_as_the_same_value(value):
+    from recon_contracts.jsonpolicy import dumps_indented
+
+    text = dumps_indented(value)
+    assert "\n  " in text  # indented: every value here nests
+    assert json.loads(text) == json.loads(json.dumps(value))  # what the standard library would have written

@@ -11,9 +11,9 @@ serialized, and the whole serialized text again as a last line of defence.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from .. import jsonpolicy
 from ..redact import REDACTOR
 from .html import render_html
 from .sarif import SARIF_FILE, render_sarif
@@ -33,9 +33,9 @@ def write_reports(report_dir: str | Path, result: RunResult) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     summary = summarize(result)
     paths = {"summary": directory / SUMMARY_FILE, "html": directory / HTML_FILE, "sarif": directory / SARIF_FILE}
-    _write(paths["summary"], json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    _write(paths["summary"], jsonpolicy.dumps_indented(summary, default=str) + "\n")
     _write(paths["html"], render_html(summary))
-    _write(paths["sarif"], json.dumps(render_sarif(summary), indent=2, ensure_ascii=False) + "\n")
+    _write(paths["sarif"], jsonpolicy.dumps_indented(render_sarif(summary)) + "\n")
     step = append_step_summary(summary, str(report_dir), REDACTOR)
     if step is not None:
         paths["step_summary"] = step

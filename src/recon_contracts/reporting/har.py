@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import http
-import json
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -24,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import harfile
 
-from .. import __version__
+from .. import __version__, jsonpolicy
 from ..findings import Exchange
 from ..redact import REDACTOR, redact_bytes
 
@@ -149,13 +148,13 @@ def merge(parts: Iterable[Path], destination: Path) -> int:
     entries: list[dict[str, Any]] = []
     for part in sorted(parts):
         try:
-            entries += json.loads(part.read_text(encoding="utf-8"))["log"]["entries"]
+            entries += jsonpolicy.loads(part.read_bytes())["log"]["entries"]
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a worker that died mid-write: its part is lost, the others still make a HAR
     entries.sort(key=lambda e: str(e.get("startedDateTime", "")))
     document = {"log": {"version": harfile.HAR_VERSION, "creator": CREATOR, "pages": [], "entries": entries}}
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = destination.with_name(destination.name + ".tmp")
-    tmp.write_text(REDACTOR(json.dumps(document, indent=1, ensure_ascii=False)), encoding="utf-8")
+    tmp.write_text(REDACTOR(jsonpolicy.dumps_indented(document)), encoding="utf-8")
     tmp.replace(destination)
     return len(entries)
