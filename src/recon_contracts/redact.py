@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 MASK = "[REDACTED]"
+_MEMO_TEXT = 512  # texts up to this length are remembered with what they became
+_MEMO_SIZE = 8192
 _MIN_SECRET = 6
 # A backslash never belongs to a secret here: it ends the match, so a JSON-escaped quote that
 # follows a secret (``sig=...\"``) survives and serialized JSON stays valid after redaction.
@@ -140,6 +142,9 @@ class Redactor:
         self._forms: tuple[str, ...] | None = ()  # every form, longest first; None: to be sorted again
         self._byte_forms: tuple[list[tuple[tuple[bytes, ...], bytes]], tuple[bytes, ...]] | None = None
         self._plain: set[str] = set()  # the values as registered, and URL-decoded
+        # short texts seen before (header values, URLs, names: a run repeats them), with what they became; forgotten
+        # whenever a value is registered
+        self._memo: dict[str, str] = {}
 
     def add(self, value: str | None) -> None:
         if not value or len(value) < _MIN_SECRET:
@@ -152,6 +157,7 @@ class Redactor:
                 self._values |= new
                 self._forms = None
                 self._byte_forms = None
+                self._memo = {}
 
     def add_sas(self, sas_token: str | None) -> None:
         """Register a SAS token's signature (the secret part; the rest stays readable)."""
@@ -165,6 +171,18 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
+        if len(text) > _MEMO_TEXT:
+            return self._redact(text)
+        memo = self._memo
+        done = memo.get(text)
+        if done is None:
+            done = self._redact(text)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = done
+        return done
+
+    def _redact(self, text: str) -> str:
         # each form replaced where it occurs, longest first (a form inside a longer one goes with it): plain
         # substring searches at C speed. A regex alternation of every form did the same, but compiling one of
         # hundreds of forms again for each secret a run registers cost a second of CPU per run.
@@ -189,6 +207,7 @@ class Redactor:
             self._plain.clear()
             self._forms = ()
             self._byte_forms = None
+            self._memo = {}
 
     def redact_bytes(self, data: bytes) -> bytes:
         """``data`` with every secret masked, whatever the body's encoding.

@@ -306,3 +306,15 @@ def test_no_registered_secret_survives_however_secrets_overlap(secrets, layout):
     for encoding in ("utf-8", "utf-16-le", "utf-32-be"):
         data = r.redact_bytes(text.encode(encoding))
         assert not [s for s in secrets if s.encode(encoding) in data], (encoding, data)
+
+
+def test_a_text_seen_before_a_secret_was_registered_is_masked_after():
+    """Short texts are remembered with what they became; registering a value forgets them."""
+    r = Redactor()
+    text = "x-request-id: late-secret-123"
+    assert r(text) == text
+    assert r(text) == text  # remembered
+    r.add("late-secret-123")
+    assert r(text) == f"x-request-id: {MASK}"
+    r.clear()
+    assert r(text) == text
