@@ -237,3 +237,42 @@ def test_a_date_the_fast_path_reads_is_one_the_full_path_accepts(text):
     except msgspec.ValidationError:
         return  # the full path decides
     assert rows_module._DATE.fullmatch(text), f"the fast path accepts {text!r}, GR-ROW-DATES would not"
+
+
+def test_workers_are_forked_only_where_no_other_thread_runs(monkeypatch):
+    monkeypatch.setattr(rows_pool.threading, "active_count", lambda: 1)
+    assert rows_pool._context().get_start_method() == "fork"
+    monkeypatch.setattr(rows_pool.threading, "active_count", lambda: 2)  # e.g. the embedded mock's server thread
+    assert rows_pool._context().get_start_method() == "spawn"
+
+
+_FORKED_POOL = """
+import json, sys
+from recon_contracts import rows_pool
+from recon_contracts.checks.rows import ExportJudge, RowRules
+from recon_contracts.rows_pool import BlobTask, judge_export
+paths = sys.argv[1:]
+tasks = [BlobTask(index=i, name=p.rsplit("/", 1)[-1], invoice_id="%s", attribute_set="full", path=p)
+         for i, p in enumerate(paths)]
+j = ExportJudge(RowRules.load(), invoice_id="%s")
+judge_export(tasks, j, workers=2)
+method = rows_pool._pools[2]._mp_context.get_start_method()
+rows_pool.shutdown()
+print(json.dumps({"method": method, "report": [[f.rule, f.message, f.expected, f.actual] for f in j.findings()]}))
+""" % (INVOICE, INVOICE)
+
+
+def test_a_forked_pool_judges_as_the_single_process_does(tmp_path):
+    """In a process of one thread (a child of its own: this test process runs threads), the pool forks its workers,
+    and the report is the single process's."""
+    import subprocess
+    import sys
+
+    blobs = drifted_blobs()
+    single = [list(r) for r in report(judged(blobs))]
+    paths = [str(p) for p in write_blobs(tmp_path, blobs)]
+    done = subprocess.run([sys.executable, "-c", _FORKED_POOL, *paths], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["method"] == "fork"
+    assert out["report"] == single
