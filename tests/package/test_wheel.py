@@ -4,8 +4,8 @@ contract suite from an empty directory, through ``recon-contracts run`` and thro
 Two ways to install, chosen by ``RECON_WHEEL_FULL_INSTALL``:
 
 * set: ``pip install WHEEL`` into a brand-new venv, dependencies resolved and installed by pip from the
-  configured index, as a user would (``.ci/run`` does this as a step of its own, then runs the suite,
-  ``pytest --pyargs`` and ``docs`` from an empty directory);
+  configured index, as a user would (``.ci/run`` does this as a step of its own, then runs ``recon-contracts
+  run`` and ``docs`` from an empty directory);
 * unset (the default, to keep the everyday run short): the fresh venv gets only the wheel
   (``pip install --no-deps``); the dependencies it declares are borrowed from this environment through a
   ``.pth`` path entry (which adds that folder, not the editable install of this checkout: ``.pth`` files of
