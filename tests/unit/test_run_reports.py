@@ -87,6 +87,10 @@ def test_conforming_mock_passes_and_writes_all_reports(tmp_path):
     assert data["targets"]["partner-center"].startswith("http://127.0.0.1:")
     assert data["seed"] == 7 and data["requests_sent"] > 0 and data["tests"]["passed"] > 0
     assert data["counts"]["breaking"] == 0
+    # every blob downloaded is counted, whichever path read it (the pool, or one after another beside a parity join)
+    cost = data["cost"]
+    assert cost["blobs"] == cost["requests_by_endpoint"]["GET {rootDirectory}/{blob-name}?{sasToken}"] > 0, cost
+    assert cost["rows"] > 0 and cost["bytes"] > 0
     check_html(reports, data)
     assert verdict_line(proc.stdout) == (
         f"verdict: pass — 0 breaking, {data['counts']['additive']} additive, {data['counts']['advisory']} advisory"

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 from ..truth.exports import BILLED_RECONCILIATION, ExportKind
-from .. import progress
+from .. import progress, run_cost
 from ..findings import Exchange
 from ..protocol.graph import (  # noqa: F401 - EXPORT_PATHS and export_operation are the driver's public names too
     BLOB_OPERATION,
@@ -291,6 +291,8 @@ def stream_blobs(client: ApiClient, run: ExportRun, limits: StreamLimits, sink: 
             outcome.exchange = replace(outcome.exchange, api="blob")
         judge.exchange = outcome.exchange
         run.blobs.append(outcome)
+        # the run's cost counts this blob as the pool counts its own (rows_pool.judge_export)
+        run_cost.current().add_blobs(1, getattr(judge, "rows", outcome.stats.lines), outcome.stats.compressed)
     run.stopped = "done"
 
 
