@@ -6,6 +6,7 @@ import importlib.util
 from types import SimpleNamespace
 
 import httpx
+import pytest
 
 from recon_contracts.drivers.partner_center import WalkItems
 from recon_contracts.plugin.recording import Contract
@@ -143,3 +144,32 @@ def test_empty_pages_with_new_tokens_forever_end_the_walk_unproven():
     lineitems.first_page_ok(pages, contract)
     (mark,) = contract.unproven_marks
     assert "empty pages in a row" in mark["reason"]
+
+
+def test_walk_items_index_and_slice_like_the_list_of_every_item():
+    """A walk's items by position read only the pages that hold them, and say what the whole list would say."""
+    lineitems, _seen = _lazy_lineitems(23, 5)
+    pages = lineitems.walk(lineitems.query(size=5))
+    every = lineitems.items_of(pages)
+    items = WalkItems(pages)
+    assert len(items) == len(every) == 23
+    for i in [0, 4, 5, 9, 22, -1, -23]:
+        assert items[i] == every[i]
+    for s in [slice(None), slice(3, 17), slice(2, 20, 3), slice(None, None, -4), slice(-6, None), slice(30, 40)]:
+        assert items[s] == every[s]
+    for bad in [23, -24]:
+        with pytest.raises(IndexError):
+            items[bad]
+
+
+def test_walk_items_by_position_parse_only_the_page_that_holds_it(monkeypatch):
+    from recon_contracts.drivers import partner_center
+
+    lineitems, _seen = _lazy_lineitems(23, 5)
+    pages = lineitems.walk(lineitems.query(size=5))
+    expected = lineitems.items_of(pages)[22]
+    parsed = []
+    real = partner_center._items
+    monkeypatch.setattr(partner_center, "_items", lambda page: parsed.append(page) or real(page))
+    assert WalkItems(pages)[22] == expected
+    assert len(parsed) == 1, f"{len(parsed)} pages parsed for one item"

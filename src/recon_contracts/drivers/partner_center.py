@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -162,4 +164,18 @@ class WalkItems(Sequence[Any]):
             yield from _items(page)
 
     def __getitem__(self, index: Any) -> Any:
-        return list(self)[index]
+        """An item (or a slice of them), reading only the page(s) that hold it."""
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step > 0:
+                return list(islice(self, start, stop, step))
+            return [self[i] for i in range(start, stop, step)]
+        position = operator.index(index)
+        if position < 0:
+            position += len(self)
+        if position >= 0:
+            for page, count in enumerate(self.pages.item_counts):
+                if position < count:
+                    return _items(self.pages[page])[position]
+                position -= count
+        raise IndexError("walk item index out of range")
