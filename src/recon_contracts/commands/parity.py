@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import argtypes
+
 USAGE_EXIT = 4
 MOCK_TOKEN = "recon-contracts-mock-token"
 _PC_PATH = "/v1/invoices/unbilled/lineitems"
@@ -47,12 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default=env("RECON_CURRENCY") or "USD", help="currency code (default USD)")
     p.add_argument("--period", default=env("RECON_PERIOD") or "current", help="v1 period: current or previous")
     p.add_argument("--report-dir", default=env("RECON_REPORT_DIR") or "reports", help="where parity.md/json go")
-    p.add_argument("--poll-timeout", type=float, default=None, help="longest wait for the export, in seconds")
-    p.add_argument("--page-budget", type=int, default=1000, help="most line-item pages to walk (default 1000)")
-    p.add_argument("--request-timeout", type=float, default=60.0, help="total deadline of one request, seconds")
+    p.add_argument("--poll-timeout", type=argtypes.positive_seconds, default=None, help="longest wait for the export, in seconds")
+    p.add_argument("--page-budget", type=argtypes.positive_int, default=1000, help="most line-item pages to walk (default 1000)")
+    p.add_argument("--request-timeout", type=argtypes.positive_seconds, default=60.0, help="total deadline of one request, seconds")
     p.add_argument("--mock-profile", default=env("RECON_MOCK_PROFILE") or "conforming",
                    help="profile of the embedded mock (no base URL given)")
-    p.add_argument("--mock-items", type=int, default=40, help="line items in the embedded mock (default 40)")
+    p.add_argument("--mock-items", type=argtypes.non_negative_int, default=40, help="line items in the embedded mock (default 40)")
     p.add_argument("--fail-on-differences", action="store_true", help="exit 1 when the two APIs differ")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict line")
     return p

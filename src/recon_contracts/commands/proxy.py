@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import argtypes
 from ..redact import REDACTOR
 
 from ..errors import UsageError as _UsageError
@@ -41,18 +42,6 @@ def _upstream(text: str) -> str:
     return text.strip().rstrip("/")
 
 
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of exchanges, 1 or more")
-    return int(text)
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="recon-contracts proxy", allow_abbrev=False,
                 description="A validation reverse proxy: put it between your own client and Partner Center and/or "
@@ -62,11 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graph-upstream", type=_upstream, metavar="URL",
                    help="Graph server root (e.g. https://graph.microsoft.com), served under /v1.0 and /beta")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8081, help="port to listen on; 0 picks a free one (default 8081)")
+    p.add_argument("--port", type=argtypes.port, default=8081, help="port to listen on; 0 picks a free one (default 8081)")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the reports go (default reports)")
     p.add_argument("--proxy-blobs", action="store_true",
                    help="rewrite manifest blob URLs too, so downloads pass through (and are validated row by row)")
-    p.add_argument("--exit-after", type=_count, metavar="N", help="stop after N exchanges (default: at SIGINT/SIGTERM)")
+    p.add_argument("--exit-after", type=argtypes.positive_int, metavar="N", help="stop after N exchanges (default: at SIGINT/SIGTERM)")
     p.add_argument("--fail-on-breaking", action="store_true",
                    help="answer an exchange that breaks a breaking rule with 502 problem+json naming the rule")
     return p

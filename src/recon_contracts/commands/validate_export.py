@@ -30,7 +30,7 @@ from ..verdict import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from ..errors import UsageError as _UsageError
 from .base import UsageParser as _Parser
 
-from .. import jsonpolicy
+from .. import argtypes, jsonpolicy
 USAGE = "usage: recon-contracts validate-export [OPTIONS] PATH_OR_URL..."
 _ROOT_SEGMENT = re.compile(r"/(InvoiceId|Fragment|Currency)=([^/?]+)", re.IGNORECASE)
 
@@ -58,9 +58,9 @@ def _parser() -> _Parser:
     p.add_argument("--strict", action="store_true", help="additive drift (unknown columns, charge types) fails too")
     p.add_argument("--graph-token", metavar="TOKEN", default=None,
                    help="bearer token for a manifest URL on Graph (env RECON_GRAPH_TOKEN); never sent to blob URLs")
-    p.add_argument("--max-blob-bytes", type=_positive, metavar="N", default=None,
+    p.add_argument("--max-blob-bytes", type=argtypes.positive_int, metavar="N", default=None,
                    help="decompressed bytes one blob may inflate to before reading stops (default 16 GiB)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", default=30.0,
+    p.add_argument("--timeout", type=argtypes.positive_seconds, metavar="SECONDS", default=30.0,
                    help="network read timeout; each blob download is also bounded by 1 hour (default 30)")
     return p
 
@@ -69,16 +69,6 @@ def _kinds() -> tuple[str, ...]:
     from ..truth.exports import KINDS
 
     return tuple(KINDS)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:

@@ -7,45 +7,12 @@ import errno
 import signal
 import sys
 
+from .. import argtypes
 from .config import MockConfig
 from .knobs import SHORT_PAGE_CAP, knobs_of
 from .transients import Transient
 from .profiles import PROFILES, profiles_table
 from .server import bind, make_server
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _non_negative_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
-    return value
 
 
 def _profile(text: str) -> str:
@@ -67,27 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "billing reconciliation APIs on one port.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    p.add_argument("--port", type=argtypes.port, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
     p.add_argument("--profile", default="conforming", type=_profile, metavar="NAME",
                    help="behaviour profile (default conforming; see --list-profiles)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the generated data (default 0)")
-    p.add_argument("--items", type=_non_negative_int, default=40,
+    p.add_argument("--seed", type=argtypes.non_negative_int, default=0, help="seed of the generated data (default 0)")
+    p.add_argument("--items", type=argtypes.non_negative_int, default=40,
                    help="line items per data set (default 40)")
-    p.add_argument("--poll-count", type=_non_negative_int, default=2,
+    p.add_argument("--poll-count", type=argtypes.non_negative_int, default=2,
                    help="polls answered notStarted/running before the terminal state (default 2)")
-    p.add_argument("--retry-after", type=_seconds, default=1.0,
+    p.add_argument("--retry-after", type=argtypes.seconds, default=1.0,
                    help="Retry-After seconds on running polls, sent rounded up (default 1; 0 allowed)")
-    p.add_argument("--poll-seconds", type=_seconds, default=0.0,
+    p.add_argument("--poll-seconds", type=argtypes.seconds, default=0.0,
                    help="an operation also stays running until this many seconds have passed (default 0)")
-    p.add_argument("--blob-rows", type=_positive_int, default=5000, help="JSON lines per exported blob (default 5000)")
-    p.add_argument("--export-rows", type=_non_negative_int, default=None, metavar="N",
+    p.add_argument("--blob-rows", type=argtypes.positive_int, default=5000, help="JSON lines per exported blob (default 5000)")
+    p.add_argument("--export-rows", type=argtypes.non_negative_int, default=None, metavar="N",
                    help="rows of every Graph export, generated lazily and streamed over ceil(N/--blob-rows) blobs "
                         "(default: --items)")
     p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
                    help="set a knob on top of the profile's (a register answer: contracts/silent-points.yaml); repeatable")
     p.add_argument("--drift", action="append", default=[], metavar="NAME",
                    help="add a drift on top of the profile's (a drift profile's name); repeatable")
-    p.add_argument("--page-cap", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--page-cap", type=argtypes.positive_int, default=None, metavar="N",
                    help="with --knob page_fill=short: the most items a page holds (default 5)")
     p.add_argument("--token-filler", default="", metavar="TEXT",
                    help="continuation tokens start with TEXT (any visible ASCII: tokens are opaque)")
