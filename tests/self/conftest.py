@@ -454,11 +454,11 @@ def verify_profile(request: pytest.FixtureRequest) -> Callable[..., tuple[Row, s
     config = request.config
 
     def verify(name: str, seed: int = 0) -> tuple[Row, str]:
-        from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST
+        from recon_contracts.checks.recorded import NOT_IN_RECORDINGS
 
         profile = declared(all_profiles()[name])
         finished = run_suite(name, runs_dir(config) / name / f"seed-{seed}", timeout=run_timeout(), seed=seed)
-        row = judge(profile, observe(profile, finished, seed, report_dir(config)), needs_new_request=NEEDS_NEW_REQUEST,
+        row = judge(profile, observe(profile, finished, seed, report_dir(config)), needs_new_request=NOT_IN_RECORDINGS,
                     poll_timeout=poll_timeout_for(name))
         write_row(config, row)
         return row, failure_message(row, finished)

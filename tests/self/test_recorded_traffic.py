@@ -25,7 +25,7 @@ import pytest
 from recon_contracts.checks.baseline import check_against_baseline
 from recon_contracts.mock import PROFILES
 from recon_contracts.observed import load
-from recon_contracts.checks.recorded import NEEDS_NEW_REQUEST, offline_rules
+from recon_contracts.checks.recorded import NOT_IN_RECORDINGS, offline_rules
 from recon_contracts.truth.resources import project_root
 from recon_contracts.truth.rules import catalog
 from support.suiteproc import Finished, argv_of_pytest, run, scrubbed_env
@@ -87,10 +87,10 @@ def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_rule_is_either_checked_offline_or_says_why_not():
     rules = set(catalog())
-    assert set(NEEDS_NEW_REQUEST) <= rules
-    assert all(len(why) > 20 for why in NEEDS_NEW_REQUEST.values())
+    assert set(NOT_IN_RECORDINGS) <= rules
+    assert all(len(why) > 20 for why in NOT_IN_RECORDINGS.values())
     baseline = {r for r in rules if r.startswith("BASELINE-")}
-    assert set(offline_rules()) == rules - set(NEEDS_NEW_REQUEST) - baseline
+    assert set(offline_rules()) == rules - set(NOT_IN_RECORDINGS) - baseline
 
 
 @pytest.mark.parametrize("profile", sorted(p for p in EXPECTED_BASELINE if p in _CHOSEN))

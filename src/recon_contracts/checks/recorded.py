@@ -7,7 +7,8 @@ suite looks its checks up in. What this module knows is how to tell the case fro
 request or a followed link, a valid query or not, an inline manifest or a linked one); which check
 applies to which case, and to which answers, is declared once, by each check. Nothing here judges on its
 own. Rules that need a request the recording cannot be trusted to hold are listed in
-:data:`NEEDS_NEW_REQUEST`, with the reason; every other rule of the catalog is checked offline.
+:data:`NOT_IN_RECORDINGS` (:data:`NEEDS_NEW_REQUEST` and :data:`JUDGED_LIVE`), with the reason; every other rule
+of the catalog is checked offline.
 """
 
 from __future__ import annotations
@@ -69,6 +70,23 @@ NEEDS_NEW_REQUEST: dict[str, str] = {
     "REGISTER-ANSWER-UNLISTED": "needs the live suite's readings of the silent points (contract.observe), some of them "
                                 "from probes sent for the purpose; a recording holds no such reading",
 }
+# Rules about what the runner itself does with the target's answers: nothing in a recording settles them.
+JUDGED_LIVE: dict[str, str] = {
+    "PC-LINK-SAME-ORIGIN": "judged where the runner declines to follow a link to another origin; a recording holds "
+                           "what its own client chose to follow",
+    "GR-LINK-SAME-ORIGIN": "judged where the runner declines to follow a link to another origin; a recording holds "
+                           "what its own client chose to follow",
+    "GR-BLOB-URL-SAFE": "judged where the runner refuses to fetch a manifest's blob URL; checking a recording fetches "
+                        "nothing",
+    "MIGRATION-ONLY-IN-V1": "the parity of a Partner Center walk and an export's rows, joined by `recon-contracts "
+                            "parity` or the live suite; recordings are not joined",
+    "MIGRATION-ONLY-IN-GRAPH": "the parity of a Partner Center walk and an export's rows, joined by `recon-contracts "
+                               "parity` or the live suite; recordings are not joined",
+    "MIGRATION-FIELD-DIFFERS": "the parity of a Partner Center walk and an export's rows, joined by `recon-contracts "
+                               "parity` or the live suite; recordings are not joined",
+}
+# Every rule a recording cannot settle, with the reason: what `recon-contracts check` lists as not checked
+NOT_IN_RECORDINGS: dict[str, str] = {**NEEDS_NEW_REQUEST, **JUDGED_LIVE}
 OFFLINE_SOURCE = "recorded traffic"
 # The cases of the check registry this module tells apart in a recording (tests/unit/test_check_registry.py)
 OFFLINE_CASES: frozenset[Case] = frozenset({
@@ -84,8 +102,8 @@ RETRIED = frozenset({429, 503})
 
 def offline_rules() -> list[str]:
     """Catalog rules checked on recorded traffic: all but BASELINE-* (given --baseline), REGISTER-* (judged where the
-    live suite observes a silent point, contract.observe) and NEEDS_NEW_REQUEST."""
-    return [r for r in catalog() if r not in NEEDS_NEW_REQUEST and not r.startswith(("BASELINE-", "REGISTER-"))]
+    live suite observes a silent point, contract.observe) and NOT_IN_RECORDINGS."""
+    return [r for r in catalog() if r not in NOT_IN_RECORDINGS and not r.startswith(("BASELINE-", "REGISTER-"))]
 
 
 @dataclass

@@ -46,7 +46,7 @@ def _options() -> list[Option]:
 
 
 def help_text() -> str:
-    from ..checks.recorded import NEEDS_NEW_REQUEST
+    from ..checks.recorded import NOT_IN_RECORDINGS
 
     rows = []
     for opt in _options():
@@ -54,7 +54,7 @@ def help_text() -> str:
         env = f" (env {opt.env})" if opt.env else ""
         what = "fail on additive drift (undeclared properties, unknown values) too" if opt.name == "--strict-drift" else opt.help
         rows.append(f"  {left:<24}{what}{env}")
-    skipped = "\n".join(f"  {rule}: {why}" for rule, why in NEEDS_NEW_REQUEST.items())
+    skipped = "\n".join(f"  {rule}: {why}" for rule, why in NOT_IN_RECORDINGS.items())
     return "\n".join([
         USAGE, "",
         "Check recorded traffic (HAR 1.2: devtools, mitmproxy, Schemathesis --report har, a run's traffic.har)",
