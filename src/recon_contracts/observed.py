@@ -66,46 +66,22 @@ def _shape() -> dict[str, Any]:
     return {"count": 0, "headers": {}, "objects": {}, "properties": {}, "values": {}}
 
 
-_JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array",
-               dict: "object"}
-# (object path, key) -> (the key's path, whether its values are enum-like): the same few for every element of an
-# array, so each is worked out once (bounded: keys that are data, not names, would grow it without end)
-_CHILD: dict[tuple[str, str], tuple[str, bool]] = {}
-_CHILD_LIMIT = 65536
-
-
-def _child(path: str, key: Any) -> tuple[str, bool]:
-    plan = _CHILD.get((path, key))
-    if plan is None:
-        if len(_CHILD) >= _CHILD_LIMIT:
-            _CHILD.clear()
-        name = str(key)
-        plan = _CHILD[(path, key)] = (f"{path}/{_escape(name)}", name.casefold() in ENUM_LIKE)
-    return plan
-
-
 def _walk(shape: dict[str, Any], value: Any, path: str) -> None:
     if isinstance(value, dict):
-        objects, properties = shape["objects"], shape["properties"]
-        objects[path] = objects.get(path, 0) + 1
+        shape["objects"][path] = shape["objects"].get(path, 0) + 1
         for key, child in value.items():
-            child_path, enum_like = _child(path, key)
-            prop = properties.get(child_path)
-            if prop is None:
-                prop = properties[child_path] = {"types": [], "seen": 0}
+            child_path = f"{path}/{_escape(str(key))}"
+            prop = shape["properties"].setdefault(child_path, {"types": [], "seen": 0})
             prop["seen"] += 1
-            kind = _JSON_TYPES.get(type(child)) or json_type(child)
+            kind = json_type(child)
             if kind not in prop["types"]:
                 prop["types"] = sorted([*prop["types"], kind])
-            if enum_like and isinstance(child, str):
+            if str(key).casefold() in ENUM_LIKE and isinstance(child, str):
                 _value(shape, child_path, child)
-            if kind == "object" or kind == "array":
-                _walk(shape, child, child_path)
+            _walk(shape, child, child_path)
     elif isinstance(value, list):
-        star = f"{path}/*"
         for child in value:
-            if isinstance(child, (dict, list)):
-                _walk(shape, child, star)
+            _walk(shape, child, f"{path}/*")
 
 
 def _value(shape: dict[str, Any], path: str, value: str) -> None:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -119,15 +118,6 @@ def _validator_class(memo: _ValidElements) -> Any:
     return validators.extend(Draft202012Validator, {"items": items})
 
 
-@dataclass(frozen=True)
-class _ObjectPlan:
-    """The properties an object's schemas declare, their patternProperties and additionalProperties."""
-
-    declared: dict[str, list[Any]]
-    patterns: tuple[tuple[re.Pattern[str], Any], ...]
-    additional: tuple[Any, ...]
-
-
 class SpecDocument:
     """One parsed spec. Build it with :func:`load_spec`, which caches one instance per spec name."""
 
@@ -140,7 +130,6 @@ class SpecDocument:
         self._registry: Registry = Registry().with_resource(self._uri, resource)
         self._validators: dict[str, Draft202012Validator] = {}
         self._valid_elements = _ValidElements()
-        self._object_plans: dict[tuple[int, ...], _ObjectPlan] = {}
         self._validator_cls = _validator_class(self._valid_elements)
         self._standalone: dict[str, dict[str, Any]] = {}
 
@@ -400,12 +389,6 @@ class SpecDocument:
 
     def _flatten(self, schemas: Iterable[Any], instance: object) -> list[dict[str, Any]]:
         """The schemas that apply to ``instance``: refs resolved, allOf merged in, anyOf/oneOf/then expanded."""
-        return self._flatten_noting(schemas, instance)[0]
-
-    def _flatten_noting(self, schemas: Iterable[Any], instance: object) -> tuple[list[dict[str, Any]], bool]:
-        """``_flatten``, and whether a discriminator picked a branch (then the result depends on the instance's
-        values, not only on whether it is an object)."""
-        picked = False
         flat: list[dict[str, Any]] = []
         stack = list(schemas)
         seen: set[int] = set()
@@ -423,52 +406,34 @@ class SpecDocument:
                 if not branches:
                     continue
                 if schema.get("discriminator") and isinstance(instance, dict):
-                    picked = True
                     index = self._discriminated_branch(schema, instance)
                     if index is not None:
                         stack.append(branches[index])
                         continue
                 stack.extend(branches)
-        return flat, picked
-
-    def _object_plan(self, schemas: list[Any], instance: dict[str, Any]) -> _ObjectPlan:
-        """What ``undeclared`` needs of the schemas of an object: kept per set of schemas (the elements of an array
-        share it), unless a discriminator made it depend on the object's values."""
-        key = tuple(map(id, schemas))
-        plan = self._object_plans.get(key)
-        if plan is not None:
-            return plan
-        flat, picked = self._flatten_noting(schemas, instance)
-        declared: dict[str, list[Any]] = {}
-        patterns: list[tuple[re.Pattern[str], Any]] = []
-        additional: list[Any] = []
-        for schema in flat:
-            for name, sub in (schema.get("properties") or {}).items():
-                declared.setdefault(name, []).append(sub)
-            patterns.extend((re.compile(pattern), sub) for pattern, sub in (schema.get("patternProperties") or {}).items())
-            extra = schema.get("additionalProperties")
-            if extra is not None and extra is not False:
-                additional.append(extra)
-        plan = _ObjectPlan(declared=declared, patterns=tuple(patterns), additional=tuple(additional))
-        if not picked and len(self._object_plans) < 4096:
-            self._object_plans[key] = plan  # the schemas stay alive with the document: their ids are not reused
-        return plan
+        return flat
 
     def _walk(self, instance: object, schemas: list[Any], path: list[str | int], out: list[str]) -> None:
         if isinstance(instance, dict):
-            plan = self._object_plan(schemas, instance)
-            declared, patterns, additional = plan.declared, plan.patterns, plan.additional
+            flat = self._flatten(schemas, instance)
+            declared: dict[str, list[Any]] = {}
+            patterns: list[tuple[str, Any]] = []
+            additional: list[Any] = []
+            for schema in flat:
+                for key, sub in (schema.get("properties") or {}).items():
+                    declared.setdefault(key, []).append(sub)
+                patterns.extend((schema.get("patternProperties") or {}).items())
+                extra = schema.get("additionalProperties")
+                if extra is not None and extra is not False:
+                    additional.append(extra)
             if not declared and not patterns:
                 return  # a free-form object (or no object schema at all): nothing is undeclared
             for key, value in instance.items():
-                children = declared.get(key, [])
-                if patterns:
-                    children = children + [sub for pattern, sub in patterns if pattern.search(key)]
+                children = list(declared.get(key, []))
+                children += [sub for pattern, sub in patterns if re.search(pattern, key)]
                 if not children and not additional:
                     out.append(format_path([*path, key]))
                     continue
-                if not isinstance(value, (dict, list)):
-                    continue  # nothing inside a scalar can be undeclared
                 if not children:
                     children = [sub for sub in additional if isinstance(sub, dict)]
                 if children:
